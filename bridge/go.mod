@@ -1,0 +1,3 @@
+module github.com/sage-mcp/sage/bridge
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/sage-mcp/sage/installer
+
+go 1.26

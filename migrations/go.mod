@@ -1,0 +1,3 @@
+module github.com/sage-mcp/sage/migrations
+
+go 1.26

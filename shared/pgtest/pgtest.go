@@ -1,0 +1,205 @@
+// Package pgtest gives tests their own PostgreSQL database with pgvector.
+//
+// The server is named by SAGE_TEST_DATABASE_URL (scripts/test.sh sets it to a
+// throwaway cluster). Each call to NewDatabase creates a database of its own,
+// dropped when the test ends, so test packages and parallel tests never see
+// each other's rows. With WithTemplate the database is cloned from a template
+// that is set up once (for example, migrated) and shared by every process.
+//
+// Without SAGE_TEST_DATABASE_URL a test is skipped, except under CI=true,
+// where it fails: a test that needs the database never skips in CI.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL is the environment variable naming the test server.
+const EnvURL = "SAGE_TEST_DATABASE_URL"
+
+// SetupFunc prepares a template database, for example by running migrations.
+// It receives the template's connection URL.
+type SetupFunc func(ctx context.Context, url string) error
+
+// Option changes how NewDatabase builds a database.
+type Option func(*options)
+
+type options struct {
+	key   string
+	setup SetupFunc
+}
+
+// WithTemplate clones the new database from a template prepared once by
+// setup. The template is named after key: give a new key (for example a hash
+// of the migration files) whenever setup would produce a different schema.
+func WithTemplate(key string, setup SetupFunc) Option {
+	return func(o *options) { o.key, o.setup = key, setup }
+}
+
+// AdminURL returns the server URL from the environment. It skips the test
+// when none is set, or fails it under CI.
+func AdminURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(EnvURL)
+	if u == "" {
+		msg := EnvURL + " is not set: run the tests with `make test`, which provides PostgreSQL with pgvector"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return u
+}
+
+// NewDatabase creates a fresh database for t and returns its URL. The
+// database has the vector extension, and is dropped when t ends.
+func NewDatabase(t testing.TB, opts ...Option) string {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	admin := AdminURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s: %v", Redact(admin), err)
+	}
+	defer conn.Close(ctx)
+
+	template := "template0"
+	if o.setup != nil {
+		template, err = ensureTemplate(ctx, conn, admin, o.key, o.setup)
+		if err != nil {
+			t.Fatalf("pgtest: template: %v", err)
+		}
+	}
+	name := "sage_t_" + randomHex(8)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, pgx.Identifier{template}.Sanitize())); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("pgtest: drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop %s: %v", name, err)
+		}
+	})
+	dbURL, err := WithDatabase(admin, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if o.setup == nil {
+		c, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatalf("pgtest: connect to new database: %v", err)
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
+			t.Fatalf("pgtest: create extension vector (is pgvector installed?): %v", err)
+		}
+	}
+	return dbURL
+}
+
+// templates remembers the templates this process has made sure of.
+var templates sync.Map // key -> name
+
+func ensureTemplate(ctx context.Context, conn *pgx.Conn, admin, key string, setup SetupFunc) (string, error) {
+	sum := sha256.Sum256([]byte(key))
+	name := "sage_tpl_" + hex.EncodeToString(sum[:8])
+	if _, ok := templates.Load(name); ok {
+		return name, nil
+	}
+	// One process at a time builds a template; the others wait and reuse it.
+	lockID := int64(0x5a9e) << 32
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
+		return "", fmt.Errorf("lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck
+
+	var ready bool
+	err := conn.QueryRow(ctx, "SELECT datistemplate FROM pg_database WHERE datname = $1", name).Scan(&ready)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("look up %s: %w", name, err)
+	}
+	if !ready {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return "", fmt.Errorf("drop stale %s: %w", name, err)
+		}
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
+			return "", fmt.Errorf("create %s: %w", name, err)
+		}
+		u, err := WithDatabase(admin, name)
+		if err != nil {
+			return "", err
+		}
+		c, err := pgx.Connect(ctx, u)
+		if err != nil {
+			return "", fmt.Errorf("connect %s: %w", name, err)
+		}
+		_, err = c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector")
+		c.Close(ctx)
+		if err != nil {
+			return "", fmt.Errorf("create extension vector (is pgvector installed?): %w", err)
+		}
+		if err := setup(ctx, u); err != nil {
+			return "", fmt.Errorf("set up %s: %w", name, err)
+		}
+		if _, err := conn.Exec(ctx, "ALTER DATABASE "+name+" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"); err != nil {
+			return "", fmt.Errorf("mark %s as template: %w", name, err)
+		}
+	}
+	templates.Store(name, true)
+	return name, nil
+}
+
+// WithDatabase returns rawURL with its database name replaced by name.
+func WithDatabase(rawURL, name string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("%s must be a postgres:// URL", EnvURL)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Redact hides the password of a connection URL, for messages and logs.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return strings.TrimSpace(u.String())
+}
+
