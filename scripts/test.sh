@@ -80,6 +80,7 @@ start_cluster() {
   local ver
   ver=$("$pg_bindir/postgres" --version)
   say "PostgreSQL server: $ver ($pg_bindir)"
+  export SAGE_TEST_PG_BINDIR=$pg_bindir
   "$top/scripts/pgvector.sh" "$pg_bindir" || die "the vector extension is missing and could not be installed"
 
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then

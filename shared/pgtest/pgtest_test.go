@@ -91,3 +91,23 @@ func TestRedact(t *testing.T) {
 		t.Fatalf("Redact = %q", got)
 	}
 }
+
+func TestServerRestart(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.StartServer(t)
+	ctx := context.Background()
+	conn := mustConnect(t, srv.URL())
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept (v vector(2)); INSERT INTO kept VALUES ('[1,2]')"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	if err := conn.Ping(ctx); err == nil {
+		t.Fatal("ping succeeded while the server is stopped")
+	}
+	srv.Start()
+	c2 := mustConnect(t, srv.URL())
+	var n int
+	if err := c2.QueryRow(ctx, "SELECT count(*) FROM kept").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after restart: count = %d, %v; want 1", n, err)
+	}
+}

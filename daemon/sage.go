@@ -1,0 +1,267 @@
+// Package sage holds the domain of sage-daemon: memories, sessions, search
+// queries, the Service that the MCP tools and the REST API share, the
+// Embedder interface and the errors they return.
+//
+// Implementations live in packages named after their dependency:
+// postgres (storage and retrieval), embed (embedders), mcpserver (MCP tools),
+// http (the HTTP surface). cmd/sage-daemon wires them together.
+package sage
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Version is the daemon's version, set at build time with
+// -ldflags "-X github.com/sage-mcp/sage/daemon.Version=…".
+var Version = "dev"
+
+// Kind says what a memory is.
+type Kind string
+
+// The kinds of memory.
+const (
+	KindTurn     Kind = "turn"     // a conversation turn: user prompt + assistant response
+	KindNote     Kind = "note"     // free-form note
+	KindDecision Kind = "decision" // a decision taken
+	KindFact     Kind = "fact"     // a fact about the user or the project
+	KindTodo     Kind = "todo"     // an open thread
+)
+
+// Kinds lists every valid Kind.
+var Kinds = []Kind{KindTurn, KindNote, KindDecision, KindFact, KindTodo}
+
+// Valid reports whether k is one of Kinds.
+func (k Kind) Valid() bool {
+	for _, v := range Kinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Limits on input. Input beyond them is refused with an *InputError and
+// nothing is stored.
+const (
+	MaxContentBytes   = 1 << 20 // text of one memory (turn: prompt + response)
+	MaxQueryBytes     = 4096    // a search query
+	MaxMetadataBytes  = 64 << 10
+	MaxTags           = 32
+	MaxTagBytes       = 64
+	MaxIDBytes        = 256 // session id, project, idempotency key
+	DefaultLimit      = 10
+	MaxLimit          = 100
+	DefaultMaxChars   = 4000
+	MaxMaxChars       = 64000
+	MaxBatch          = 500 // turns in one SaveTurns call, memories in one Import
+	MaxForgetIDs      = 1000
+	DefaultNamespace  = "default"
+	MaxNamespaceBytes = 64
+)
+
+// Memory is one stored memory: a conversation turn or a note.
+type Memory struct {
+	ID             int64
+	Namespace      string
+	Project        string
+	SessionID      string
+	Kind           Kind
+	Text           string
+	ContentHash    string // hex SHA-256 of the normalized text
+	IdempotencyKey string
+	Metadata       json.RawMessage
+	Tags           []string
+	OccurredAt     time.Time // when it happened (client-supplied or now)
+	CreatedAt      time.Time // when it was stored
+	// EmbeddingModel is the model of the stored vector; empty while the
+	// vector is pending (the embedder failed and a backfill will retry).
+	EmbeddingModel string
+}
+
+// Session is a conversation session, derived from its memories.
+type Session struct {
+	ID        string
+	Namespace string
+	Project   string
+	Title     string
+	Memories  int
+	FirstAt   time.Time
+	LastAt    time.Time
+}
+
+// Turn is a conversation turn to save.
+type Turn struct {
+	IdempotencyKey    string
+	SessionID         string
+	Project           string
+	UserPrompt        string
+	AssistantResponse string
+	Metadata          json.RawMessage
+	OccurredAt        time.Time // zero means now
+}
+
+// Note is a memory to save that is not a turn.
+type Note struct {
+	IdempotencyKey string
+	Content        string
+	Kind           Kind // zero means KindNote
+	Tags           []string
+	Project        string
+	SessionID      string
+	Metadata       json.RawMessage
+	OccurredAt     time.Time // zero means now
+}
+
+// SaveResult tells where a saved memory went.
+type SaveResult struct {
+	ID           int64
+	Deduplicated bool
+}
+
+// Mode is a retrieval mode.
+type Mode string
+
+// The retrieval modes.
+const (
+	ModeHybrid   Mode = "hybrid"   // vector + full text, fused (default)
+	ModeSemantic Mode = "semantic" // vector only
+	ModeKeyword  Mode = "keyword"  // full text only
+)
+
+// Filter narrows a search. Zero fields do not filter.
+type Filter struct {
+	Project   string
+	SessionID string
+	Kinds     []Kind
+	Tags      []string // a memory must carry every tag
+	Since     time.Time
+	Until     time.Time
+}
+
+// SearchQuery asks for the memories most relevant to Query.
+type SearchQuery struct {
+	Query  string
+	Limit  int  // 0 means DefaultLimit; at most MaxLimit
+	Mode   Mode // zero means ModeHybrid
+	Filter Filter
+}
+
+// Result is a memory with its relevance score (higher is better).
+type Result struct {
+	Memory
+	Score float64
+}
+
+// ContextQuery asks for a compact context block to inject into a prompt.
+type ContextQuery struct {
+	Query      string
+	MaxResults int // 0 means DefaultLimit
+	MaxChars   int // 0 means DefaultMaxChars; the block never exceeds it
+	Filter     Filter
+}
+
+// Context is a block ready to inject and the memories it was made of.
+type Context struct {
+	Text  string
+	Items []Result
+}
+
+// ForgetRequest deletes memories by id or a whole session.
+type ForgetRequest struct {
+	IDs       []int64
+	SessionID string
+}
+
+// Status describes the running daemon and its store.
+type Status struct {
+	Version           string
+	PostgresVersion   string
+	PgvectorVersion   string
+	Embedder          string
+	EmbeddingModel    string
+	Dimensions        int
+	Memories          int64
+	Sessions          int64
+	PendingEmbeddings int64
+	Uptime            time.Duration
+	Namespace         string
+}
+
+// ImportResult counts what an import did.
+type ImportResult struct {
+	Imported     int
+	Deduplicated int
+}
+
+// ReindexProgress reports how far a reindex has come.
+type ReindexProgress struct {
+	Done, Total int64
+}
+
+// Service is the memory service: the one layer behind the MCP tools and the
+// REST API. Every method works in the namespace of its context (see
+// WithNamespace); memories of other namespaces are invisible.
+type Service interface {
+	// SaveTurn stores a turn once: a second save with the same idempotency
+	// key, or with the same session and content, returns the first id with
+	// Deduplicated set.
+	SaveTurn(ctx context.Context, t Turn) (SaveResult, error)
+	// SaveTurns saves a batch atomically: all turns or none.
+	SaveTurns(ctx context.Context, ts []Turn) ([]SaveResult, error)
+	// Remember stores a note.
+	Remember(ctx context.Context, n Note) (SaveResult, error)
+	// Search ranks memories by relevance to the query.
+	Search(ctx context.Context, q SearchQuery) ([]Result, error)
+	// Context builds a block of relevant memories within q.MaxChars.
+	Context(ctx context.Context, q ContextQuery) (Context, error)
+	// Forget deletes memories and returns how many went.
+	Forget(ctx context.Context, r ForgetRequest) (int64, error)
+	// Sessions lists sessions, most recent first.
+	Sessions(ctx context.Context, project string, limit int) ([]Session, error)
+	// Session returns one session, or ErrNotFound.
+	Session(ctx context.Context, id string) (Session, error)
+	// RenameSession sets a session's title.
+	RenameSession(ctx context.Context, id, title string) error
+	// SessionMemories returns a session's memories in time order.
+	SessionMemories(ctx context.Context, id string) ([]Memory, error)
+	// Export calls fn for every memory matching f, oldest first, streaming.
+	Export(ctx context.Context, f Filter, fn func(Memory) error) error
+	// Import stores memories (idempotently, by idempotency key or content).
+	Import(ctx context.Context, ms []Memory) (ImportResult, error)
+	// Status describes the daemon and the namespace's store.
+	Status(ctx context.Context) (Status, error)
+	// Reindex re-embeds every memory whose vector is missing or from another
+	// model than the current embedder's. Search keeps working meanwhile.
+	Reindex(ctx context.Context, progress func(ReindexProgress)) error
+}
+
+// Embedder turns texts into vectors.
+type Embedder interface {
+	// Name is the provider ("builtin", "openai").
+	Name() string
+	// Model names the vectors it makes; it is stored with each vector, and a
+	// different model (or dimension) means a reindex.
+	Model() string
+	// Dimensions is the length of every vector.
+	Dimensions() int
+	// Embed returns one vector per text, in order. It never returns a fake
+	// vector: on failure it returns an error.
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+type namespaceKey struct{}
+
+// WithNamespace returns a context whose Service calls work in ns.
+func WithNamespace(ctx context.Context, ns string) context.Context {
+	return context.WithValue(ctx, namespaceKey{}, ns)
+}
+
+// NamespaceFrom returns the namespace of ctx, or DefaultNamespace.
+func NamespaceFrom(ctx context.Context) string {
+	if ns, ok := ctx.Value(namespaceKey{}).(string); ok && ns != "" {
+		return ns
+	}
+	return DefaultNamespace
+}
