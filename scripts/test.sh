@@ -34,8 +34,13 @@ command -v go >/dev/null || die "go is not on PATH"
 # ---------------------------------------------------------------- database
 cluster=""
 pg_bindir=""
+child=""
 cleanup() {
   local rc=$?
+  if [ -n "$child" ]; then
+    kill -TERM -- "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
   if [ -n "$cluster" ] && [ -d "$cluster" ]; then
     as_pg "$pg_bindir/pg_ctl" -D "$cluster/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$cluster"
@@ -139,7 +144,14 @@ read -r -a flags <<<"${GOTESTFLAGS:--race -count=1}"
 status=0
 for mod in $(go list -m -f '{{.Dir}}'); do
   say "go test ${flags[*]} ${SAGE_TEST_PACKAGES:-./...} in ${mod#"$top"/}"
-  (cd "$mod" && go test "${flags[@]}" ${SAGE_TEST_PACKAGES:-./...}) || status=1
+  # In the background (own process group) so that a signal to this script
+  # runs the cleanup at once instead of after the tests.
+  set -m
+  (cd "$mod" && exec go test "${flags[@]}" ${SAGE_TEST_PACKAGES:-./...}) &
+  child=$!
+  set +m
+  wait "$child" || status=1
+  child=""
 done
 if [ "$status" != 0 ]; then
   printf '\ntest: FAILED (see the failing packages above)\n' >&2

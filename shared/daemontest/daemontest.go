@@ -1,0 +1,251 @@
+// Package daemontest runs the real sage-daemon for end-to-end tests of the
+// bridge, the hooks and the installer. It builds daemon/cmd/sage-daemon from
+// this checkout (once per test process, with the Go build cache), starts it on
+// a free loopback port against a pgtest database and a known admin token, and
+// waits until it is ready.
+package daemontest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sage-mcp/sage/shared/pgtest"
+)
+
+// Options change how Start runs the daemon.
+type Options struct {
+	// DatabaseURL is the database to use; empty means a new pgtest database.
+	DatabaseURL string
+	// Env is extra environment (KEY=VALUE) for the daemon.
+	Env []string
+}
+
+// Daemon is a running sage-daemon.
+type Daemon struct {
+	// URL is the base URL, like http://127.0.0.1:PORT.
+	URL string
+	// MCPURL is URL + "/mcp".
+	MCPURL string
+	// Token is an admin bearer token for the default namespace.
+	Token string
+	// DatabaseURL is the database the daemon uses.
+	DatabaseURL string
+	// DataDir is the daemon's SAGE_DATA_DIR.
+	DataDir string
+
+	t    testing.TB
+	bin  string
+	env  []string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *syncBuffer
+}
+
+// Start builds (once) and starts a daemon for t, stopped when t ends.
+func Start(t testing.TB, opts ...Options) *Daemon {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.DatabaseURL == "" {
+		o.DatabaseURL = pgtest.NewDatabase(t)
+	}
+	bin := MustBuild(t)
+	port := freePort(t)
+	d := &Daemon{
+		URL:         fmt.Sprintf("http://127.0.0.1:%d", port),
+		Token:       "sage_test_" + randomHex(16),
+		DatabaseURL: o.DatabaseURL,
+		DataDir:     t.TempDir(),
+		t:           t,
+		bin:         bin,
+		log:         &syncBuffer{},
+	}
+	d.MCPURL = d.URL + "/mcp"
+	d.env = append(os.Environ(),
+		"SAGE_DATABASE_URL="+d.DatabaseURL,
+		fmt.Sprintf("SAGE_LISTEN=127.0.0.1:%d", port),
+		"SAGE_DATA_DIR="+d.DataDir,
+		"SAGE_TOKEN="+d.Token,
+		"SAGE_LOG_LEVEL=info",
+	)
+	d.env = append(d.env, o.Env...)
+	t.Cleanup(func() {
+		d.Stop()
+		if t.Failed() {
+			t.Logf("sage-daemon log:\n%s", d.log.String())
+		}
+	})
+	d.Start()
+	return d
+}
+
+// Start starts the daemon (again, on the same port) and waits until /readyz
+// answers 200.
+func (d *Daemon) Start() {
+	d.t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd != nil {
+		d.t.Fatal("daemontest: already running")
+	}
+	cmd := exec.Command(d.bin, "serve")
+	cmd.Env = d.env
+	cmd.Stdout = d.log
+	cmd.Stderr = d.log
+	if err := cmd.Start(); err != nil {
+		d.t.Fatalf("daemontest: start: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	d.cmd, d.done = cmd, done
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-done:
+			d.cmd = nil
+			d.t.Fatalf("daemontest: sage-daemon exited at start:\n%s", d.log.String())
+		default:
+		}
+		resp, err := http.Get(d.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("daemontest: sage-daemon not ready after 60s:\n%s", d.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop stops the daemon gracefully (SIGTERM, then SIGKILL after 10 s).
+func (d *Daemon) Stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd == nil {
+		return
+	}
+	_ = d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+	}
+	d.cmd = nil
+}
+
+// Log returns what the daemon has logged so far.
+func (d *Daemon) Log() string { return d.log.String() }
+
+var (
+	buildOnce sync.Once
+	buildBin  string
+	buildErr  error
+)
+
+// MustBuild builds daemon/cmd/sage-daemon once per process and returns the
+// binary's path.
+func MustBuild(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir := filepath.Join(os.TempDir(), "sage-daemontest")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			buildErr = err
+			return
+		}
+		// Binaries of earlier test processes are litter after an hour.
+		if old, _ := filepath.Glob(filepath.Join(dir, "sage-daemon-*")); len(old) > 0 {
+			for _, f := range old {
+				if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > time.Hour {
+					_ = os.Remove(f)
+				}
+			}
+		}
+		buildBin = filepath.Join(dir, fmt.Sprintf("sage-daemon-%d-%s", os.Getpid(), randomHex(4)))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", buildBin, "./cmd/sage-daemon")
+		cmd.Dir = filepath.Join(root, "daemon")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build sage-daemon: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("daemontest: %v", buildErr)
+	}
+	return buildBin
+}
+
+// RepoRoot finds the checkout's top directory (the one holding go.work),
+// walking up from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.work above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
