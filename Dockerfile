@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1
+#
+# sage-daemon image: a static binary on distroless, run as non-root.
+#
+#   docker build --build-arg VERSION=1.2.3 -t sage-daemon:1.2.3 .
+#
+# The binary is built from the repository root so go.work applies (the daemon
+# uses the workspace modules shared/ and migrations/). daemon/deploy's tests
+# parse the `go build` line below and run it, so keep the flags on that line.
+
+ARG GO_VERSION=1.26.8
+
+# The build stage runs natively and cross-compiles for the target platform.
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
+ARG VERSION=dev
+ARG TARGETOS
+ARG TARGETARCH
+WORKDIR /src
+ENV CGO_ENABLED=0
+# Module downloads first, for layer caching; then the sources.
+COPY go.work* ./
+COPY bridge/go.* bridge/
+COPY daemon/go.* daemon/
+COPY installer/go.* installer/
+COPY migrations/go.* migrations/
+COPY shared/go.* shared/
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags "-s -w -X github.com/sage-mcp/sage/daemon.Version=${VERSION}" -o /out/sage-daemon ./daemon/cmd/sage-daemon
+# The data directory, owned by the image's non-root user (65532).
+RUN mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="sage-daemon" \
+      org.opencontainers.image.description="Sage: long-term memory for Claude Code" \
+      org.opencontainers.image.version="${VERSION}"
+COPY --from=build --chown=65532:65532 /out/data /data
+COPY --from=build /out/sage-daemon /usr/local/bin/sage-daemon
+# Listen on every interface of the container (publish it on loopback only).
+ENV SAGE_DATA_DIR=/data \
+    SAGE_LISTEN=0.0.0.0:17800
+VOLUME ["/data"]
+EXPOSE 17800
+USER 65532:65532
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["/usr/local/bin/sage-daemon", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/sage-daemon"]
+CMD ["serve"]

@@ -1,0 +1,95 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sage-mcp/sage/bridge/client"
+	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/daemontest"
+)
+
+// TestErrors checks the error mapping against the real daemon.
+func TestErrors(t *testing.T) {
+	d := daemontest.Start(t)
+	ctx := context.Background()
+	c := client.New(d.URL, d.Token)
+
+	if _, err := client.New(d.URL, "sage_wrong").Status(ctx); !errors.Is(err, client.ErrUnauthorized) {
+		t.Errorf("wrong token: err = %v, want ErrUnauthorized", err)
+	} else if strings.Contains(err.Error(), "sage_wrong") {
+		t.Errorf("error leaks the token: %v", err)
+	}
+	if _, err := c.Session(ctx, "no-such-session"); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("missing session: err = %v, want ErrNotFound", err)
+	}
+	// A turn without an idempotency key is fine; an oversized one is rejected.
+	_, err := c.SaveTurns(ctx, []api.Turn{{UserPrompt: strings.Repeat("x", 2<<20), AssistantResponse: "y"}})
+	var ae *client.Error
+	if !errors.As(err, &ae) || !ae.Rejected() || ae.Temporary() {
+		t.Errorf("oversized turn: err = %v, want a rejected *Error", err)
+	}
+	if _, err := c.Search(ctx, client.SearchParams{Query: "x", Mode: "psychic"}); !errors.As(err, &ae) || ae.Code != api.CodeInvalid {
+		t.Errorf("bad mode: err = %v, want invalid_argument", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	if _, err := client.New("http://"+addr, "t").Status(ctx); !errors.Is(err, client.ErrUnreachable) {
+		t.Errorf("closed port: err = %v, want ErrUnreachable", err)
+	}
+	// A deadline that passes is unreachable too.
+	tctx, cancel := context.WithTimeout(ctx, time.Nanosecond)
+	defer cancel()
+	time.Sleep(time.Millisecond)
+	if _, err := c.Status(tctx); !errors.Is(err, client.ErrUnreachable) {
+		t.Errorf("expired context: err = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestRoundTrip saves, recalls, exports, imports and forgets through the
+// real daemon.
+func TestRoundTrip(t *testing.T) {
+	d := daemontest.Start(t)
+	ctx := context.Background()
+	c := client.New(d.URL, d.Token)
+	res, err := c.SaveTurns(ctx, []api.Turn{
+		{IdempotencyKey: "s:1", SessionID: "s", Project: "p", UserPrompt: "Which database does Sage use?", AssistantResponse: "PostgreSQL with pgvector."},
+		{IdempotencyKey: "s:1", SessionID: "s", Project: "p", UserPrompt: "Which database does Sage use?", AssistantResponse: "PostgreSQL with pgvector."},
+	})
+	if err != nil || len(res) != 2 || !res[1].Deduplicated {
+		t.Fatalf("save: %v %+v", err, res)
+	}
+	if _, err := c.SaveNote(ctx, api.Note{Content: "Decision: pgvector HNSW index", Kind: "decision", Project: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := c.Context(ctx, client.ContextParams{Query: "database pgvector", MaxChars: 500, Project: "p"})
+	if err != nil || len(cr.Items) == 0 {
+		t.Fatalf("context: %v %+v", err, cr)
+	}
+	ss, err := c.Sessions(ctx, "p", 10)
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("sessions: %v %+v", err, ss)
+	}
+	var buf strings.Builder
+	n, err := c.Export(ctx, "", &buf)
+	if err != nil || n != 2 {
+		t.Fatalf("export: %d %v", n, err)
+	}
+	imp, err := c.Import(ctx, strings.NewReader(buf.String()))
+	if err != nil || imp.Deduplicated != 2 {
+		t.Fatalf("import: %v %+v", err, imp)
+	}
+	del, err := c.Forget(ctx, nil, "s")
+	if err != nil || del != 1 {
+		t.Fatalf("forget: %d %v", del, err)
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sage-mcp/sage/bridge/outbox"
+)
+
+// manageStatus prints the daemon's status and the local outbox's.
+func manageStatus(ctx context.Context, m *manageCtx, args []string) error {
+	m.flags("", "Show the daemon's version, store and embedder, and the local outbox.")
+	if pos, err := m.parse(args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return m.usageErr("takes no arguments")
+	}
+	c, err := m.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := m.withTimeout(ctx)
+	defer cancel()
+	st, err := c.Status(ctx)
+	pending, quarantined := outboxCounts()
+	if err != nil {
+		if pending > 0 {
+			fmt.Fprintf(m.stderr, "%d turns wait in the local outbox.\n", pending)
+		}
+		return err
+	}
+	if m.json {
+		return m.printJSON(struct {
+			Daemon            any    `json:"daemon"`
+			URL               string `json:"url"`
+			OutboxPending     int    `json:"outbox_pending"`
+			OutboxQuarantined int    `json:"outbox_quarantined"`
+		}{st, c.BaseURL(), pending, quarantined})
+	}
+	w := m.stdout
+	fmt.Fprintf(w, "daemon      %s (sage %s, up %s)\n", c.BaseURL(), st.Version, (time.Duration(st.UptimeSeconds) * time.Second).String())
+	fmt.Fprintf(w, "namespace   %s\n", st.Namespace)
+	fmt.Fprintf(w, "memories    %d in %d sessions", st.Memories, st.Sessions)
+	if st.PendingEmbeddings > 0 {
+		fmt.Fprintf(w, " (%d waiting for an embedding)", st.PendingEmbeddings)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "embedder    %s, model %s, %d dimensions\n", st.Embedder, st.EmbeddingModel, st.Dimensions)
+	fmt.Fprintf(w, "postgres    %s, pgvector %s\n", st.PostgresVersion, st.PgvectorVersion)
+	fmt.Fprintf(w, "outbox      %d pending", pending)
+	if quarantined > 0 {
+		fmt.Fprintf(w, ", %d quarantined", quarantined)
+	}
+	if pending > 0 {
+		fmt.Fprint(w, " (run \"sage_manage sync\")")
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// outboxCounts counts the local outbox's entries; errors count as zero.
+func outboxCounts() (pending, quarantined int) {
+	dir, err := outbox.DefaultDir()
+	if err != nil {
+		return 0, 0
+	}
+	o, err := outbox.Open(dir, nil)
+	if err != nil {
+		return 0, 0
+	}
+	p, _ := o.Pending()
+	q, _ := o.Quarantined()
+	return len(p), len(q)
+}

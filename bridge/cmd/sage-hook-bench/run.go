@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sage-mcp/sage/bridge/client"
+	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/config"
+)
+
+const usage = `Usage: sage-hook-bench [flags]
+
+Seeds the daemon at --url (default $SAGE_URL, else the default URL) with
+--memories turns of project "bench" (only what is missing), then runs
+"sage-bridge hook UserPromptSubmit" --runs times and prints latency
+percentiles (wall clock, process start included).
+
+Flags:
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sage-hook-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bridge := fs.String("bridge", "", "sage-bridge binary (default: next to this program, else on PATH)")
+	url := fs.String("url", os.Getenv(config.EnvURL), "daemon MCP URL")
+	token := fs.String("token", os.Getenv(config.EnvToken), "bearer token (default $SAGE_TOKEN)")
+	memories := fs.Int("memories", 10000, "memories the store should hold before measuring")
+	batch := fs.Int("batch", 500, "turns per seeding request")
+	runs := fs.Int("runs", 200, "measured hook runs")
+	warmup := fs.Int("warmup", 10, "unmeasured runs first")
+	target := fs.Duration("target", 100*time.Millisecond, "p95 target")
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *url == "" {
+		*url = config.DefaultURL
+	}
+	bin, err := findBridge(*bridge)
+	if err != nil {
+		fmt.Fprintln(stderr, "sage-hook-bench:", err)
+		return 1
+	}
+	c := client.New(config.BaseURL(*url), *token)
+	if err := seed(ctx, c, *memories, *batch, stderr); err != nil {
+		fmt.Fprintln(stderr, "sage-hook-bench: seed:", err)
+		return 1
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "sage-hook-bench:", err)
+		return 1
+	}
+	cache, err := os.MkdirTemp("", "sage-hook-bench-")
+	if err != nil {
+		fmt.Fprintln(stderr, "sage-hook-bench:", err)
+		return 1
+	}
+	defer os.RemoveAll(cache)
+	cwd := filepath.Join(cache, "bench")
+	_ = os.MkdirAll(cwd, 0o700)
+	env := append(os.Environ(), "SAGE_URL="+*url, "SAGE_TOKEN="+*token, "SAGE_TOKEN_FILE=",
+		"SAGE_CACHE_DIR="+cache, "SAGE_CONFIG="+filepath.Join(cache, "none.json"))
+
+	rng := rand.New(rand.NewPCG(7, 7))
+	var times []time.Duration
+	injected, chars := 0, 0
+	for i := range *warmup + *runs {
+		if ctx.Err() != nil {
+			return 1
+		}
+		payload, _ := json.Marshal(map[string]string{
+			"session_id": fmt.Sprintf("bench-run-%d", i), "transcript_path": filepath.Join(cache, "t.jsonl"),
+			"cwd": cwd, "hook_event_name": "UserPromptSubmit", "prompt": prompt(rng),
+		})
+		cmd := exec.CommandContext(ctx, bin, "hook", "UserPromptSubmit")
+		cmd.Env = env
+		cmd.Stdin = bytes.NewReader(payload)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		start := time.Now()
+		err := cmd.Run()
+		el := time.Since(start)
+		if err != nil || errb.Len() > 0 {
+			fmt.Fprintf(stderr, "run %d: %v %s\n", i, err, strings.TrimSpace(errb.String()))
+		}
+		if i < *warmup {
+			continue
+		}
+		times = append(times, el)
+		if out.Len() > 0 {
+			injected++
+			chars += out.Len()
+		}
+	}
+	slices.Sort(times)
+	pct := func(p float64) time.Duration { return times[min(len(times)-1, int(p*float64(len(times))))] }
+	var sum time.Duration
+	for _, t := range times {
+		sum += t
+	}
+	fmt.Fprintf(stdout, "sage-hook-bench: %d runs of `sage-bridge hook UserPromptSubmit` (process start included)\n", len(times))
+	fmt.Fprintf(stdout, "store: %d memories, embedder %s (%s); machine: %s/%s, %d CPUs\n", st.Memories, st.Embedder, st.EmbeddingModel, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	fmt.Fprintf(stdout, "injected context in %d of %d runs (mean output %d bytes)\n", injected, len(times), chars/max(injected, 1))
+	fmt.Fprintf(stdout, "latency: p50 %v  p90 %v  p95 %v  p99 %v  max %v  mean %v\n",
+		ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.95)), ms(pct(0.99)), ms(times[len(times)-1]), ms(sum/time.Duration(len(times))))
+	if pct(0.95) > *target {
+		fmt.Fprintf(stdout, "p95 %v is above the %v target\n", ms(pct(0.95)), *target)
+		return 3
+	}
+	fmt.Fprintf(stdout, "p95 within the %v target\n", *target)
+	return 0
+}
+
+func ms(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+
+func findBridge(p string) (string, error) {
+	if p != "" {
+		return p, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		c := filepath.Join(filepath.Dir(self), "sage-bridge")
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+	}
+	p, err := exec.LookPath("sage-bridge")
+	if err != nil {
+		return "", fmt.Errorf("no sage-bridge binary: give --bridge")
+	}
+	return p, nil
+}
+
+var (
+	topics  = []string{"outbox", "hook", "transcript", "daemon", "migration", "token", "session", "embedding", "pgvector", "index", "installer", "service", "config", "search", "context", "budget", "benchmark", "release", "logging", "metrics"}
+	verbs   = []string{"fix", "refactor", "document", "test", "benchmark", "review", "rename", "speed up", "debug", "design"}
+	details = []string{"the lock is taken before draining", "fsync the directory after rename", "use an HNSW index with cosine distance", "keep the budget under 1.5 seconds",
+		"quarantine corrupt entries", "retry on 503 with backoff", "store the idempotency key", "derive the project from the git top level",
+		"skip trivial prompts", "stream the export as JSONL", "rotate the log at one megabyte", "escape quotes in the settings command",
+		"reuse the HTTP connection", "cap injected context at 8000 characters", "run migrations under an advisory lock"}
+)
+
+func sentence(r *rand.Rand) string {
+	return fmt.Sprintf("We %s the %s so that we %s.", verbs[r.IntN(len(verbs))], topics[r.IntN(len(topics))], details[r.IntN(len(details))])
+}
+
+func prompt(r *rand.Rand) string {
+	return fmt.Sprintf("How did we %s the %s %s? Remind me why we decided to %s.", verbs[r.IntN(len(verbs))], topics[r.IntN(len(topics))], topics[r.IntN(len(topics))], details[r.IntN(len(details))])
+}
+
+// seed adds turns of project "bench" until the store holds want memories.
+func seed(ctx context.Context, c *client.Client, want, batch int, stderr io.Writer) error {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	have := int(st.Memories)
+	if have >= want {
+		return nil
+	}
+	r := rand.New(rand.NewPCG(uint64(have), 1))
+	start := time.Now()
+	for have < want {
+		n := min(batch, want-have)
+		turns := make([]api.Turn, 0, n)
+		for i := range n {
+			k := have + i
+			var resp strings.Builder
+			for range 3 + r.IntN(5) {
+				resp.WriteString(sentence(r) + " ")
+			}
+			turns = append(turns, api.Turn{
+				IdempotencyKey: fmt.Sprintf("bench:%d", k), SessionID: fmt.Sprintf("bench-%d", k/20), Project: "bench",
+				UserPrompt: prompt(r), AssistantResponse: resp.String(),
+			})
+		}
+		if _, err := c.SaveTurns(ctx, turns); err != nil {
+			return err
+		}
+		have += n
+		fmt.Fprintf(stderr, "\rseeded %d/%d", have, want)
+	}
+	fmt.Fprintf(stderr, "\rseeded %d memories in %v\n", want, time.Since(start).Round(time.Second))
+	return nil
+}

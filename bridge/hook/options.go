@@ -1,0 +1,146 @@
+package hook
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sage-mcp/sage/shared/claudehooks"
+	"github.com/sage-mcp/sage/shared/config"
+)
+
+// Environment variables that override the config file's "hooks" settings.
+const (
+	EnvInject   = "SAGE_HOOKS_INJECT"     // 0/false/off disables injection
+	EnvMaxChars = "SAGE_HOOKS_MAX_CHARS"  // size budget of injected context
+	EnvTimeout  = "SAGE_HOOKS_TIMEOUT_MS" // time budget of one hook run
+	EnvCacheDir = "SAGE_CACHE_DIR"        // root of hook state, outbox and log
+)
+
+// Defaults and limits.
+const (
+	// DefaultTimeout is the hard time budget of a hook run when neither the
+	// config file nor the environment sets one.
+	DefaultTimeout = 1500 * time.Millisecond
+	// MaxTimeout caps the budget below the timeouts written into Claude
+	// Code's settings (claudehooks.Timeouts).
+	MaxTimeout = 4 * time.Second
+	// MinMaxChars and MaxMaxChars bound the size budget.
+	MinMaxChars = 200
+	MaxMaxChars = 50000
+	// DefaultMaxChars is the size budget of injected context.
+	DefaultMaxChars = config.DefaultHooksMaxChars
+)
+
+// Options tune the hooks.
+type Options struct {
+	// Inject enables context injection (SessionStart, UserPromptSubmit).
+	Inject bool
+	// MaxChars bounds injected context, in characters (runes), markers
+	// included.
+	MaxChars int
+	// Timeout is the hard time budget of one hook run.
+	Timeout time.Duration
+	// MinScore is the relevance threshold: recalled memories scoring below
+	// it are not injected.
+	MinScore float64
+	// StateDir holds per-session state (the last prompt).
+	StateDir string
+}
+
+// DefaultMinScore is the default relevance threshold (see Options.MinScore).
+// The daemon ranks hybrid results by reciprocal rank fusion with k = 60: a
+// memory found by only one retriever (vector or keyword) scores at most
+// 1/61, one found by both scores more (with the candidate pool of 50 used
+// for ContextResults, at least 2/111). The threshold keeps only memories
+// both retrievers found: semantically close and sharing a distinctive word
+// with the prompt. Override with SAGE_HOOKS_MIN_SCORE (0 keeps everything).
+const DefaultMinScore = 1.0/61 + 1e-6
+
+// EnvMinScore overrides DefaultMinScore.
+const EnvMinScore = "SAGE_HOOKS_MIN_SCORE"
+
+// budget is the time budget for event, capped by the settings.json timeout.
+func (o Options) budget(event string) time.Duration {
+	b := o.Timeout
+	if b <= 0 {
+		b = DefaultTimeout
+	}
+	if s := claudehooks.Timeouts[event]; s > 0 {
+		b = min(b, time.Duration(s)*time.Second-500*time.Millisecond)
+	}
+	return min(b, MaxTimeout)
+}
+
+// Validate checks the options' ranges.
+func (o Options) Validate() error {
+	if o.MaxChars < MinMaxChars || o.MaxChars > MaxMaxChars {
+		return fmt.Errorf("hooks max_chars %d: must be between %d and %d", o.MaxChars, MinMaxChars, MaxMaxChars)
+	}
+	if o.Timeout <= 0 || o.Timeout > MaxTimeout {
+		return fmt.Errorf("hooks timeout %v: must be positive and at most %v", o.Timeout, MaxTimeout)
+	}
+	return nil
+}
+
+// CacheDir is the root of the hooks' local files: $SAGE_CACHE_DIR, else
+// os.UserCacheDir()/sage.
+func CacheDir(getenv func(string) string) (string, error) {
+	if d := getenv(EnvCacheDir); d != "" {
+		return d, nil
+	}
+	c, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("cache dir: %w", err)
+	}
+	return filepath.Join(c, "sage"), nil
+}
+
+// ResolveOptions derives the options from the resolved client config and
+// the environment (env > file > defaults). A file without a timeout gets
+// DefaultTimeout rather than the config package's general default.
+func ResolveOptions(c config.Config, file *config.File, getenv func(string) string) (Options, error) {
+	o := Options{Inject: c.HooksInject, MaxChars: c.HooksMaxChars, Timeout: c.HooksTimeout, MinScore: DefaultMinScore}
+	if file == nil || file.Hooks.TimeoutMS == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxChars == 0 {
+		o.MaxChars = DefaultMaxChars
+	}
+	if v := strings.TrimSpace(getenv(EnvInject)); v != "" {
+		switch strings.ToLower(v) {
+		case "0", "false", "off", "no":
+			o.Inject = false
+		case "1", "true", "on", "yes":
+			o.Inject = true
+		default:
+			return o, fmt.Errorf("%s=%q: want 0 or 1", EnvInject, v)
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvMaxChars)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return o, fmt.Errorf("%s=%q: not a number", EnvMaxChars, v)
+		}
+		o.MaxChars = n
+	}
+	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return o, fmt.Errorf("%s=%q: not a number", EnvTimeout, v)
+		}
+		o.Timeout = time.Duration(n) * time.Millisecond
+	}
+	if v := strings.TrimSpace(getenv(EnvMinScore)); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return o, fmt.Errorf("%s=%q: want a number >= 0", EnvMinScore, v)
+		}
+		o.MinScore = f
+	}
+	o.MaxChars = min(max(o.MaxChars, MinMaxChars), MaxMaxChars)
+	return o, o.Validate()
+}

@@ -1,0 +1,815 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+var (
+	// errSessionGone: the daemon answered 404 for our session id.
+	errSessionGone = errors.New("session expired")
+	// errLost: the response stream ended before the response.
+	errLost = errors.New("connection lost before the response")
+)
+
+// statusError is an HTTP error answer from the daemon.
+type statusError struct {
+	code int
+	body string
+}
+
+func (e *statusError) Error() string {
+	if e.body == "" {
+		return fmt.Sprintf("HTTP %d %s", e.code, http.StatusText(e.code))
+	}
+	return fmt.Sprintf("HTTP %d %s: %s", e.code, http.StatusText(e.code), e.body)
+}
+
+// attempt carries per-request retry facts through the request context to
+// checkRetry.
+type attempt struct {
+	idempotent bool
+	lastErr    error
+}
+
+type attemptKey struct{}
+
+// checkRetry is the retry policy: connection errors, 429, 502, 503 and 504
+// are retried until the request's deadline, but a request that may have
+// reached the daemon is only sent again when it is idempotent.
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	if a == nil {
+		a = &attempt{}
+	}
+	if err != nil {
+		a.lastErr = err
+		return neverSent(err) || a.idempotent, nil
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		// Rejected before any work was done.
+		a.lastErr = &statusError{code: resp.StatusCode}
+		return true, nil
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		a.lastErr = &statusError{code: resp.StatusCode}
+		return a.idempotent, nil
+	}
+	return false, nil
+}
+
+// neverSent reports whether err proves the request never reached the
+// server: the connection could not be made.
+func neverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// jitterBackoff is retryablehttp's exponential backoff (which honours
+// Retry-After on 429 and 503) with equal jitter.
+func jitterBackoff(min, max time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	d := retryablehttp.DefaultBackoff(min, max, attemptNum, resp)
+	if d <= 0 {
+		return 0
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+func (b *Bridge) setHeaders(h http.Header, s *session) {
+	if b.opts.Token != "" {
+		h.Set("Authorization", "Bearer "+b.opts.Token)
+	}
+	if s != nil {
+		if s.id != "" {
+			h.Set("Mcp-Session-Id", s.id)
+		}
+		if s.protocol != "" {
+			h.Set("Mcp-Protocol-Version", s.protocol)
+		}
+	}
+}
+
+// reply is the daemon's answer to a POSTed request.
+type reply struct {
+	msg       []byte
+	env       envelope
+	sessionID string
+}
+
+// post sends msg to the daemon. For a request (wantReply) it returns the
+// response and passes every other message of the response stream (server
+// requests and notifications) to the client.
+func (b *Bridge) post(ctx context.Context, s *session, msg []byte, idempotent, wantReply bool) (*reply, error) {
+	a := &attempt{idempotent: idempotent}
+	ctx = context.WithValue(ctx, attemptKey{}, a)
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, b.opts.URL, msg)
+	if err != nil {
+		return nil, fmt.Errorf("post: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	b.setHeaders(req.Header, s)
+	resp, err := b.rc.Do(req)
+	if err != nil {
+		if a.lastErr != nil && !isCtxErr(a.lastErr) {
+			return nil, &unreachableError{cause: a.lastErr, sent: !neverSent(a.lastErr)}
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound && s != nil && s.id != "" {
+		drain(resp.Body)
+		return nil, errSessionGone
+	}
+	if resp.StatusCode >= 300 {
+		return nil, readStatusError(resp)
+	}
+	if !wantReply {
+		drain(resp.Body)
+		return nil, nil
+	}
+	r := &reply{sessionID: resp.Header.Get("Mcp-Session-Id")}
+	ct := resp.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "text/event-stream") {
+		err = readSSE(resp.Body, b.opts.MaxMessageSize, func(data []byte) bool {
+			var e envelope
+			if json.Unmarshal(data, &e) != nil {
+				b.log.Warn("invalid JSON from the daemon dropped", "bytes", len(data))
+				return false
+			}
+			if e.kind() == kindResponse {
+				r.msg, r.env = data, e
+				return true
+			}
+			b.send(data)
+			return false
+		})
+		if r.msg != nil {
+			return r, nil
+		}
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("%w: %v", errLost, err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(b.opts.MaxMessageSize)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errLost, err)
+	}
+	if len(body) > b.opts.MaxMessageSize {
+		return nil, fmt.Errorf("daemon response larger than %d bytes", b.opts.MaxMessageSize)
+	}
+	if err := json.Unmarshal(body, &r.env); err != nil || r.env.kind() != kindResponse {
+		return nil, fmt.Errorf("daemon answered %q that is not a JSON-RPC response", excerpt(body))
+	}
+	r.msg = body
+	return r, nil
+}
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func drain(r io.Reader) { io.Copy(io.Discard, io.LimitReader(r, 64<<10)) }
+
+func readStatusError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return &statusError{code: resp.StatusCode, body: excerpt(b)}
+}
+
+func excerpt(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// unreachableError: the daemon could not be reached (or the connection
+// failed) until the deadline.
+type unreachableError struct {
+	cause error
+	sent  bool // the request may have reached the daemon
+}
+
+func (e *unreachableError) Error() string { return e.cause.Error() }
+func (e *unreachableError) Unwrap() error { return e.cause }
+
+// readSSE parses a text/event-stream and calls fn with each event's data
+// until fn returns true or the stream ends.
+func readSSE(r io.Reader, max int, fn func(data []byte) bool) error {
+	br := bufio.NewReaderSize(r, 32<<10)
+	var data []byte
+	var lineBuf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			lineBuf = append(lineBuf, chunk...)
+			if len(lineBuf) > max {
+				return fmt.Errorf("event larger than %d bytes", max)
+			}
+			continue
+		}
+		ln := chunk
+		if lineBuf != nil {
+			lineBuf = append(lineBuf, chunk...)
+			ln, lineBuf = lineBuf, nil
+		}
+		ln = bytes.TrimRight(ln, "\r\n")
+		switch {
+		case len(ln) == 0:
+			if len(data) > 0 {
+				if fn(data) {
+					return nil
+				}
+				data = nil
+			}
+		case ln[0] == ':':
+		case bytes.HasPrefix(ln, []byte("data:")):
+			v := ln[5:]
+			if len(v) > 0 && v[0] == ' ' {
+				v = v[1:]
+			}
+			if data != nil {
+				data = append(data, '\n')
+			}
+			if len(data)+len(v) > max {
+				return fmt.Errorf("event larger than %d bytes", max)
+			}
+			data = append(data, v...)
+			if data == nil {
+				data = []byte{}
+			}
+		}
+		if err != nil {
+			if len(data) > 0 && errors.Is(err, io.EOF) {
+				if fn(data) {
+					return nil
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// initUpstream POSTs an initialize request without a session and returns
+// the daemon's response and the new session.
+func (b *Bridge) initUpstream(ctx context.Context, msg []byte) (*reply, *session, error) {
+	r, err := b.post(ctx, nil, msg, true, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.env.Error != nil {
+		return r, nil, nil
+	}
+	var res struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	_ = json.Unmarshal(r.env.Result, &res)
+	sctx, cancel := context.WithCancel(b.ctx)
+	s := &session{id: r.sessionID, protocol: res.ProtocolVersion, ctx: sctx, cancel: cancel}
+	return r, s, nil
+}
+
+// setSession publishes s and wakes the requests waiting for it.
+func (b *Bridge) setSession(s *session) {
+	b.mu.Lock()
+	b.sess = s
+	b.lastErr = nil
+	close(b.ready)
+	b.mu.Unlock()
+	if s.id != "" {
+		go b.getLoop(s)
+	}
+}
+
+// invalidate drops s (after a 404) and starts reconnecting, once.
+func (b *Bridge) invalidate(s *session) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.sess != s {
+		return
+	}
+	b.log.Info("daemon session expired, re-initializing")
+	s.cancel()
+	b.sess = nil
+	b.ready = make(chan struct{})
+	b.startConnectLocked()
+}
+
+func (b *Bridge) startConnectLocked() {
+	if b.connecting || b.initMsg == nil {
+		return
+	}
+	b.connecting = true
+	go b.connectLoop()
+}
+
+// waitSession returns the current session, waiting for the reconnect loop
+// when there is none. Before the client's initialize there is no session to
+// wait for: the request goes out without one.
+func (b *Bridge) waitSession(ctx context.Context) (*session, error) {
+	for {
+		b.mu.Lock()
+		s, ready, started, lastErr := b.sess, b.ready, b.initMsg != nil, b.lastErr
+		b.mu.Unlock()
+		if s != nil || !started {
+			return s, nil
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			if lastErr == nil {
+				lastErr = context.Cause(ctx)
+			}
+			return nil, &unreachableError{cause: lastErr}
+		}
+	}
+}
+
+// currentSession returns the session without waiting (nil: none).
+func (b *Bridge) currentSession() *session {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sess
+}
+
+// connectLoop initializes upstream by replaying the client's initialize
+// until it succeeds, then sends notifications/initialized upstream and
+// notifications/tools/list_changed to the client.
+func (b *Bridge) connectLoop() {
+	defer func() {
+		b.mu.Lock()
+		b.connecting = false
+		b.mu.Unlock()
+	}()
+	for n := 0; ; n++ {
+		b.mu.Lock()
+		initMsg := b.initMsg
+		b.mu.Unlock()
+		msg, err := withID(initMsg, b.newID("init-"))
+		if err != nil {
+			b.log.Error("replay initialize", "err", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		r, s, err := b.initUpstream(ctx, msg)
+		if err == nil && s == nil {
+			err = fmt.Errorf("initialize refused: %s", excerpt(r.env.Error))
+		}
+		if err == nil {
+			err = b.sendInitialized(ctx, s)
+		}
+		cancel()
+		if err == nil {
+			b.mu.Lock()
+			s.initializedSent = true
+			b.mu.Unlock()
+			b.cacheSet("initialize", r.env.Result)
+			b.setSession(s)
+			b.log.Info("connected to the daemon", "url", b.opts.URL)
+			b.send([]byte(`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`))
+			return
+		}
+		if b.ctx.Err() != nil {
+			return
+		}
+		b.mu.Lock()
+		b.lastErr = err
+		b.mu.Unlock()
+		if n == 0 || n%20 == 0 {
+			b.log.Warn("daemon not reachable, retrying", "url", b.opts.URL, "err", err)
+		}
+		t := time.NewTimer(jitterBackoff(100*time.Millisecond, 2*time.Second, min(n, 10), nil))
+		select {
+		case <-b.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bridge) sendInitialized(ctx context.Context, s *session) error {
+	_, err := b.post(ctx, s, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), true, false)
+	return err
+}
+
+func (b *Bridge) cacheSet(key string, v json.RawMessage) {
+	if len(v) == 0 {
+		return
+	}
+	if err := b.cache.set(key, v); err != nil {
+		b.log.Warn("bridge cache not written", "err", err)
+	}
+}
+
+// handleInitialize forwards the client's initialize; when the daemon does
+// not answer within InitTimeout it answers from the cache and reconnects in
+// the background.
+func (b *Bridge) handleInitialize(e envelope, raw []byte) {
+	b.mu.Lock()
+	if b.initMsg != nil {
+		b.mu.Unlock()
+		// A second initialize: forward it like any request.
+		b.handleRequest(e, raw)
+		return
+	}
+	b.initMsg = raw
+	b.mu.Unlock()
+
+	up := raw
+	if !portableID(e.ID) {
+		var err error
+		if up, err = withID(raw, b.newID("")); err != nil {
+			b.send(errorResponse(e.ID, CodeInvalidRequest, "invalid request: "+err.Error()))
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.InitTimeout)
+	r, s, err := b.initUpstream(ctx, up)
+	cancel()
+	if err == nil {
+		if s != nil {
+			b.cacheSet("initialize", r.env.Result)
+			b.setSession(s)
+		} else {
+			// The daemon refused this initialize; let the client see why,
+			// and let a later initialize try again.
+			b.mu.Lock()
+			b.initMsg = nil
+			b.mu.Unlock()
+		}
+		b.send(restoreID(r, e.ID))
+		return
+	}
+	var se *statusError
+	if errors.As(err, &se) && se.code != http.StatusBadGateway && se.code != http.StatusServiceUnavailable &&
+		se.code != http.StatusGatewayTimeout && se.code != http.StatusTooManyRequests {
+		b.mu.Lock()
+		b.initMsg = nil
+		b.mu.Unlock()
+		b.send(errorResponse(e.ID, codeOf(err), b.describe(err, e.Method)))
+		return
+	}
+	b.log.Warn("daemon not ready, answering initialize from the cache", "url", b.opts.URL, "err", err)
+	b.mu.Lock()
+	b.lastErr = err
+	b.startConnectLocked()
+	b.mu.Unlock()
+	res := b.cache.get().Initialize
+	if len(res) == 0 {
+		var p struct {
+			ProtocolVersion string `json:"protocolVersion"`
+		}
+		_ = json.Unmarshal(e.Params, &p)
+		res = builtinInitialize(p.ProtocolVersion, b.opts.Version)
+	} else {
+		res = withListChanged(res)
+	}
+	b.send(resultResponse(e.ID, res))
+}
+
+// restoreID returns the response with the client's id.
+func restoreID(r *reply, id json.RawMessage) []byte {
+	if bytes.Equal(r.env.ID, id) {
+		return r.msg
+	}
+	if m, err := withID(r.msg, id); err == nil {
+		return m
+	}
+	return errorResponse(id, CodeInternalError, "daemon response could not be relayed")
+}
+
+// emptyLists answer list requests while the daemon is down.
+var emptyLists = map[string]string{
+	"tools/list":               `{"tools":[]}`,
+	"prompts/list":             `{"prompts":[]}`,
+	"resources/list":           `{"resources":[]}`,
+	"resources/templates/list": `{"resourceTemplates":[]}`,
+}
+
+// handleRequest forwards one client request and sends exactly one response.
+func (b *Bridge) handleRequest(e envelope, raw []byte) {
+	ctx, cancel := context.WithTimeoutCause(b.ctx, b.opts.RequestTimeout, context.DeadlineExceeded)
+	defer cancel()
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	defer cancelCause(nil)
+	c := &call{clientID: e.ID, upID: e.ID, cancel: cancelCause}
+	up := raw
+	if !portableID(e.ID) {
+		c.upID = b.newID("")
+		var err error
+		if up, err = withID(raw, c.upID); err != nil {
+			b.send(errorResponse(e.ID, CodeInvalidRequest, "invalid request: "+err.Error()))
+			return
+		}
+	}
+	defer b.track(e.ID, c)()
+	resp := b.forward(ctx, c, e, up)
+	if b.ctx.Err() != nil {
+		return // shutting down: nobody reads the answer
+	}
+	b.send(resp)
+}
+
+func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []byte {
+	if b.currentSession() == nil {
+		if m, ok := b.answerDegraded(ctx, e); ok {
+			return m
+		}
+	}
+	idem := b.tools.idempotent(e.Method, e.Params)
+	reinits, lost := 0, 0
+	for {
+		s, err := b.waitSession(ctx)
+		if err != nil {
+			return b.errorFor(ctx, e, err)
+		}
+		c.sent.Store(true)
+		r, err := b.post(ctx, s, up, idem, true)
+		switch {
+		case err == nil:
+			if e.Method == "tools/list" && r.env.Error == nil {
+				b.tools.learn(r.env.Result)
+				if !bytes.Contains(e.Params, []byte(`"cursor"`)) {
+					b.cacheSet("tools", r.env.Result)
+				}
+			}
+			return restoreID(r, e.ID)
+		case errors.Is(err, errSessionGone) && reinits < 3 && ctx.Err() == nil:
+			reinits++
+			b.invalidate(s)
+		case errors.Is(err, errLost) && idem && lost < 3 && ctx.Err() == nil:
+			lost++
+			b.log.Info("response stream broke, retrying", "method", e.Method, "err", err)
+		default:
+			return b.errorFor(ctx, e, err)
+		}
+	}
+}
+
+// answerDegraded answers requests the bridge can answer itself while the
+// daemon is down: ping, and list requests (from the cache or empty; the
+// client fetches again after notifications/tools/list_changed).
+func (b *Bridge) answerDegraded(ctx context.Context, e envelope) ([]byte, bool) {
+	b.mu.Lock()
+	started, ready := b.initMsg != nil, b.ready
+	b.mu.Unlock()
+	if !started {
+		return nil, false
+	}
+	if e.Method == "ping" {
+		return resultResponse(e.ID, json.RawMessage("{}")), true
+	}
+	empty, ok := emptyLists[e.Method]
+	if !ok {
+		return nil, false
+	}
+	t := time.NewTimer(b.opts.InitTimeout)
+	defer t.Stop()
+	select {
+	case <-ready:
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	case <-t.C:
+	}
+	if e.Method == "tools/list" {
+		if cached := b.cache.get().Tools; len(cached) > 0 {
+			b.tools.learn(cached)
+			return resultResponse(e.ID, cached), true
+		}
+	}
+	return resultResponse(e.ID, json.RawMessage(empty)), true
+}
+
+func codeOf(err error) int {
+	var se *statusError
+	var ue *unreachableError
+	switch {
+	case errors.As(err, &se) && (se.code == http.StatusUnauthorized || se.code == http.StatusForbidden):
+		return CodeUnauthorized
+	case errors.As(err, &se):
+		return CodeUpstream
+	case errors.As(err, &ue):
+		if ue.sent {
+			return CodeConnectionLost
+		}
+		return CodeUnavailable
+	case errors.Is(err, errLost):
+		return CodeConnectionLost
+	case errors.Is(err, context.DeadlineExceeded):
+		return CodeTimeout
+	}
+	return CodeInternalError
+}
+
+func (b *Bridge) errorFor(ctx context.Context, e envelope, err error) []byte {
+	if errors.Is(context.Cause(ctx), errCancelledByClient) {
+		return errorResponse(e.ID, CodeCancelled, "request cancelled by the client")
+	}
+	var ue *unreachableError
+	if ctx.Err() != nil && b.ctx.Err() == nil && !errors.As(err, &ue) {
+		err = context.DeadlineExceeded
+	}
+	return errorResponse(e.ID, codeOf(err), b.describe(err, e.Method))
+}
+
+// describe turns an upstream failure into a message with a fix. It never
+// contains the token.
+func (b *Bridge) describe(err error, method string) string {
+	u := b.opts.URL
+	var se *statusError
+	var ue *unreachableError
+	switch {
+	case errors.As(err, &se) && (se.code == http.StatusUnauthorized || se.code == http.StatusForbidden):
+		return fmt.Sprintf("Sage daemon at %s rejected the token (HTTP %d): set SAGE_TOKEN, or token/token_file in the Sage config file, to a valid token (check with `sage-bridge doctor`)", u, se.code)
+	case errors.As(err, &se) && se.code == http.StatusNotFound:
+		return fmt.Sprintf("Sage daemon at %s answered 404 Not Found: is the URL right (it ends in /mcp)? Check with `sage-bridge doctor`", u)
+	case errors.As(err, &se):
+		return fmt.Sprintf("Sage daemon at %s answered %s", u, se.Error())
+	case errors.As(err, &ue) && ue.sent:
+		return fmt.Sprintf("connection to the Sage daemon at %s failed during %s: %s; the call may or may not have run, and it was not retried because it is not idempotent", u, method, shortCause(ue.cause))
+	case errors.As(err, &ue):
+		return fmt.Sprintf("Sage daemon unreachable at %s: %s (is it running? `docker compose up -d`; check with `sage-bridge doctor`)", u, shortCause(ue.cause))
+	case errors.Is(err, errLost):
+		return fmt.Sprintf("connection to the Sage daemon at %s broke during %s before the response (%s); the call may or may not have run", u, method, shortCause(err))
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("Sage daemon at %s did not answer %s within %s", u, method, b.opts.RequestTimeout)
+	}
+	return fmt.Sprintf("forwarding %s to the Sage daemon at %s failed: %s", method, u, shortCause(err))
+}
+
+// shortCause strips url.Error's "Post \"…\":" prefix and names the common
+// network failures plainly.
+func shortCause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "cannot resolve host " + dns.Name
+	}
+	return err.Error()
+}
+
+// forwardClientResponse sends the client's answer to a server request.
+func (b *Bridge) forwardClientResponse(msg []byte) {
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.RequestTimeout)
+	defer cancel()
+	s, err := b.waitSession(ctx)
+	if err == nil {
+		_, err = b.post(ctx, s, msg, true, false)
+	}
+	if err != nil && b.ctx.Err() == nil {
+		b.log.Warn("client response not delivered", "err", err)
+	}
+}
+
+// noteLoop forwards client notifications in order.
+func (b *Bridge) noteLoop() {
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case msg := <-b.notes:
+			b.forwardNotification(msg)
+		}
+	}
+}
+
+func (b *Bridge) forwardNotification(msg []byte) {
+	if bytes.Contains(msg, []byte(`"notifications/initialized"`)) {
+		b.mu.Lock()
+		s := b.sess
+		if s == nil || s.initializedSent {
+			// The reconnect loop sends its own once the daemon is up.
+			b.mu.Unlock()
+			return
+		}
+		s.initializedSent = true
+		b.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, min(b.opts.RequestTimeout, 10*time.Second))
+	defer cancel()
+	s, err := b.waitSession(ctx)
+	if err == nil {
+		_, err = b.post(ctx, s, msg, true, false)
+	}
+	if errors.Is(err, errSessionGone) {
+		b.invalidate(s)
+	}
+	if err != nil && b.ctx.Err() == nil {
+		b.log.Warn("notification not delivered", "err", err)
+	}
+}
+
+// getLoop keeps the optional GET event stream of session s open and passes
+// its messages to the client. 405 means the daemon offers none.
+func (b *Bridge) getLoop(s *session) {
+	for n := 0; s.ctx.Err() == nil; n++ {
+		status, err := b.getStream(s)
+		switch {
+		case status == http.StatusMethodNotAllowed || status == http.StatusNotFound:
+			return
+		case s.ctx.Err() != nil:
+			return
+		}
+		if err != nil {
+			b.log.Debug("event stream ended", "status", status, "err", err)
+		}
+		if status == http.StatusOK {
+			n = 0
+		}
+		t := time.NewTimer(jitterBackoff(200*time.Millisecond, 30*time.Second, min(n, 10), nil))
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bridge) getStream(s *session) (int, error) {
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, b.opts.URL, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	b.setHeaders(req.Header, s)
+	resp, err := b.plain.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		drain(resp.Body)
+		return resp.StatusCode, nil
+	}
+	err = readSSE(resp.Body, b.opts.MaxMessageSize, func(data []byte) bool {
+		if json.Valid(data) {
+			b.send(data)
+		}
+		return false
+	})
+	return resp.StatusCode, err
+}
+
+// deleteSession ends the upstream session, bounded by ShutdownTimeout.
+func (b *Bridge) deleteSession() {
+	b.mu.Lock()
+	s := b.sess
+	b.mu.Unlock()
+	if s == nil || s.id == "" {
+		return
+	}
+	s.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.ShutdownTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, b.opts.URL, nil)
+	if err != nil {
+		return
+	}
+	b.setHeaders(req.Header, s)
+	resp, err := b.plain.Do(req)
+	if err != nil {
+		b.log.Debug("delete session", "err", err)
+		return
+	}
+	drain(resp.Body)
+	resp.Body.Close()
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/shared/pgtest"
+)
+
+var (
+	buildOnce sync.Once
+	buildBin  string
+	buildErr  error
+)
+
+// MustBinary builds ./cmd/sage-daemon once per test process.
+func MustBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sage-daemon-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildBin = filepath.Join(dir, "sage-daemon")
+		cmd := exec.Command("go", "build", "-ldflags", "-X github.com/sage-mcp/sage/daemon.Version=test-1.2.3", "-o", buildBin, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
+// MustDatabase returns the URL of a fresh, migrated database.
+func MustDatabase(t testing.TB) string {
+	t.Helper()
+	return pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+}
+
+// freeAddr returns a free loopback address.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writer and test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// daemon is a running sage-daemon binary.
+type daemon struct {
+	URL, Addr string
+	Log       *syncBuffer
+	cmd       *exec.Cmd
+	done      chan error
+}
+
+// MustStartDaemon runs the binary's serve with env (KEY=VALUE) on a free
+// loopback port; it is stopped when t ends.
+func MustStartDaemon(t testing.TB, env ...string) *daemon {
+	t.Helper()
+	addr := freeAddr(t)
+	d := &daemon{URL: "http://" + addr, Addr: addr, Log: &syncBuffer{}, done: make(chan error, 1)}
+	d.cmd = exec.Command(MustBinary(t), "serve")
+	d.cmd.Env = append(os.Environ(), append([]string{"SAGE_LISTEN=" + addr, "SAGE_LOG_LEVEL=debug"}, env...)...)
+	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() { d.Stop(t) })
+	MustEventually(t, "daemon listening", func() bool {
+		resp, err := http.Get(d.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	return d
+}
+
+// Stop sends SIGTERM and waits for the exit; it returns the exit error.
+func (d *daemon) Stop(t testing.TB) error {
+	if d.cmd.ProcessState != nil {
+		return nil
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		d.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		_ = d.cmd.Process.Kill()
+		t.Errorf("daemon did not stop on SIGTERM; log:\n%s", d.Log.String())
+		return <-d.done
+	}
+}
+
+// MustReady waits until /readyz answers 200.
+func (d *daemon) MustReady(t testing.TB) {
+	t.Helper()
+	MustEventually(t, "daemon ready", func() bool { return status(d.URL+"/readyz", "") == 200 })
+}
+
+// status GETs url with an optional bearer token and returns the status.
+func status(url, token string) int {
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// MustEventually polls cond every 200ms for up to a minute.
+func MustEventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// runCmd runs the binary with args and env, with a timeout.
+func runCmd(t testing.TB, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, MustBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return o.String(), e.String(), code
+}
+
+var _ = strings.Contains

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/embed"
+	"github.com/sage-mcp/sage/daemon/postgres"
+)
+
+// runReindex re-embeds, with the configured embedder, every memory whose
+// vector is missing or from another model, printing progress to stderr.
+// Without --namespace it goes through every namespace. Daemons keep
+// serving meanwhile.
+func runReindex(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
+	ns := fs.String("namespace", "", "only this namespace (default: all)")
+	cfg, _, err := loadConfig(e, fs, args, true)
+	if err != nil {
+		return fail(e, err)
+	}
+	log := newLogger(cfg, e.stderr)
+	emb, err := embed.New(cfg.Embed, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log})
+	if err != nil {
+		return fail(e, err)
+	}
+	defer db.Close()
+	namespaces := []string{*ns}
+	if *ns == "" {
+		rows, err := db.Pool().Query(ctx, `SELECT DISTINCT namespace FROM memories ORDER BY 1`)
+		if err != nil {
+			return fail(e, fmt.Errorf("list namespaces: %w", err))
+		}
+		namespaces = namespaces[:0]
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return fail(e, fmt.Errorf("list namespaces: %w", err))
+			}
+			namespaces = append(namespaces, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fail(e, fmt.Errorf("list namespaces: %w", err))
+		}
+	}
+	svc := postgres.NewMemoryService(db, emb, log)
+	for _, n := range namespaces {
+		err := svc.Reindex(sage.WithNamespace(ctx, n), func(p sage.ReindexProgress) {
+			fmt.Fprintf(e.stderr, "\rreindex %s: %d/%d", n, p.Done, p.Total)
+		})
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return fail(e, fmt.Errorf("reindex %s: %w", n, err))
+		}
+	}
+	fmt.Fprintf(e.stderr, "reindexed %d namespace(s) with %s\n", len(namespaces), postgres.ModelKey(emb))
+	return 0
+}

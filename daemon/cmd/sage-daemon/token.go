@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/postgres"
+)
+
+// runToken manages access keys directly in the database:
+//
+//	sage-daemon token issue [--name N] [--namespace NS] [--scope memories|admin]... [--ttl 720h]
+//	sage-daemon token list
+//	sage-daemon token revoke ID
+//
+// issue prints the secret alone on stdout: it is shown only once.
+func runToken(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, "usage: sage-daemon token issue|list|revoke [flags]")
+		return 2
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
+	var name, namespace string
+	var ttl time.Duration
+	var scopes []string
+	if sub == "issue" {
+		fs.StringVar(&name, "name", "", "a name to recognise the token by")
+		fs.StringVar(&namespace, "namespace", sage.DefaultNamespace, "the namespace its memories live in")
+		fs.DurationVar(&ttl, "ttl", 0, "lifetime, like 720h (0: never expires)")
+		fs.Func("scope", "memories (default) or admin (may manage tokens); repeatable", func(v string) error {
+			scopes = append(scopes, strings.Split(v, ",")...)
+			return nil
+		})
+	}
+	cfg, rest, err := loadConfig(e, fs, args, true)
+	if err != nil {
+		return fail(e, err)
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: newLogger(cfg, e.stderr)})
+	if err != nil {
+		return fail(e, err)
+	}
+	defer db.Close()
+	tokens := postgres.NewTokenStore(db.Pool())
+	switch sub {
+	case "issue":
+		t, secret, err := tokens.IssueToken(ctx, sage.TokenSpec{Name: name, Namespace: namespace, Scopes: scopes, TTL: ttl})
+		if err != nil {
+			return fail(e, err)
+		}
+		fmt.Fprintf(e.stderr, "issued %s (namespace %s, scopes %s); the secret below is shown only once:\n",
+			t.ID, t.Namespace, strings.Join(t.Scopes, ","))
+		fmt.Fprintln(e.stdout, secret)
+		return 0
+	case "list":
+		list, err := tokens.Tokens(ctx)
+		if err != nil {
+			return fail(e, err)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tNAMESPACE\tSCOPES\tCREATED\tEXPIRES\tSTATE\tLAST USED")
+		for _, t := range list {
+			state := "active"
+			switch {
+			case !t.RevokedAt.IsZero():
+				state = "revoked"
+			case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
+				state = "expired"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Namespace, strings.Join(t.Scopes, ","),
+				day(t.CreatedAt), day(t.ExpiresAt), state, day(t.LastUsedAt))
+		}
+		tw.Flush()
+		return 0
+	case "revoke":
+		if len(rest) != 1 {
+			fmt.Fprintln(e.stderr, "usage: sage-daemon token revoke ID")
+			return 2
+		}
+		if err := tokens.RevokeToken(ctx, rest[0]); err != nil {
+			return fail(e, fmt.Errorf("revoke %s: %w", rest[0], err))
+		}
+		fmt.Fprintf(e.stderr, "revoked %s and the OAuth tokens issued from it\n", rest[0])
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "sage-daemon token: unknown subcommand %q (want issue, list or revoke)\n", sub)
+	return 2
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}

@@ -1,0 +1,392 @@
+// Package config holds sage-daemon's configuration: a typed Config with
+// defaults and Validate, filled from command-line flags, which win over
+// environment variables (SAGE_*), which win over an optional file of
+// KEY=VALUE lines (SAGE_CONFIG or --config). EnvVars lists every variable
+// the daemon reads.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sage-mcp/sage/daemon/embed"
+)
+
+// Defaults.
+const (
+	DefaultListen          = ":17800"
+	DefaultShutdownTimeout = 15 * time.Second
+	// MetricsLoopback serves /metrics without a token to loopback clients
+	// only; others need an admin token.
+	MetricsLoopback = "loopback"
+	// MetricsPublic serves /metrics to everyone.
+	MetricsPublic = "public"
+	// MetricsToken requires an admin token from everyone.
+	MetricsToken = "token"
+)
+
+// Config is sage-daemon's configuration.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection URL. Required. SAGE_DATABASE_URL.
+	DatabaseURL string
+	// Listen is the HTTP listen address. SAGE_LISTEN.
+	Listen string
+	// DataDir holds the generated admin token file. SAGE_DATA_DIR.
+	DataDir string
+	// Token, when set, is an admin access key for the default namespace
+	// (stored hashed; idempotent across restarts). SAGE_TOKEN.
+	Token string
+	// Auth requires a bearer token on /mcp and /api/v1. SAGE_AUTH (on|off).
+	Auth bool
+	// PublicURL is the external base URL, used in OAuth metadata; empty
+	// means derived from each request's Host. SAGE_PUBLIC_URL.
+	PublicURL string
+	// AllowedOrigins are browser origins allowed besides loopback ones.
+	// SAGE_ALLOWED_ORIGINS (comma-separated).
+	AllowedOrigins []string
+	// AllowedHosts are Host header values allowed besides loopback ones and
+	// PublicURL's host; "*" allows any. SAGE_ALLOWED_HOSTS (comma-separated).
+	AllowedHosts []string
+	// Stateful keeps MCP sessions (Mcp-Session-Id). SAGE_STATEFUL.
+	Stateful bool
+	// Metrics says who may read /metrics: loopback, public or token.
+	// SAGE_METRICS.
+	Metrics string
+	// Embed configures the embedder. SAGE_EMBED_*.
+	Embed embed.Config
+	// LogLevel is debug, info, warn or error. SAGE_LOG_LEVEL.
+	LogLevel string
+	// LogFormat is text or json. SAGE_LOG_FORMAT.
+	LogFormat string
+	// ShutdownTimeout bounds draining in-flight requests on SIGTERM.
+	// SAGE_SHUTDOWN_TIMEOUT.
+	ShutdownTimeout time.Duration
+}
+
+// EnvVar describes an environment variable the daemon reads.
+type EnvVar struct {
+	Name        string
+	Default     string
+	Description string
+}
+
+// spec binds a variable to its flag and Config field.
+type spec struct {
+	EnvVar
+	flag   string
+	secret bool
+	set    func(c *Config, v string) error
+}
+
+func specs() []spec {
+	return []spec{
+		{EnvVar{"SAGE_DATABASE_URL", "", "PostgreSQL URL (required), e.g. postgres://sage:secret@localhost:5432/sage?sslmode=disable"}, "database-url", true,
+			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+		{EnvVar{"SAGE_LISTEN", DefaultListen, "HTTP listen address"}, "listen", false,
+			func(c *Config, v string) error { c.Listen = v; return nil }},
+		{EnvVar{"SAGE_DATA_DIR", "", "directory for the generated admin token file token (default: the user config dir + /sage-daemon; /data in the container)"}, "data-dir", false,
+			func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{EnvVar{"SAGE_TOKEN", "", "admin access key for the default namespace (at least 16 characters); empty: one is generated at first start and written to SAGE_DATA_DIR/token"}, "token", true,
+			func(c *Config, v string) error { c.Token = v; return nil }},
+		{EnvVar{"SAGE_AUTH", "on", "require a bearer token on /mcp and /api/v1 (on|off; off is for local development only)"}, "auth", false,
+			func(c *Config, v string) error { b, err := parseBool(v); c.Auth = b; return err }},
+		{EnvVar{"SAGE_PUBLIC_URL", "", "external base URL (https://sage.example.com) for OAuth metadata; default: derived from the request's Host"}, "public-url", false,
+			func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil }},
+		{EnvVar{"SAGE_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides loopback ones"}, "allowed-origins", false,
+			func(c *Config, v string) error { c.AllowedOrigins = splitList(v); return nil }},
+		{EnvVar{"SAGE_ALLOWED_HOSTS", "", "comma-separated Host values allowed besides loopback and SAGE_PUBLIC_URL's host (* allows any; needed behind a reverse proxy or in a container reached by name)"}, "allowed-hosts", false,
+			func(c *Config, v string) error { c.AllowedHosts = splitList(v); return nil }},
+		{EnvVar{"SAGE_STATEFUL", "false", "keep MCP sessions (Mcp-Session-Id); default stateless, which survives daemon restarts"}, "stateful", false,
+			func(c *Config, v string) error { b, err := parseBool(v); c.Stateful = b; return err }},
+		{EnvVar{"SAGE_METRICS", MetricsLoopback, "who may read /metrics without a token: loopback, public, or token (admin token required)"}, "metrics", false,
+			func(c *Config, v string) error { c.Metrics = v; return nil }},
+		{EnvVar{"SAGE_EMBED_PROVIDER", embed.ProviderBuiltin, "embedder: builtin (offline) or openai (any OpenAI-compatible endpoint)"}, "embed-provider", false,
+			func(c *Config, v string) error { c.Embed.Provider = v; return nil }},
+		{EnvVar{"SAGE_EMBED_URL", "", "OpenAI-compatible endpoint base URL (default " + embed.DefaultOpenAIURL + ")"}, "embed-url", false,
+			func(c *Config, v string) error { c.Embed.URL = v; return nil }},
+		{EnvVar{"SAGE_EMBED_MODEL", "", "embedding model (required for openai)"}, "embed-model", false,
+			func(c *Config, v string) error { c.Embed.Model = v; return nil }},
+		{EnvVar{"SAGE_EMBED_API_KEY", "", "API key of the embedding endpoint"}, "embed-api-key", true,
+			func(c *Config, v string) error { c.Embed.APIKey = v; return nil }},
+		{EnvVar{"SAGE_EMBED_DIMENSIONS", "", "vector length (default: the provider's or known model's)"}, "embed-dimensions", false,
+			func(c *Config, v string) error { n, err := parseInt(v); c.Embed.Dimensions = n; return err }},
+		{EnvVar{"SAGE_EMBED_SEND_DIMENSIONS", "false", "send \"dimensions\" in embedding requests (Matryoshka models)"}, "embed-send-dimensions", false,
+			func(c *Config, v string) error { b, err := parseBool(v); c.Embed.SendDimensions = b; return err }},
+		{EnvVar{"SAGE_EMBED_BATCH_SIZE", strconv.Itoa(embed.DefaultBatchSize), "most texts per embedding request"}, "embed-batch-size", false,
+			func(c *Config, v string) error { n, err := parseInt(v); c.Embed.BatchSize = n; return err }},
+		{EnvVar{"SAGE_EMBED_TIMEOUT", embed.DefaultTimeout.String(), "timeout of one embedding request"}, "embed-timeout", false,
+			func(c *Config, v string) error { d, err := parseDuration(v); c.Embed.Timeout = d; return err }},
+		{EnvVar{"SAGE_EMBED_MAX_RETRIES", strconv.Itoa(embed.DefaultMaxRetries), "retries of a failed embedding request (negative: never)"}, "embed-max-retries", false,
+			func(c *Config, v string) error { n, err := parseInt(v); c.Embed.MaxRetries = n; return err }},
+		{EnvVar{"SAGE_LOG_LEVEL", "info", "log level: debug, info, warn, error"}, "log-level", false,
+			func(c *Config, v string) error { c.LogLevel = strings.ToLower(v); return nil }},
+		{EnvVar{"SAGE_LOG_FORMAT", "text", "log format: text or json"}, "log-format", false,
+			func(c *Config, v string) error { c.LogFormat = strings.ToLower(v); return nil }},
+		{EnvVar{"SAGE_SHUTDOWN_TIMEOUT", DefaultShutdownTimeout.String(), "how long SIGTERM waits for in-flight requests"}, "shutdown-timeout", false,
+			func(c *Config, v string) error { d, err := parseDuration(v); c.ShutdownTimeout = d; return err }},
+	}
+}
+
+// EnvConfig names the optional configuration file (KEY=VALUE lines, # comments).
+const EnvConfig = "SAGE_CONFIG"
+
+// EnvVars lists every environment variable the daemon reads, with its
+// default ("" when none) and a description.
+func EnvVars() []EnvVar {
+	out := []EnvVar{{EnvConfig, "", "optional file of KEY=VALUE lines (the variables below); the environment wins over it, flags win over both"}}
+	for _, s := range specs() {
+		out = append(out, s.EnvVar)
+	}
+	return out
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	var c Config
+	for _, s := range specs() {
+		if s.Default != "" {
+			_ = s.set(&c, s.Default)
+		}
+	}
+	return c
+}
+
+// Load fills a Config from defaults, the file named by SAGE_CONFIG or
+// --config, the environment (getenv; nil means os.Getenv) and the flags in
+// args, in rising precedence. It returns the arguments left after the flags.
+// It does not validate.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, []string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Default()
+	all := specs()
+	flagVals := make(map[string]*string, len(all))
+	for _, s := range all {
+		usage := s.Description + " (env " + s.Name + ")"
+		flagVals[s.flag] = fs.String(s.flag, "", usage)
+	}
+	file := fs.String("config", "", "file of KEY=VALUE lines (env "+EnvConfig+")")
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	path := *file
+	if path == "" {
+		path = getenv(EnvConfig)
+	}
+	fileVals := map[string]string{}
+	if path != "" {
+		var err error
+		if fileVals, err = ReadFile(path); err != nil {
+			return c, nil, err
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, s := range all {
+		v, ok := fileVals[s.Name]
+		if e := getenv(s.Name); e != "" {
+			v, ok = e, true
+		}
+		if set[s.flag] {
+			v, ok = *flagVals[s.flag], true
+		}
+		if !ok {
+			continue
+		}
+		if err := s.set(&c, strings.TrimSpace(v)); err != nil {
+			return c, nil, fmt.Errorf("config: %s: %w", s.Name, err)
+		}
+	}
+	return c, fs.Args(), nil
+}
+
+// ReadFile reads a configuration file of KEY=VALUE lines. Blank lines and
+// lines starting with # are skipped; values may be quoted.
+func ReadFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: read file: %w", err)
+	}
+	defer f.Close()
+	known := map[string]bool{}
+	for _, s := range specs() {
+		known[s.Name] = true
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("config: %s:%d: want KEY=VALUE", path, n)
+		}
+		if !known[k] {
+			return nil, fmt.Errorf("config: %s:%d: unknown variable %s", path, n, k)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+			v = v[1 : len(v)-1]
+		}
+		out[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("config: read file: %w", err)
+	}
+	return out, nil
+}
+
+// Validate reports every problem of c, naming the variable to fix.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("SAGE_DATABASE_URL is required (for example postgres://sage:secret@localhost:5432/sage?sslmode=disable)"))
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, errors.New("SAGE_DATABASE_URL must be a postgres:// URL"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("SAGE_LISTEN %q: want host:port, like :17800 or 127.0.0.1:17800", c.Listen))
+	}
+	if c.Token != "" && len(c.Token) < 16 {
+		errs = append(errs, errors.New("SAGE_TOKEN must be at least 16 characters"))
+	}
+	if strings.ContainsAny(c.Token, " \t\r\n") {
+		errs = append(errs, errors.New("SAGE_TOKEN must not contain white space"))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("SAGE_PUBLIC_URL %q: want an absolute http(s) URL", c.PublicURL))
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("SAGE_ALLOWED_ORIGINS: %q is not an origin (scheme://host[:port])", o))
+		}
+	}
+	switch c.Metrics {
+	case MetricsLoopback, MetricsPublic, MetricsToken:
+	default:
+		errs = append(errs, fmt.Errorf("SAGE_METRICS %q: want loopback, public or token", c.Metrics))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("SAGE_LOG_FORMAT %q: want text or json", c.LogFormat))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("SAGE_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if err := c.Embed.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Level returns the slog level of LogLevel.
+func (c Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("SAGE_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// ResolvedDataDir returns DataDir, or the default: the user config
+// directory + /sage-daemon.
+func (c Config) ResolvedDataDir() (string, error) {
+	if c.DataDir != "" {
+		return c.DataDir, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("data dir: set SAGE_DATA_DIR: %w", err)
+	}
+	return filepath.Join(dir, "sage-daemon"), nil
+}
+
+// LocalURL returns the URL at which this host reaches Listen, for the
+// healthcheck: a wildcard host becomes 127.0.0.1.
+func (c Config) LocalURL() string {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "http://" + c.Listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Secrets returns the configured secret values, to be kept out of logs.
+func (c Config) Secrets() []string {
+	var out []string
+	for _, v := range []string{c.Token, c.Embed.APIKey} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	if u, err := url.Parse(c.DatabaseURL); err == nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "true", "on", "yes":
+		return true, nil
+	case "0", "false", "off", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q: want on or off", v)
+}
+
+func parseInt(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a whole number", v)
+	}
+	return n, nil
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a duration like 30s", v)
+	}
+	return d, nil
+}

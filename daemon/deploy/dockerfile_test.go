@@ -1,0 +1,211 @@
+package deploy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sage-mcp/sage/daemon/deploy"
+)
+
+const (
+	runtimeImage = "gcr.io/distroless/static-debian12:nonroot"
+	daemonPort   = "17800"
+)
+
+func mustDockerfile(t testing.TB, name string) *deploy.Dockerfile {
+	t.Helper()
+	d, err := deploy.ParseDockerfile(bytes.NewReader(mustReadFile(t, name)))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return d
+}
+
+// mustExecForm decodes the JSON (exec) form of CMD, ENTRYPOINT or
+// HEALTHCHECK CMD.
+func mustExecForm(t testing.TB, in deploy.Instruction, args string) []string {
+	t.Helper()
+	var out []string
+	if err := json.Unmarshal([]byte(args), &out); err != nil || len(out) == 0 {
+		t.Fatalf("line %d: %s %s: want the exec form [\"prog\", \"arg\", ...]", in.Line, in.Cmd, args)
+	}
+	return out
+}
+
+func mustOne(t testing.TB, s deploy.Stage, cmd string) deploy.Instruction {
+	t.Helper()
+	ins := s.Find(cmd)
+	if len(ins) != 1 {
+		t.Fatalf("stage %q: %d %s instructions, want 1", s.Name, len(ins), cmd)
+	}
+	return ins[0]
+}
+
+// envOf returns the ENV settings of a stage (NAME=value form only).
+func envOf(t testing.TB, s deploy.Stage) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, in := range s.Find("ENV") {
+		words, err := deploy.SplitWords(in.Args, func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatalf("line %d: ENV %s: %v", in.Line, in.Args, err)
+		}
+		for _, w := range words {
+			k, v, ok := strings.Cut(w, "=")
+			if !ok {
+				t.Fatalf("line %d: ENV %s: use NAME=value", in.Line, in.Args)
+			}
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// daemonImage is what the runtime stage of a Dockerfile says about the image.
+type daemonImage struct {
+	entrypoint, cmd, healthcheck []string
+	env                          map[string]string
+}
+
+// mustCheckRuntime checks the rules every sage-daemon image follows.
+func mustCheckRuntime(t *testing.T, name string) daemonImage {
+	t.Helper()
+	s := mustDockerfile(t, name).Final()
+	if s.From != runtimeImage && s.From != "scratch" {
+		t.Errorf("%s: runtime image %q, want %s", name, s.From, runtimeImage)
+	}
+	user := mustOne(t, s, "USER").Args
+	if u, _, _ := strings.Cut(user, ":"); u == "" || u == "0" || u == "root" {
+		t.Errorf("%s: USER %q, want a non-root user", name, user)
+	}
+	if got := mustOne(t, s, "EXPOSE").Args; got != daemonPort {
+		t.Errorf("%s: EXPOSE %s, want %s", name, got, daemonPort)
+	}
+	vol := mustOne(t, s, "VOLUME")
+	if vols := mustExecForm(t, vol, vol.Args); !slices.Equal(vols, []string{"/data"}) {
+		t.Errorf("%s: VOLUME %v, want [/data]", name, vols)
+	}
+	img := daemonImage{env: envOf(t, s)}
+	if got := img.env["SAGE_DATA_DIR"]; got != "/data" {
+		t.Errorf("%s: SAGE_DATA_DIR=%q, want /data", name, got)
+	}
+	if _, port, err := net.SplitHostPort(img.env["SAGE_LISTEN"]); err != nil || port != daemonPort {
+		t.Errorf("%s: SAGE_LISTEN=%q, want the exposed port %s", name, img.env["SAGE_LISTEN"], daemonPort)
+	}
+	ep := mustOne(t, s, "ENTRYPOINT")
+	img.entrypoint = mustExecForm(t, ep, ep.Args)
+	cmd := mustOne(t, s, "CMD")
+	img.cmd = mustExecForm(t, cmd, cmd.Args)
+	hc := mustOne(t, s, "HEALTHCHECK")
+	_, hcArgs, ok := strings.Cut(hc.Args, "CMD ")
+	if !ok {
+		t.Fatalf("%s: HEALTHCHECK %s: want HEALTHCHECK [options] CMD [...]", name, hc.Args)
+	}
+	img.healthcheck = mustExecForm(t, hc, strings.TrimSpace(hcArgs))
+	if want := append(slices.Clone(img.entrypoint), "healthcheck"); !slices.Equal(img.healthcheck, want) {
+		t.Errorf("%s: HEALTHCHECK CMD %v, want %v", name, img.healthcheck, want)
+	}
+	// The binary and the data directory (owned by the user) are copied in.
+	var binary, data bool
+	for _, c := range s.Find("COPY") {
+		f := strings.Fields(c.Args)
+		dst := f[len(f)-1]
+		binary = binary || dst == img.entrypoint[0]
+		if dst == "/data" {
+			chown, _ := c.Flag("chown")
+			cu, _, _ := strings.Cut(chown, ":")
+			uu, _, _ := strings.Cut(user, ":")
+			data = cu == uu
+		}
+	}
+	if !binary {
+		t.Errorf("%s: nothing is copied to the ENTRYPOINT %s", name, img.entrypoint[0])
+	}
+	if !data {
+		t.Errorf("%s: /data is not created owned by USER %s", name, user)
+	}
+	return img
+}
+
+func TestDockerfileRuntime(t *testing.T) {
+	img := mustCheckRuntime(t, "Dockerfile")
+	if !slices.Equal(img.cmd, []string{"serve"}) {
+		t.Errorf("CMD %v, want [serve]", img.cmd)
+	}
+}
+
+// TestDockerfileReleaseMatches: goreleaser's image (Dockerfile.release) is
+// the runtime stage of Dockerfile with prebuilt binaries.
+func TestDockerfileReleaseMatches(t *testing.T) {
+	mustCheckRuntime(t, "Dockerfile.release")
+	strip := func(s deploy.Stage) []string {
+		var out []string
+		for _, in := range s.Instructions {
+			if in.Cmd != "COPY" && !(in.Cmd == "ARG" && strings.HasPrefix(in.Args, "TARGET")) {
+				out = append(out, in.Cmd+" "+strings.Join(in.Flags, " ")+" "+in.Args)
+			}
+		}
+		return out
+	}
+	a := strip(mustDockerfile(t, "Dockerfile").Final())
+	b := strip(mustDockerfile(t, "Dockerfile.release").Final())
+	if !slices.Equal(a, b) {
+		t.Errorf("the runtime stages differ beyond COPY:\nDockerfile:\n  %s\nDockerfile.release:\n  %s",
+			strings.Join(a, "\n  "), strings.Join(b, "\n  "))
+	}
+}
+
+func TestParseDockerfile(t *testing.T) {
+	in := "# syntax=docker/dockerfile:1\nARG GO=1\n\nFROM golang:${GO} AS build\nRUN --mount=type=cache,target=/x \\\n    # comment inside\n    go build \\\n  ./x\nFROM scratch\nCOPY --from=build --chown=1:1 /a /b\n"
+	d, err := deploy.ParseDockerfile(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Global) != 1 || d.Global[0].Args != "GO=1" {
+		t.Errorf("global = %+v", d.Global)
+	}
+	if len(d.Stages) != 2 || d.Stages[0].Name != "build" || d.Stages[0].From != "golang:${GO}" || d.Final().From != "scratch" {
+		t.Fatalf("stages = %+v", d.Stages)
+	}
+	run := mustOne(t, d.Stages[0], "RUN")
+	if run.Line != 5 || strings.Join(strings.Fields(run.Args), " ") != "go build ./x" || len(run.Flags) != 1 {
+		t.Errorf("RUN = %+v", run)
+	}
+	cp := mustOne(t, d.Final(), "COPY")
+	if from, _ := cp.Flag("from"); from != "build" {
+		t.Errorf("COPY --from = %q", from)
+	}
+	if _, ok := d.Stage("BUILD"); !ok {
+		t.Error("stage lookup is case-sensitive")
+	}
+	for _, bad := range []string{"", "RUN x\n", "FROM a b c\n", "FROM a\nRUN <<EOF\nx\nEOF\n", "FROM a\n1RUN x\n"} {
+		if _, err := deploy.ParseDockerfile(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func FuzzParseDockerfile(f *testing.F) {
+	f.Add("FROM a AS b\nRUN x \\\n y\nCOPY --from=b /x /y\n")
+	f.Add("ARG X\nFROM scratch\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		d, err := deploy.ParseDockerfile(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		if len(d.Stages) == 0 {
+			t.Fatalf("%q: parsed without a stage", in)
+		}
+		for _, s := range d.Stages {
+			for _, in := range s.Instructions {
+				if in.Cmd == "" || in.Cmd == "FROM" {
+					t.Fatalf("bad instruction %+v", in)
+				}
+			}
+		}
+	})
+}

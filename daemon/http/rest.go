@@ -1,0 +1,584 @@
+package http
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/shared/api"
+)
+
+// decode reads a JSON body into v, refusing unknown fields and trailing data.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return sage.Invalidf("body", "empty; want a JSON object")
+		}
+		return sage.Invalidf("body", "not valid JSON for this endpoint: %v", err)
+	}
+	if dec.More() {
+		return sage.Invalidf("body", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func timeOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func toAPIMemory(m sage.Memory, score float64) api.Memory {
+	return api.Memory{ID: m.ID, Score: score, Kind: string(m.Kind), Text: m.Text, SessionID: m.SessionID,
+		Project: m.Project, Tags: m.Tags, Metadata: m.Metadata, IdempotencyKey: m.IdempotencyKey,
+		OccurredAt: m.OccurredAt, CreatedAt: m.CreatedAt}
+}
+
+func toAPIResults(rs []sage.Result) []api.Memory {
+	out := make([]api.Memory, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, toAPIMemory(r.Memory, r.Score))
+	}
+	return out
+}
+
+func toAPISession(s sage.Session) api.Session {
+	return api.Session{ID: s.ID, Project: s.Project, Title: s.Title, Memories: s.Memories, FirstAt: s.FirstAt, LastAt: s.LastAt}
+}
+
+func toAPIToken(t sage.Token) api.Token {
+	out := api.Token{ID: t.ID, Name: t.Name, Namespace: t.Namespace, Scopes: t.Scopes, CreatedAt: t.CreatedAt}
+	if !t.ExpiresAt.IsZero() {
+		e := t.ExpiresAt
+		out.ExpiresAt = &e
+	}
+	if !t.RevokedAt.IsZero() {
+		rv := t.RevokedAt
+		out.RevokedAt = &rv
+	}
+	if !t.LastUsedAt.IsZero() {
+		u := t.LastUsedAt
+		out.LastUsed = &u
+	}
+	return out
+}
+
+func (s *Server) saveTurns(w http.ResponseWriter, r *http.Request) {
+	var req api.SaveTurnsRequest
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(req.Turns) == 0 {
+		s.fail(w, r, sage.Invalidf("turns", "empty; give at least one turn"))
+		return
+	}
+	if len(req.Turns) > sage.MaxBatch {
+		s.fail(w, r, sage.Invalidf("turns", "%d turns; at most %d per request", len(req.Turns), sage.MaxBatch))
+		return
+	}
+	ts := make([]sage.Turn, len(req.Turns))
+	for i, t := range req.Turns {
+		ts[i] = sage.Turn{IdempotencyKey: t.IdempotencyKey, SessionID: t.SessionID, Project: t.Project,
+			UserPrompt: t.UserPrompt, AssistantResponse: t.AssistantResponse, Metadata: t.Metadata,
+			OccurredAt: timeOrZero(t.OccurredAt)}
+	}
+	res, err := s.Service().SaveTurns(r.Context(), ts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := api.SaveTurnsResponse{Results: make([]api.SaveResult, len(res))}
+	for i, sr := range res {
+		out.Results[i] = api.SaveResult{ID: sr.ID, Deduplicated: sr.Deduplicated}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) saveNote(w http.ResponseWriter, r *http.Request) {
+	var n api.Note
+	if err := decode(r, &n); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.Service().Remember(r.Context(), sage.Note{IdempotencyKey: n.IdempotencyKey, Content: n.Content,
+		Kind: sage.Kind(n.Kind), Tags: n.Tags, Project: n.Project, SessionID: n.SessionID, Metadata: n.Metadata,
+		OccurredAt: timeOrZero(n.OccurredAt)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.SaveResult{ID: res.ID, Deduplicated: res.Deduplicated})
+}
+
+// intParam parses an optional integer query parameter.
+func intParam(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, sage.Invalidf(name, "want a non-negative whole number")
+	}
+	return n, nil
+}
+
+// timeParam parses an optional RFC 3339 time (or date) query parameter.
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, sage.Invalidf(name, "want an RFC 3339 time like 2025-01-31T12:00:00Z or a date like 2025-01-31")
+}
+
+// filterParams reads project, session_id, since, until, tag and kind
+// (tag and kind may repeat or be comma-separated).
+func filterParams(r *http.Request) (sage.Filter, error) {
+	q := r.URL.Query()
+	f := sage.Filter{Project: q.Get("project"), SessionID: q.Get("session_id")}
+	var err error
+	if f.Since, err = timeParam(r, "since"); err != nil {
+		return f, err
+	}
+	if f.Until, err = timeParam(r, "until"); err != nil {
+		return f, err
+	}
+	for _, v := range q["tag"] {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				f.Tags = append(f.Tags, t)
+			}
+		}
+	}
+	for _, v := range q["kind"] {
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k == "" {
+				continue
+			}
+			if !sage.Kind(k).Valid() {
+				return f, sage.Invalidf("kind", "unknown kind %q", k)
+			}
+			f.Kinds = append(f.Kinds, sage.Kind(k))
+		}
+	}
+	return f, nil
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	f, err := filterParams(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	mode := sage.Mode(q.Get("mode"))
+	switch mode {
+	case "", sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword:
+	default:
+		s.fail(w, r, sage.Invalidf("mode", "want hybrid, semantic or keyword"))
+		return
+	}
+	res, err := s.Service().Search(r.Context(), sage.SearchQuery{Query: q.Get("q"), Limit: limit, Mode: mode, Filter: f})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.SearchResponse{Results: toAPIResults(res)})
+}
+
+func (s *Server) context(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	maxResults, err := intParam(r, "max_results")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	maxChars, err := intParam(r, "max_chars")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.Service().Context(r.Context(), sage.ContextQuery{Query: q.Get("q"), MaxResults: maxResults, MaxChars: maxChars,
+		Filter: sage.Filter{Project: q.Get("project"), SessionID: q.Get("session_id")}})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ContextResponse{Context: c.Text, Items: toAPIResults(c.Items)})
+}
+
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ss, err := s.Service().Sessions(r.Context(), r.URL.Query().Get("project"), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := api.SessionsResponse{Sessions: make([]api.Session, 0, len(ss))}
+	for _, x := range ss {
+		out.Sessions = append(out.Sessions, toAPISession(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// sessionDetail is the answer to GET /api/v1/sessions/{id}.
+type sessionDetail struct {
+	api.Session
+	Items []api.Memory `json:"items"`
+}
+
+func (s *Server) session(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	svc := s.Service()
+	sess, err := svc.Session(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ms, err := svc.SessionMemories(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := sessionDetail{Session: toAPISession(sess), Items: make([]api.Memory, 0, len(ms))}
+	for _, m := range ms {
+		out.Items = append(out.Items, toAPIMemory(m, 0))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) renameSession(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Title string `json:"title"`
+	}
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	svc := s.Service()
+	id := r.PathValue("id")
+	if err := svc.RenameSession(r.Context(), id, req.Title); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, err := svc.Session(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toAPISession(sess))
+}
+
+// forgetResponse is the answer of the deleting endpoints.
+type forgetResponse struct {
+	Deleted int64 `json:"deleted"`
+}
+
+func (s *Server) forgetAndReply(w http.ResponseWriter, r *http.Request, req sage.ForgetRequest, mustExist bool) {
+	n, err := s.Service().Forget(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if n == 0 && mustExist {
+		s.fail(w, r, sage.ErrNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, forgetResponse{Deleted: n})
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
+	s.forgetAndReply(w, r, sage.ForgetRequest{SessionID: r.PathValue("id")}, true)
+}
+
+func (s *Server) deleteMemory(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.fail(w, r, sage.Invalidf("id", "want a positive memory id"))
+		return
+	}
+	s.forgetAndReply(w, r, sage.ForgetRequest{IDs: []int64{id}}, true)
+}
+
+func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		IDs       []int64 `json:"ids"`
+		SessionID string  `json:"session_id"`
+	}
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(req.IDs) == 0 && req.SessionID == "" {
+		s.fail(w, r, sage.Invalidf("ids", "give ids or session_id"))
+		return
+	}
+	if len(req.IDs) > sage.MaxForgetIDs {
+		s.fail(w, r, sage.Invalidf("ids", "%d ids; at most %d", len(req.IDs), sage.MaxForgetIDs))
+		return
+	}
+	s.forgetAndReply(w, r, sage.ForgetRequest{IDs: req.IDs, SessionID: req.SessionID}, false)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Service().Status(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Status{Version: st.Version, PostgresVersion: st.PostgresVersion,
+		PgvectorVersion: st.PgvectorVersion, Embedder: st.Embedder, EmbeddingModel: st.EmbeddingModel,
+		Dimensions: st.Dimensions, Memories: st.Memories, Sessions: st.Sessions,
+		PendingEmbeddings: st.PendingEmbeddings, UptimeSeconds: st.Uptime.Seconds(), Namespace: st.Namespace})
+}
+
+// maxImportLine bounds one JSONL line of an import: a memory of
+// sage.MaxContentBytes, escaped, plus its metadata.
+const maxImportLine = 4*sage.MaxContentBytes + 2*sage.MaxMetadataBytes
+
+// importMemories reads JSONL of api.Memory, streamed, and imports it in
+// batches of sage.MaxBatch. A bad line stops the import with 400 naming
+// the line; the batches before it stay imported (imports are idempotent,
+// so the fixed file can simply be sent again).
+func (s *Server) importMemories(w http.ResponseWriter, r *http.Request) {
+	sc := bufio.NewScanner(r.Body)
+	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	var total sage.ImportResult
+	batch := make([]sage.Memory, 0, sage.MaxBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := s.Service().Import(r.Context(), batch)
+		if err != nil {
+			return err
+		}
+		total.Imported += res.Imported
+		total.Deduplicated += res.Deduplicated
+		batch = batch[:0]
+		return nil
+	}
+	failAt := func(line int, err error) {
+		status, code, msg := errorStatus(err)
+		if status == http.StatusInternalServerError {
+			s.log.Error("import failed", "line", line, "err", err)
+		}
+		writeErr(w, status, code, fmt.Sprintf("line %d: %s (%d memories before it were imported, %d deduplicated; importing again is idempotent)",
+			line, msg, total.Imported, total.Deduplicated))
+	}
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var m api.Memory
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&m); err != nil {
+			failAt(line, sage.Invalidf("memory", "not a JSON memory: %v", err))
+			return
+		}
+		batch = append(batch, sage.Memory{Kind: sage.Kind(m.Kind), Text: m.Text, SessionID: m.SessionID,
+			Project: m.Project, Tags: m.Tags, Metadata: m.Metadata, IdempotencyKey: m.IdempotencyKey,
+			OccurredAt: m.OccurredAt, CreatedAt: m.CreatedAt})
+		if len(batch) == sage.MaxBatch {
+			if err := flush(); err != nil {
+				failAt(line, err)
+				return
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = sage.Invalidf("memory", "line longer than %d bytes", maxImportLine)
+		}
+		failAt(line+1, err)
+		return
+	}
+	if err := flush(); err != nil {
+		failAt(line, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ImportResponse{Imported: total.Imported, Deduplicated: total.Deduplicated})
+}
+
+// export streams the namespace's memories as JSONL of api.Memory, oldest
+// first, filtered like search. A failure after the first line ends the
+// stream with a JSON error line ({"error":{…}}).
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	f, err := filterParams(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	started := false
+	n := 0
+	err = s.Service().Export(r.Context(), f, func(m sage.Memory) error {
+		if !started {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		if err := enc.Encode(toAPIMemory(m, 0)); err != nil {
+			return err
+		}
+		if n++; n%sage.MaxBatch == 0 {
+			_ = rc.Flush()
+		}
+		return nil
+	})
+	if err != nil && !started {
+		s.fail(w, r, err)
+		return
+	}
+	if err != nil {
+		_, code, msg := errorStatus(err)
+		_ = enc.Encode(api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: msg}})
+		return
+	}
+	if !started {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// reindexLine is one line of POST /api/v1/reindex's JSONL progress stream.
+type reindexLine struct {
+	Done     int64            `json:"done"`
+	Total    int64            `json:"total"`
+	Finished bool             `json:"finished,omitempty"`
+	Error    *api.ErrorDetail `json:"error,omitempty"`
+}
+
+// reindex re-embeds stale memories synchronously, streaming progress as
+// JSONL; the last line has finished=true or an error.
+func (s *Server) reindex(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	var last sage.ReindexProgress
+	err := s.Service().Reindex(r.Context(), func(p sage.ReindexProgress) {
+		last = p
+		_ = enc.Encode(reindexLine{Done: p.Done, Total: p.Total})
+		_ = rc.Flush()
+	})
+	end := reindexLine{Done: last.Done, Total: last.Total, Finished: err == nil}
+	if err != nil {
+		_, code, msg := errorStatus(err)
+		if code == api.CodeInternal {
+			s.log.Error("reindex failed", "err", err)
+		}
+		end.Error = &api.ErrorDetail{Code: code, Message: msg}
+	}
+	_ = enc.Encode(end)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.backendTokens()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	list, err := ts.Tokens(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := api.TokensResponse{Tokens: make([]api.Token, 0, len(list))}
+	for _, t := range list {
+		out.Tokens = append(out.Tokens, toAPIToken(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
+	var req api.IssueTokenRequest
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec := sage.TokenSpec{Name: req.Name, Namespace: req.Namespace, Scopes: req.Scopes}
+	if req.TTL != "" {
+		d, err := time.ParseDuration(req.TTL)
+		if err != nil || d <= 0 {
+			s.fail(w, r, sage.Invalidf("ttl", "want a positive Go duration like 720h"))
+			return
+		}
+		spec.TTL = d
+	}
+	ts, err := s.backendTokens()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, secret, err := ts.IssueToken(r.Context(), spec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	caller, _ := TokenFrom(r.Context())
+	s.log.Info("token issued", "id", t.ID, "name", t.Name, "namespace", t.Namespace, "scopes", t.Scopes, "by", caller.ID)
+	writeJSON(w, http.StatusCreated, api.IssuedToken{Token: toAPIToken(t), Secret: secret})
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.backendTokens()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	if err := ts.RevokeToken(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	caller, _ := TokenFrom(r.Context())
+	s.log.Info("token revoked", "id", id, "by", caller.ID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) backendTokens() (TokenStore, error) {
+	b := s.backend.Load()
+	if b == nil || b.Tokens == nil {
+		return nil, errNotReady
+	}
+	return b.Tokens, nil
+}

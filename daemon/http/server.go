@@ -1,0 +1,264 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/shared/api"
+)
+
+// Limits and defaults of Options.
+const (
+	DefaultMaxBodyBytes   = 2 << 20  // MCP and REST request bodies
+	DefaultMaxImportBytes = 64 << 20 // POST /api/v1/import, streamed
+	DefaultAuthBurst      = 10       // failed authentications allowed at once per client IP
+	DefaultAuthEvery      = 6 * time.Second
+	DefaultAccessTTL      = time.Hour
+	DefaultRefreshTTL     = 30 * 24 * time.Hour
+	DefaultCodeTTL        = 2 * time.Minute
+)
+
+// Who may read /metrics.
+const (
+	MetricsLoopback = "loopback" // loopback clients without a token; others need an admin token
+	MetricsPublic   = "public"   // everyone
+	MetricsToken    = "token"    // an admin token, always
+)
+
+// TokenStore keeps access tokens and OAuth state (postgres.TokenStore).
+type TokenStore interface {
+	Authenticate(ctx context.Context, secret string) (sage.Token, error)
+	IssueToken(ctx context.Context, spec sage.TokenSpec) (sage.Token, string, error)
+	Tokens(ctx context.Context) ([]sage.Token, error)
+	RevokeToken(ctx context.Context, id string) error
+	RegisterClient(ctx context.Context, name string, redirectURIs []string) (sage.OAuthClient, error)
+	Client(ctx context.Context, id string) (sage.OAuthClient, error)
+	CreateCode(ctx context.Context, grant sage.OAuthCode) (string, error)
+	ConsumeCode(ctx context.Context, code string) (sage.OAuthCode, error)
+	IssueOAuthTokens(ctx context.Context, parentID, clientID string, scopes []string, accessTTL, refreshTTL time.Duration) (sage.OAuthTokens, error)
+	RefreshOAuthTokens(ctx context.Context, refresh, clientID string, accessTTL, refreshTTL time.Duration) (sage.OAuthTokens, error)
+}
+
+// Backend is what the Server needs from the database. It is set once the
+// database is open and migrated.
+type Backend struct {
+	Service sage.Service
+	Tokens  TokenStore
+	// Pool, when set, is pinged by /readyz and exported in metrics.
+	Pool *pgxpool.Pool
+}
+
+// Options configure a Server. Zero fields take defaults.
+type Options struct {
+	// Logger receives request failures; nil is silent. Secrets never reach it.
+	Logger *slog.Logger
+	// NoAuth serves /mcp and /api/v1 without tokens, as an admin of the
+	// default namespace. For local development only.
+	NoAuth bool
+	// PublicURL is the external base URL ("https://sage.example.com") used in
+	// OAuth metadata; empty means derived from each request.
+	PublicURL string
+	// AllowedOrigins and AllowedHosts extend the loopback defaults (see
+	// originAllowed, hostAllowed).
+	AllowedOrigins []string
+	AllowedHosts   []string
+	// Metrics is MetricsLoopback (default), MetricsPublic or MetricsToken.
+	Metrics string
+	// MCP builds the MCP handler (mcpserver.Handler) on the Server's service.
+	// It is mounted at /mcp behind auth; nil serves 404 there.
+	MCP func(svc sage.Service) http.Handler
+	// MaxBodyBytes bounds MCP and REST bodies, MaxImportBytes the import.
+	MaxBodyBytes, MaxImportBytes int64
+	// AuthBurst failed authentications per client IP are allowed at once,
+	// then one per AuthEvery; beyond that the client gets 429.
+	AuthBurst int
+	AuthEvery time.Duration
+	// Lifetimes of OAuth access tokens, refresh tokens and codes.
+	AccessTTL, RefreshTTL, CodeTTL time.Duration
+}
+
+// Server is the daemon's HTTP handler.
+type Server struct {
+	opts       Options
+	log        *slog.Logger
+	publicHost string
+	backend    atomic.Pointer[Backend]
+	metrics    *metrics
+	throttle   *throttle
+	handler    http.Handler
+}
+
+// New returns a Server with no backend yet: it answers 503 where the
+// database is needed until SetBackend.
+func New(opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxImportBytes <= 0 {
+		opts.MaxImportBytes = DefaultMaxImportBytes
+	}
+	if opts.AuthBurst <= 0 {
+		opts.AuthBurst = DefaultAuthBurst
+	}
+	if opts.AuthEvery <= 0 {
+		opts.AuthEvery = DefaultAuthEvery
+	}
+	if opts.AccessTTL <= 0 {
+		opts.AccessTTL = DefaultAccessTTL
+	}
+	if opts.RefreshTTL <= 0 {
+		opts.RefreshTTL = DefaultRefreshTTL
+	}
+	if opts.CodeTTL <= 0 {
+		opts.CodeTTL = DefaultCodeTTL
+	}
+	if opts.Metrics == "" {
+		opts.Metrics = MetricsLoopback
+	}
+	s := &Server{opts: opts, log: opts.Logger, throttle: newThrottle(opts.AuthBurst, opts.AuthEvery)}
+	if s.log == nil {
+		s.log = discard
+	}
+	if u, err := url.Parse(opts.PublicURL); err == nil && opts.PublicURL != "" {
+		s.publicHost = u.Hostname()
+	}
+	s.metrics = newMetrics(s)
+	s.handler = s.routes()
+	return s
+}
+
+// SetBackend makes the database available to the Server (nil: unavailable).
+func (s *Server) SetBackend(b *Backend) { s.backend.Store(b) }
+
+// Service is the Server's memory service: it forwards to the backend's,
+// fails fast with sage.ErrUnavailable while there is none, and records
+// metrics. MCP tools use it, so they share the REST API's behaviour.
+func (s *Server) Service() sage.Service { return serviceProxy{s} }
+
+// ServeHTTP serves every route of the daemon.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern, route string, h http.Handler) {
+		mux.Handle(pattern, s.instrument(route, h))
+	}
+	body := func(h http.HandlerFunc) http.Handler { return limitBody(s.opts.MaxBodyBytes, h) }
+
+	// Operations.
+	handle("GET /healthz", "/healthz", http.HandlerFunc(s.healthz))
+	handle("GET /readyz", "/readyz", http.HandlerFunc(s.readyz))
+	handle("GET /metrics", "/metrics", http.HandlerFunc(s.serveMetrics))
+
+	// OAuth 2.1 authorization server and protected resource metadata.
+	handle("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource", cors(http.HandlerFunc(s.resourceMetadata)))
+	handle("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource", cors(http.HandlerFunc(s.resourceMetadata)))
+	handle("/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server", cors(http.HandlerFunc(s.authServerMetadata)))
+	handle("/.well-known/oauth-authorization-server/mcp", "/.well-known/oauth-authorization-server", cors(http.HandlerFunc(s.authServerMetadata)))
+	handle("/.well-known/", "/.well-known/*", cors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, api.CodeNotFound, "no such metadata document")
+	})))
+	handle("/register", "/register", cors(body(s.register)))
+	handle("GET /authorize", "/authorize", http.HandlerFunc(s.authorizePage))
+	handle("POST /authorize", "/authorize", body(s.authorizeSubmit))
+	handle("/token", "/token", cors(body(s.token)))
+	handle("/mcp/token", "/token", cors(body(s.token)))
+	handle("/mcp/auth", "/mcp/auth", cors(body(s.introspect)))
+
+	// MCP.
+	if s.opts.MCP != nil {
+		h := s.authenticate(sage.ScopeMemories, true, s.instrumentMCP(s.opts.MCP(s.Service())))
+		handle("/mcp", "/mcp", limitBody(s.opts.MaxBodyBytes, h))
+	}
+
+	// REST.
+	rest := func(pattern, route, scope string, h http.HandlerFunc) {
+		handle(pattern, route, body(s.authenticate(scope, false, h).ServeHTTP))
+	}
+	v := api.Version
+	rest("POST "+v+"/turns", v+"/turns", sage.ScopeMemories, s.saveTurns)
+	rest("POST "+v+"/notes", v+"/notes", sage.ScopeMemories, s.saveNote)
+	rest("GET "+v+"/search", v+"/search", sage.ScopeMemories, s.search)
+	rest("GET "+v+"/context", v+"/context", sage.ScopeMemories, s.context)
+	rest("GET "+v+"/sessions", v+"/sessions", sage.ScopeMemories, s.sessions)
+	rest("GET "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.session)
+	rest("PATCH "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.renameSession)
+	rest("DELETE "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.deleteSession)
+	rest("DELETE "+v+"/memories/{id}", v+"/memories/{id}", sage.ScopeMemories, s.deleteMemory)
+	rest("POST "+v+"/forget", v+"/forget", sage.ScopeMemories, s.forget)
+	rest("GET "+v+"/status", v+"/status", sage.ScopeMemories, s.status)
+	handle("POST "+v+"/import", v+"/import", limitBody(s.opts.MaxImportBytes, s.authenticate(sage.ScopeMemories, false, http.HandlerFunc(s.importMemories))))
+	rest("GET "+v+"/export", v+"/export", sage.ScopeMemories, s.export)
+	rest("POST "+v+"/reindex", v+"/reindex", sage.ScopeAdmin, s.reindex)
+	rest("GET "+v+"/tokens", v+"/tokens", sage.ScopeAdmin, s.listTokens)
+	rest("POST "+v+"/tokens", v+"/tokens", sage.ScopeAdmin, s.issueToken)
+	rest("DELETE "+v+"/tokens/{id}", v+"/tokens/{id}", sage.ScopeAdmin, s.revokeToken)
+
+	handle("/", "other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	}))
+	return s.guard(mux)
+}
+
+// cors allows cross-origin calls from any page, for the public OAuth
+// endpoints (metadata, registration, token, introspection) that browser
+// based MCP clients call. They carry no ambient credentials.
+func cors(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Mcp-Protocol-Version")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": sage.Version})
+}
+
+// ready reports whether the database is reachable and migrated.
+func (s *Server) ready(ctx context.Context) error {
+	b := s.backend.Load()
+	if b == nil {
+		return errors.New("database not connected yet (migrations pending)")
+	}
+	if b.Pool != nil {
+		if err := b.Pool.Ping(ctx); err != nil {
+			return errors.New("database unreachable")
+		}
+	}
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case s.opts.Metrics == MetricsPublic:
+	case s.opts.Metrics == MetricsLoopback && remoteIsLoopback(r):
+	default:
+		s.authenticate(sage.ScopeAdmin, false, s.metrics.handler()).ServeHTTP(w, r)
+		return
+	}
+	s.metrics.handler().ServeHTTP(w, r)
+}

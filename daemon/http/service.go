@@ -1,0 +1,117 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	sage "github.com/sage-mcp/sage/daemon"
+)
+
+// errNotReady is returned while no backend is set.
+var errNotReady = fmt.Errorf("daemon starting: %w", sage.ErrUnavailable)
+
+// serviceProxy is the Server's stable sage.Service: it forwards each call
+// to the current backend (failing fast with sage.ErrUnavailable while there
+// is none) and records its latency and outcome.
+type serviceProxy struct{ s *Server }
+
+var _ sage.Service = serviceProxy{}
+
+func (p serviceProxy) svc() (sage.Service, error) {
+	b := p.s.backend.Load()
+	if b == nil || b.Service == nil {
+		return nil, errNotReady
+	}
+	return b.Service, nil
+}
+
+// call runs fn on the current service, timing it under method.
+func call[T any](p serviceProxy, method string, fn func(sage.Service) (T, error)) (T, error) {
+	start := time.Now()
+	var zero T
+	svc, err := p.svc()
+	if err == nil {
+		zero, err = fn(svc)
+	}
+	p.s.metrics.observeService(method, time.Since(start), outcome(err))
+	return zero, err
+}
+
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, sage.ErrInvalid):
+		return "invalid"
+	case errors.Is(err, sage.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, sage.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, sage.ErrEmbedder):
+		return "embedder"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	return "error"
+}
+
+func (p serviceProxy) SaveTurn(ctx context.Context, t sage.Turn) (sage.SaveResult, error) {
+	return call(p, "SaveTurn", func(s sage.Service) (sage.SaveResult, error) { return s.SaveTurn(ctx, t) })
+}
+
+func (p serviceProxy) SaveTurns(ctx context.Context, ts []sage.Turn) ([]sage.SaveResult, error) {
+	return call(p, "SaveTurns", func(s sage.Service) ([]sage.SaveResult, error) { return s.SaveTurns(ctx, ts) })
+}
+
+func (p serviceProxy) Remember(ctx context.Context, n sage.Note) (sage.SaveResult, error) {
+	return call(p, "Remember", func(s sage.Service) (sage.SaveResult, error) { return s.Remember(ctx, n) })
+}
+
+func (p serviceProxy) Search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
+	return call(p, "Search", func(s sage.Service) ([]sage.Result, error) { return s.Search(ctx, q) })
+}
+
+func (p serviceProxy) Context(ctx context.Context, q sage.ContextQuery) (sage.Context, error) {
+	return call(p, "Context", func(s sage.Service) (sage.Context, error) { return s.Context(ctx, q) })
+}
+
+func (p serviceProxy) Forget(ctx context.Context, r sage.ForgetRequest) (int64, error) {
+	return call(p, "Forget", func(s sage.Service) (int64, error) { return s.Forget(ctx, r) })
+}
+
+func (p serviceProxy) Sessions(ctx context.Context, project string, limit int) ([]sage.Session, error) {
+	return call(p, "Sessions", func(s sage.Service) ([]sage.Session, error) { return s.Sessions(ctx, project, limit) })
+}
+
+func (p serviceProxy) Session(ctx context.Context, id string) (sage.Session, error) {
+	return call(p, "Session", func(s sage.Service) (sage.Session, error) { return s.Session(ctx, id) })
+}
+
+func (p serviceProxy) RenameSession(ctx context.Context, id, title string) error {
+	_, err := call(p, "RenameSession", func(s sage.Service) (struct{}, error) { return struct{}{}, s.RenameSession(ctx, id, title) })
+	return err
+}
+
+func (p serviceProxy) SessionMemories(ctx context.Context, id string) ([]sage.Memory, error) {
+	return call(p, "SessionMemories", func(s sage.Service) ([]sage.Memory, error) { return s.SessionMemories(ctx, id) })
+}
+
+func (p serviceProxy) Export(ctx context.Context, f sage.Filter, fn func(sage.Memory) error) error {
+	_, err := call(p, "Export", func(s sage.Service) (struct{}, error) { return struct{}{}, s.Export(ctx, f, fn) })
+	return err
+}
+
+func (p serviceProxy) Import(ctx context.Context, ms []sage.Memory) (sage.ImportResult, error) {
+	return call(p, "Import", func(s sage.Service) (sage.ImportResult, error) { return s.Import(ctx, ms) })
+}
+
+func (p serviceProxy) Status(ctx context.Context) (sage.Status, error) {
+	return call(p, "Status", func(s sage.Service) (sage.Status, error) { return s.Status(ctx) })
+}
+
+func (p serviceProxy) Reindex(ctx context.Context, progress func(sage.ReindexProgress)) error {
+	_, err := call(p, "Reindex", func(s sage.Service) (struct{}, error) { return struct{}{}, s.Reindex(ctx, progress) })
+	return err
+}

@@ -1,0 +1,64 @@
+package mcpserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/google/jsonschema-go/jsonschema"
+)
+
+// typeSchemas overrides the SDK's inference where it would be wrong:
+// json.RawMessage (metadata) is a JSON object, not an array of bytes.
+var typeSchemas = map[reflect.Type]*jsonschema.Schema{
+	reflect.TypeFor[json.RawMessage](): {Types: []string{"null", "object"}},
+}
+
+// schemaFor infers the JSON schema of T and lets edit refine it (limits,
+// enums, defaults). It panics on a type that has no schema: a programming
+// error caught by every test.
+func schemaFor[T any](edit func(s *jsonschema.Schema)) *jsonschema.Schema {
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: typeSchemas})
+	if err != nil {
+		panic(fmt.Sprintf("mcpserver: schema of %T: %v", *new(T), err))
+	}
+	if edit != nil {
+		edit(s)
+	}
+	return s
+}
+
+// prop returns the property name of s, panicking when there is none, so a
+// renamed field cannot silently lose its limits.
+func prop(s *jsonschema.Schema, name string) *jsonschema.Schema {
+	p, ok := s.Properties[name]
+	if !ok {
+		panic(fmt.Sprintf("mcpserver: schema has no property %q", name))
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// intRange sets the minimum, maximum and default of an integer property.
+func intRange(s *jsonschema.Schema, name string, lo, hi, def int) {
+	p := prop(s, name)
+	p.Minimum, p.Maximum = ptr(float64(lo)), ptr(float64(hi))
+	if def != 0 {
+		p.Default = json.RawMessage(fmt.Sprint(def))
+	}
+}
+
+// enum restricts a string property to values.
+func enum[T ~string](s *jsonschema.Schema, name string, values ...T) {
+	p := prop(s, name)
+	p.Enum = make([]any, len(values))
+	for i, v := range values {
+		p.Enum[i] = string(v)
+	}
+}
+
+// maxItems bounds an array property.
+func maxItems(s *jsonschema.Schema, name string, n int) {
+	prop(s, name).MaxItems = ptr(n)
+}

@@ -1,0 +1,136 @@
+// Package mcpserver is sage-daemon's MCP server: the memory tools
+// (save_conversation, remember, search_memory, get_context, forget,
+// manage_session, export_session, get_status), the resources sage://status,
+// sage://sessions and sage://session/{id}, and the prompt recall, on the
+// official Go SDK (github.com/modelcontextprotocol/go-sdk).
+//
+// Every tool, resource and prompt works through sage.Service in the
+// namespace of the caller's token: the HTTP layer authenticates with the
+// SDK's auth package, and the namespace is TokenInfo.Extra[NamespaceKey]
+// (no token info means sage.DefaultNamespace).
+//
+// Failures a user can act on (bad input, limits, not found, database down)
+// are tool results with IsError set and a message that says what to do;
+// protocol errors are kept for protocol faults.
+package mcpserver
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	sage "github.com/sage-mcp/sage/daemon"
+)
+
+// NamespaceKey is the key of the namespace (a string) in the Extra map of
+// the auth.TokenInfo that the HTTP auth layer attaches to each request.
+const NamespaceKey = "namespace"
+
+// ServerName is the MCP implementation name the server announces.
+const ServerName = "sage"
+
+// instructions tell the model what the server is for.
+const instructions = `Sage is long-term memory across Claude Code sessions.
+Use search_memory or get_context before answering questions that may depend on earlier work, decisions or preferences.
+Use remember to keep a fact, decision or open todo; save_conversation stores a whole turn (hooks usually do this automatically).
+forget and manage_session(action=delete) delete memories permanently.`
+
+// Options configure the MCP server and its HTTP handler. Zero fields take
+// defaults.
+type Options struct {
+	// Logger receives failures that are not the caller's fault (internal
+	// errors); nil is silent. Memory content and secrets never reach it.
+	Logger *slog.Logger
+	// Version is announced as the server version; empty means sage.Version.
+	Version string
+	// Stateful makes the HTTP handler keep MCP sessions (Mcp-Session-Id).
+	//
+	// The default, stateless, serves each request on its own with no
+	// server-side session: a daemon restart, or a request routed to another
+	// replica, never strands a client with "session not found", and no
+	// memory is held per client. Nothing Sage offers needs a session — every
+	// tool is a single request/response and the namespace comes from the
+	// token on every request — so stateless costs nothing but server->client
+	// requests (sampling, elicitation, roots) and unsolicited
+	// notifications, which Sage does not use.
+	//
+	// Stateful sessions allow those, at the price that sessions live in this
+	// process only: after a restart, or behind a load balancer without
+	// sticky routing, clients must re-initialize.
+	Stateful bool
+	// SessionTimeout closes stateful sessions idle that long (0: never).
+	SessionTimeout time.Duration
+	// MaxBodyBytes bounds each HTTP request body (0: the SDK default, 4 MiB).
+	MaxBodyBytes int64
+	// DisableLocalhostProtection turns off the SDK's DNS-rebinding guard,
+	// which refuses requests that reach a loopback address with a
+	// non-loopback Host header. Set it only when the HTTP layer checks Host
+	// itself (for example, behind a reverse proxy on the same host).
+	DisableLocalhostProtection bool
+}
+
+// New returns the MCP server with Sage's tools, resources and prompt, all
+// backed by svc.
+func New(svc sage.Service, opts Options) *mcp.Server {
+	version := opts.Version
+	if version == "" {
+		version = sage.Version
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: ServerName, Title: "Sage memory", Version: version}, &mcp.ServerOptions{
+		Instructions: instructions,
+		Logger:       logger,
+	})
+	h := &handlers{svc: svc, log: logger}
+	h.addTools(s)
+	h.addResources(s)
+	h.addPrompts(s)
+	s.AddReceivingMiddleware(h.friendlyArguments)
+	return s
+}
+
+// Handler returns the MCP Streamable HTTP handler on svc, stateless unless
+// opts.Stateful. The HTTP layer mounts it at /mcp behind authentication.
+func Handler(svc sage.Service, opts Options) http.Handler {
+	s := New(svc, opts)
+	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{
+		Stateless:                  !opts.Stateful,
+		Logger:                     opts.Logger,
+		SessionTimeout:             opts.SessionTimeout,
+		MaxRequestBodyBytes:        opts.MaxBodyBytes,
+		DisableLocalhostProtection: opts.DisableLocalhostProtection,
+	})
+}
+
+// Namespace returns the namespace of a request: TokenInfo.Extra[NamespaceKey]
+// when the request carries token info with a non-empty string there, else
+// sage.DefaultNamespace.
+func Namespace(extra *mcp.RequestExtra) string {
+	if extra == nil || extra.TokenInfo == nil {
+		return sage.DefaultNamespace
+	}
+	if ns, ok := extra.TokenInfo.Extra[NamespaceKey].(string); ok && ns != "" {
+		return ns
+	}
+	return sage.DefaultNamespace
+}
+
+// handlers holds what every tool, resource and prompt handler needs.
+type handlers struct {
+	svc sage.Service
+	log *slog.Logger
+	// inputs are the input schemas of the tools, by name.
+	inputs map[string]*jsonschema.Schema
+}
+
+// ctx returns ctx set to the namespace of the request.
+func withNamespace(ctx context.Context, extra *mcp.RequestExtra) context.Context {
+	return sage.WithNamespace(ctx, Namespace(extra))
+}

@@ -1,0 +1,95 @@
+package postgres_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sage "github.com/sage-mcp/sage/daemon"
+)
+
+var benchMemories = flag.Int("sage.bench-memories", 10000, "memories stored before BenchmarkSearch runs")
+
+var benchVocab = strings.Fields(`the a to of and I you we it is was for on with that this have at be my
+	database index vector search memory session project daemon bridge token query result deploy build test
+	kitchen garden river mountain forest ocean desert island valley city village market school hospital
+	violin piano guitar drums painting pottery poetry novel movie theater concert museum camping hiking
+	monday tuesday wednesday thursday friday saturday sunday morning evening night summer winter spring
+	Caroline Melanie John Maria Wei Ken Yuki Ahmed Sofia Luca family friends kids dog cat birthday wedding
+	postgres docker kubernetes golang rust python javascript compiler borrow checker goroutine channel`)
+
+func benchText(r *rand.Rand, words int) string {
+	out := make([]string, words)
+	for i := range out {
+		out[i] = benchVocab[r.IntN(len(benchVocab))]
+	}
+	return strings.Join(out, " ")
+}
+
+// BenchmarkSaveTurn saves distinct turns from parallel goroutines, as MCP
+// clients do; ns/op is the inverse of saves per second.
+func BenchmarkSaveTurn(b *testing.B) {
+	svc, _ := MustService(b)
+	ctx := context.Background()
+	var seq atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := rand.New(rand.NewPCG(uint64(seq.Add(1)), 1))
+		for pb.Next() {
+			n := seq.Add(1)
+			_, err := svc.SaveTurn(ctx, sage.Turn{
+				SessionID: fmt.Sprint("bench-", n%50), UserPrompt: benchText(r, 20), AssistantResponse: benchText(r, 60),
+				IdempotencyKey: fmt.Sprint("k", n),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSearch searches (hybrid, limit 10) a store of
+// -sage.bench-memories memories.
+func BenchmarkSearch(b *testing.B) {
+	svc, db := MustService(b)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(42, 42))
+	start := time.Now()
+	for done := 0; done < *benchMemories; done += sage.MaxBatch {
+		turns := make([]sage.Turn, min(sage.MaxBatch, *benchMemories-done))
+		for i := range turns {
+			turns[i] = sage.Turn{SessionID: fmt.Sprint("s", (done+i)/40), Project: fmt.Sprint("p", (done+i)%5),
+				UserPrompt: benchText(r, 15), AssistantResponse: benchText(r, 45),
+				OccurredAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(done+i) * time.Minute)}
+		}
+		if _, err := svc.SaveTurns(ctx, turns); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := db.Pool().Exec(ctx, "VACUUM ANALYZE memories"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("stored %d memories in %v", *benchMemories, time.Since(start))
+	for _, mode := range []sage.Mode{sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword} {
+		b.Run(string(mode), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				q := benchText(r, 6)
+				if _, err := svc.Search(ctx, sage.SearchQuery{Query: q, Mode: mode}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("hybrid-filtered", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.Search(ctx, sage.SearchQuery{Query: benchText(r, 6), Filter: sage.Filter{Project: "p3"}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

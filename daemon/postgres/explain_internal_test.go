@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/embed"
+	"github.com/sage-mcp/sage/shared/pgtest"
+)
+
+// syntheticText returns a pseudo-random sentence from a fixed vocabulary.
+func syntheticText(r *rand.Rand, words int) string {
+	vocab := strings.Fields(`alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike
+		november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu
+		database index vector search memory session project daemon bridge token query result
+		kitchen garden river mountain forest ocean desert island valley city village market
+		violin piano guitar drums painting pottery poetry novel movie theater concert museum
+		monday tuesday wednesday thursday friday saturday sunday morning evening night summer winter`)
+	out := make([]string, words)
+	for i := range out {
+		out[i] = vocab[r.IntN(len(vocab))]
+	}
+	return strings.Join(out, " ")
+}
+
+// TestQueryPlans checks that semantic search uses the model's HNSW index
+// (no sequential scan) and keyword search the GIN index, on a table big
+// enough for the planner to prefer them.
+func TestQueryPlans(t *testing.T) {
+	url := pgtest.NewDatabase(t, pgtest.WithTemplate(MigrationsKey(), Migrate))
+	ctx := context.Background()
+	db, err := Open(ctx, url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	emb, err := embed.NewBuiltin(384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewMemoryService(db, emb, nil)
+	r := rand.New(rand.NewPCG(1, 2))
+	for b := 0; b < 6; b++ {
+		turns := make([]sage.Turn, sage.MaxBatch)
+		for i := range turns {
+			turns[i] = sage.Turn{SessionID: fmt.Sprint("s", b, "-", i%20), Project: fmt.Sprint("p", i%7),
+				UserPrompt: syntheticText(r, 12), AssistantResponse: syntheticText(r, 20),
+				OccurredAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(b*1000+i) * time.Minute)}
+		}
+		if _, err := s.SaveTurns(ctx, turns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A few memories with a rare word, as names and things are in real text.
+	for i := 0; i < 5; i++ {
+		if _, err := s.Remember(ctx, sage.Note{Content: fmt.Sprint("the xylophone concert number ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.pool.Exec(ctx, "ANALYZE memories"); err != nil {
+		t.Fatal(err)
+	}
+	vec, err := s.embedTexts(ctx, []string{"violin concert in the city"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	explain := func(settings, sql string, args ...any) string {
+		t.Helper()
+		var plan []string
+		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			if settings != "" {
+				if _, err := tx.Exec(ctx, settings); err != nil {
+					return err
+				}
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN "+sql, args...)
+			if err != nil {
+				return err
+			}
+			plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(plan, "\n")
+	}
+	filters := []sage.Filter{{}, {Project: "p3"}, {Since: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)},
+		{Kinds: []sage.Kind{sage.KindTurn}}, {Tags: []string{"x"}}, {Project: "p1", Until: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)}}
+	for _, f := range filters {
+		settings, sql, args := s.semanticSQL(sage.DefaultNamespace, vec[0], f, 50)
+		plan := explain(settings, sql, args...)
+		if strings.Contains(plan, "Seq Scan") {
+			t.Errorf("semantic search with filter %+v scans the table:\n%s", f, plan)
+		}
+		// Without a selective, indexed filter, the HNSW index it is.
+		if (f.Project == "" || f.Until.IsZero()) && len(f.Tags) == 0 && !strings.Contains(plan, IndexName(s.model)) {
+			t.Errorf("semantic search with filter %+v does not use the HNSW index:\n%s", f, plan)
+		}
+	}
+	var plan string
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		sql, args, err := s.keywordSQL(ctx, tx, sage.DefaultNamespace, "xylophone concert", sage.Filter{}, 50)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN "+sql, args...)
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		plan = strings.Join(lines, "\n")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "memories_tsv") || strings.Contains(plan, "Seq Scan") {
+		t.Errorf("keyword search does not use the GIN index:\n%s", plan)
+	}
+}

@@ -1,0 +1,504 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/tokenize"
+)
+
+// Retrieval tuning.
+const (
+	// rrfK is the constant of reciprocal rank fusion: 1/(rrfK + rank).
+	rrfK = 60
+	// minPool is the fewest candidates each retriever brings to fusion.
+	minPool = 50
+	// poolFactor times the limit is the candidate pool of each retriever.
+	poolFactor = 5
+	// maxPool caps the candidate pool (and hnsw.ef_search).
+	maxPool = 500
+	// efSearchNoIterative is hnsw.ef_search on pgvector 0.7, which has no
+	// iterative scans: a wide beam so filtered searches still fill up.
+	efSearchNoIterative = 400
+	// maxQueryTerms bounds the terms of a keyword query.
+	maxQueryTerms = 32
+	// commonTermShare: a term found in more than this share of memories
+	// does not select keyword candidates (it still scores them), unless
+	// every term is that common.
+	commonTermShare = 0.2
+	// dfCap bounds the rows counted for a term's document frequency.
+	dfCap = 20000
+)
+
+// memoryColumns are the columns scanMemory reads.
+const memoryColumns = `id, namespace, project, session_id, kind, text, content_hash,
+	coalesce(idempotency_key, ''), metadata, tags, occurred_at, created_at, coalesce(embedding_model, '')`
+
+func scanMemory(row pgx.Row) (sage.Memory, error) {
+	var m sage.Memory
+	var kind string
+	var meta []byte
+	err := row.Scan(&m.ID, &m.Namespace, &m.Project, &m.SessionID, &kind, &m.Text, &m.ContentHash,
+		&m.IdempotencyKey, &meta, &m.Tags, &m.OccurredAt, &m.CreatedAt, &m.EmbeddingModel)
+	m.Kind = sage.Kind(kind)
+	if string(meta) != "{}" {
+		m.Metadata = meta
+	}
+	if m.Tags == nil {
+		m.Tags = []string{}
+	}
+	return m, err
+}
+
+// where builds the WHERE clause of a namespace and filter; its parameters
+// follow args.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(w.args))))
+}
+
+func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
+
+func filterWhere(ns string, f sage.Filter, args ...any) *where {
+	w := &where{args: args}
+	w.add("namespace = ?", ns)
+	if f.Project != "" {
+		w.add("project = ?", f.Project)
+	}
+	if f.SessionID != "" {
+		w.add("session_id = ?", f.SessionID)
+	}
+	if len(f.Kinds) > 0 {
+		kinds := make([]string, len(f.Kinds))
+		for i, k := range f.Kinds {
+			kinds[i] = string(k)
+		}
+		w.add("kind = ANY(?)", kinds)
+	}
+	if len(f.Tags) > 0 {
+		w.add("tags @> ?", normalizeTags(f.Tags))
+	}
+	if !f.Since.IsZero() {
+		w.add("occurred_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		w.add("occurred_at <= ?", f.Until)
+	}
+	return w
+}
+
+// candidate is one retriever's hit.
+type candidate struct {
+	id    int64
+	score float64 // retriever's own score, higher is better
+	hash  string
+	at    time.Time
+}
+
+// Search ranks memories by relevance to the query (see sage.Service).
+func (s *MemoryService) Search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil {
+		return nil, err
+	}
+	if q.Limit == 0 {
+		q.Limit = sage.DefaultLimit
+	}
+	if q.Mode == "" {
+		q.Mode = sage.ModeHybrid
+	}
+	res, err := s.search(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return res, nil
+}
+
+func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
+	ns := sage.NamespaceFrom(ctx)
+	pool := min(max(minPool, poolFactor*q.Limit), maxPool)
+
+	var vec []float32
+	if q.Mode != sage.ModeKeyword {
+		vecs, err := s.embedTexts(ctx, []string{q.Query})
+		if err != nil {
+			if q.Mode == sage.ModeSemantic {
+				return nil, err
+			}
+			// Hybrid degrades to keyword search while the embedder fails.
+			s.logger.Warn("query embedding failed: keyword search only", "err", err)
+		} else {
+			vec = vecs[0]
+		}
+	}
+
+	var sem, kw []candidate
+	err := pgx.BeginTxFunc(ctx, s.db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		if vec != nil {
+			if sem, err = s.semantic(ctx, tx, ns, vec, q.Filter, pool); err != nil {
+				return fmt.Errorf("vector candidates: %w", err)
+			}
+		}
+		if q.Mode != sage.ModeSemantic {
+			if kw, err = s.keyword(ctx, tx, ns, q.Query, q.Filter, pool); err != nil {
+				return fmt.Errorf("keyword candidates: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+
+	var ranked []candidate
+	switch q.Mode {
+	case sage.ModeSemantic:
+		ranked = sem
+	case sage.ModeKeyword:
+		ranked = kw
+	default:
+		ranked = fuse(sem, kw)
+	}
+	ranked = collapse(ranked, q.Limit)
+	return s.fetch(ctx, ns, ranked)
+}
+
+// semantic returns the nearest memories of the current model by cosine
+// distance, through the model's HNSW index. Filters are applied during the
+// index scan; pgvector >= 0.8 keeps scanning (iterative scan) until enough
+// rows pass them.
+func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec []float32, f sage.Filter, pool int) ([]candidate, error) {
+	settings, sql, args := s.semanticSQL(ns, vec, f, pool)
+	if _, err := tx.Exec(ctx, settings); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		var d float64
+		if err := rows.Scan(&c.id, &d, &c.hash, &c.at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if math.IsNaN(d) {
+			continue // zero vector: no direction, no similarity
+		}
+		c.score = 1 - d
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// semanticSQL returns the settings to run first (in the same transaction)
+// and the query of semantic candidates.
+func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, pool int) (settings, sql string, args []any) {
+	settings = fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", min(max(pool, 40), 1000))
+	if s.iterative {
+		settings += "; SET LOCAL hnsw.iterative_scan = relaxed_order"
+	} else {
+		settings = fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(pool, efSearchNoIterative))
+	}
+	if f.SessionID == "" && s.dims <= MaxIndexedDimensions {
+		// The planner, seeing a filter, may guess that sorting every
+		// matching row beats the index; with many rows it does not. A
+		// session filter is the exception: a session is small, and reading
+		// it whole (through its btree index) is exact and fast.
+		settings += "; SET LOCAL enable_seqscan = off"
+	}
+	w := filterWhere(ns, f, *vectorLiteral(vec))
+	// The model is a literal, not a parameter, so the planner can match the
+	// partial index of that model.
+	dist := fmt.Sprintf("(embedding::halfvec(%d) <=> $1::text::halfvec(%d))", s.dims, s.dims)
+	sql = fmt.Sprintf(`SELECT id, %s AS dist, content_hash, occurred_at FROM memories
+		WHERE embedding_model = %s AND %s ORDER BY %s LIMIT %d`,
+		dist, quoteLiteral(s.model), w.sql(), dist, pool)
+	if s.iterative {
+		// relaxed_order may return rows slightly out of order: sort them.
+		sql = `SELECT * FROM (` + sql + `) c ORDER BY dist`
+	}
+	return settings, sql, w.args
+}
+
+// keyword returns the memories matching the query's terms, ranked by a
+// BM25-like score: each matching term weighs its inverse document frequency,
+// so rare words (names, places, things) count more than common ones.
+func (s *MemoryService) keyword(ctx context.Context, tx pgx.Tx, ns, query string, f sage.Filter, pool int) ([]candidate, error) {
+	sql, args, err := s.keywordSQL(ctx, tx, ns, query, f, pool)
+	if err != nil || sql == "" {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.id, &c.score, &c.hash, &c.at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// keywordSQL returns the query of keyword candidates, or "" when the query
+// has no term found in any memory. It looks up the document frequency of
+// each term first.
+func (s *MemoryService) keywordSQL(ctx context.Context, tx pgx.Tx, ns, query string, f sage.Filter, pool int) (string, []any, error) {
+	terms := tokenize.QueryTerms(query)
+	if len(terms) > maxQueryTerms {
+		terms = terms[:maxQueryTerms]
+	}
+	if len(terms) == 0 {
+		return "", nil, nil
+	}
+	queries := make([]string, len(terms))
+	for i, t := range terms {
+		queries[i] = "'" + t + "'" // terms hold no quotes or operators
+	}
+	// Document frequencies (capped) and the table's size.
+	var total float64
+	if err := tx.QueryRow(ctx, `SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = 'memories'::regclass`).Scan(&total); err != nil {
+		return "", nil, err
+	}
+	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT 1 FROM memories
+			WHERE namespace = $1 AND tsv @@ to_tsquery('simple', t) LIMIT %d) x)
+		FROM unnest($2::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, dfCap), ns, queries)
+	if err != nil {
+		return "", nil, err
+	}
+	dfs, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+	if err != nil {
+		return "", nil, err
+	}
+	for _, df := range dfs {
+		total = max(total, df)
+	}
+	var selective, all, score []string
+	for i, df := range dfs {
+		if df == 0 {
+			continue
+		}
+		idf := math.Log(1 + (total-df+0.5)/(df+0.5))
+		score = append(score, fmt.Sprintf("%.6f * (tsv @@ to_tsquery('simple', %s))::int", idf, quoteLiteral(queries[i])))
+		all = append(all, queries[i])
+		if df/total <= commonTermShare {
+			selective = append(selective, queries[i])
+		}
+	}
+	if len(all) == 0 {
+		return "", nil, nil
+	}
+	if len(selective) == 0 {
+		selective = all
+	}
+	w := filterWhere(ns, f, strings.Join(selective, " | "), strings.Join(all, " | "))
+	// Length normalization (BM25's b = 0.25 over distinct terms), and
+	// cover density as a small bonus for terms found close together.
+	sql := fmt.Sprintf(`SELECT id, score, content_hash, occurred_at FROM (
+		SELECT id, content_hash, occurred_at,
+			(%s) / (0.75 + 0.25 * length(tsv) / 40.0) + 0.1 * ts_rank_cd(tsv, to_tsquery('simple', $2), 1) AS score
+		FROM memories
+		WHERE tsv @@ to_tsquery('simple', $1) AND %s
+	) c ORDER BY score DESC, occurred_at DESC LIMIT %d`, strings.Join(score, " + "), w.sql(), pool)
+	return sql, w.args, nil
+}
+
+// fuse merges ranked lists with reciprocal rank fusion.
+func fuse(lists ...[]candidate) []candidate {
+	byID := map[int64]*candidate{}
+	var order []int64
+	for _, l := range lists {
+		for rank, c := range l {
+			f := byID[c.id]
+			if f == nil {
+				cc := c
+				cc.score = 0
+				f = &cc
+				byID[c.id] = f
+				order = append(order, c.id)
+			}
+			f.score += 1 / float64(rrfK+rank+1)
+		}
+	}
+	out := make([]candidate, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	return out
+}
+
+// collapse sorts by score (recency breaks ties), drops repeats of the same
+// content and keeps limit.
+func collapse(cs []candidate, limit int) []candidate {
+	sort.SliceStable(cs, func(i, j int) bool {
+		if d := cs[i].score - cs[j].score; math.Abs(d) > 1e-9 {
+			return d > 0
+		}
+		if !cs[i].at.Equal(cs[j].at) {
+			return cs[i].at.After(cs[j].at)
+		}
+		return cs[i].id > cs[j].id
+	})
+	seen := map[string]bool{}
+	out := cs[:0:0]
+	for _, c := range cs {
+		if seen[c.hash] {
+			continue
+		}
+		seen[c.hash] = true
+		out = append(out, c)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// fetch loads the memories of cs, in order, with their scores.
+func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([]sage.Result, error) {
+	if len(cs) == 0 {
+		return []sage.Result{}, nil
+	}
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.id
+	}
+	rows, err := s.db.pool.Query(ctx, `SELECT `+memoryColumns+` FROM memories WHERE namespace = $1 AND id = ANY($2)`, ns, ids)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	got := map[int64]sage.Memory{}
+	for rows.Next() {
+		m, err := scanMemory(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		got[m.ID] = m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]sage.Result, 0, len(cs))
+	for _, c := range cs {
+		if m, ok := got[c.id]; ok { // deleted meanwhile: skip
+			out = append(out, sage.Result{Memory: m, Score: c.score})
+		}
+	}
+	return out, nil
+}
+
+// Context builds a block of relevant memories within q.MaxChars runes (see
+// sage.Service). With an empty query it holds the most recent memories.
+func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.Context, error) {
+	if err := q.Validate(); err != nil {
+		return sage.Context{}, err
+	}
+	if q.MaxResults == 0 {
+		q.MaxResults = sage.DefaultLimit
+	}
+	if q.MaxChars == 0 {
+		q.MaxChars = sage.DefaultMaxChars
+	}
+	var items []sage.Result
+	var err error
+	if strings.TrimSpace(q.Query) == "" {
+		items, err = s.recent(ctx, q.Filter, q.MaxResults)
+	} else {
+		items, err = s.Search(ctx, sage.SearchQuery{Query: q.Query, Limit: q.MaxResults, Filter: q.Filter})
+	}
+	if err != nil {
+		return sage.Context{}, fmt.Errorf("context: %w", err)
+	}
+	text, kept := renderContext(items, q.MaxChars)
+	return sage.Context{Text: text, Items: kept}, nil
+}
+
+func (s *MemoryService) recent(ctx context.Context, f sage.Filter, limit int) ([]sage.Result, error) {
+	w := filterWhere(sage.NamespaceFrom(ctx), f)
+	rows, err := s.db.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM memories WHERE %s ORDER BY occurred_at DESC, id DESC LIMIT %d`,
+		memoryColumns, w.sql(), limit), w.args...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sage.Result, error) {
+		m, err := scanMemory(r)
+		return sage.Result{Memory: m}, err
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return ms, nil
+}
+
+// contextHeader starts every non-empty context block.
+const contextHeader = "Relevant memories (from Sage):\n"
+
+// minLineRunes is the shortest line worth adding to a context block.
+const minLineRunes = 40
+
+// renderContext writes items as lines "- [date · project · session] text"
+// within maxChars runes, truncating the text of a line that does not fit,
+// and returns the block and the items it holds.
+func renderContext(items []sage.Result, maxChars int) (string, []sage.Result) {
+	var b strings.Builder
+	used := 0
+	var kept []sage.Result
+	for _, it := range items {
+		if len(kept) == 0 {
+			if runeLen(contextHeader)+minLineRunes > maxChars {
+				break
+			}
+			b.WriteString(contextHeader)
+			used = runeLen(contextHeader)
+		}
+		label := it.OccurredAt.UTC().Format("2006-01-02")
+		if it.Project != "" {
+			label += " · " + it.Project
+		}
+		if it.SessionID != "" {
+			label += " · " + truncateRunes(it.SessionID, 12)
+		}
+		if it.Kind != sage.KindTurn {
+			label += " · " + string(it.Kind)
+		}
+		line := "- [" + label + "] " + strings.Join(strings.Fields(it.Text), " ")
+		room := maxChars - used - 1 // the newline
+		if room < minLineRunes {
+			break
+		}
+		line = truncateRunes(line, room)
+		b.WriteString(line)
+		b.WriteString("\n")
+		used += runeLen(line) + 1
+		kept = append(kept, it)
+	}
+	if len(kept) == 0 {
+		return "", []sage.Result{}
+	}
+	return b.String(), kept
+}
+
+func runeLen(s string) int { return len([]rune(s)) }

@@ -1,0 +1,127 @@
+package tokenize
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"Hello, World!", []string{"hello", "world"}},
+		{"Caroline's dog", []string{"caroline", "s", "dog"}},
+		{"pgvector 0.8 HNSW", []string{"pgvector", "0", "8", "hnsw"}},
+		{"我喜欢北京", []string{"我", "喜", "欢", "北", "京"}},
+		{"東京へ行きました", []string{"東", "京", "へ", "行", "き", "ま", "し", "た"}},
+		{"用Go写", []string{"用", "go", "写"}},
+		{"ＡＢＣ１２３", []string{"abc123"}},
+		{"Ünïcode Straße", []string{"ünïcode", "straße"}},
+		{"snake_case.name", []string{"snake", "case", "name"}},
+		{"  \t\n ", nil},
+	}
+	for _, tt := range tests {
+		if got := Words(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Words(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTerms(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"Painting paints", []string{"paint", "paint"}},
+		{"我喜欢北京", []string{"我", "喜", "我喜", "欢", "喜欢", "北", "欢北", "京", "北京"}},
+		{"北京 上海", []string{"北", "京", "北京", "上", "海", "上海"}},
+		{"用Go写代码", []string{"用", "go", "写", "代", "写代", "码", "代码"}},
+	}
+	for _, tt := range tests {
+		if got := Terms(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Terms(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestStem(t *testing.T) {
+	groups := [][]string{
+		{"paint", "paints", "painted", "painting"},
+		{"hike", "hikes", "hiked", "hiking"},
+		{"run", "running"},
+		{"stop", "stopped", "stopping"},
+		{"library", "libraries"},
+		{"study", "studied", "studies"},
+		{"class", "classes"},
+	}
+	for _, g := range groups {
+		want := Stem(g[0])
+		for _, w := range g[1:] {
+			if got := Stem(w); got != want {
+				t.Errorf("Stem(%q) = %q, want %q (as %q)", w, got, want, g[0])
+			}
+		}
+	}
+	for _, w := range []string{"is", "bus", "miss", "tree", "café", "go123"} {
+		if got := Stem(w); got != w {
+			t.Errorf("Stem(%q) = %q, want it unchanged", w, got)
+		}
+	}
+}
+
+func TestQueryTerms(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"What did Caroline paint?", []string{"carolin", "paint"}},
+		{"Where does she live these days?", []string{"liv", "day"}},
+		{"the the", []string{"the"}},
+		{"pgvector pgvector index", []string{"pgvector", "index"}},
+		{"我的猫", []string{"我的", "猫", "的猫"}},
+	}
+	for _, tt := range tests {
+		if got := QueryTerms(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("QueryTerms(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestIndexString(t *testing.T) {
+	got := IndexString("Melanie: I went camping! 我们去露营")
+	want := "melani i went camp 我 们 我们 去 们去 露 去露 营 露营"
+	if got != want {
+		t.Errorf("IndexString = %q, want %q", got, want)
+	}
+}
+
+func TestLongTokenCut(t *testing.T) {
+	w := Words(strings.Repeat("é", 100))
+	if len(w) != 1 || len(w[0]) > MaxTokenBytes || !utf8.ValidString(w[0]) {
+		t.Fatalf("long token = %q", w)
+	}
+}
+
+func FuzzTerms(f *testing.F) {
+	for _, s := range []string{"", "Hello world", "我喜欢北京", "東京へ行きました", "a'b’c", "\xff\xfe", "ＡＢＣ", "x_y.z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, term := range Terms(s) {
+			if term == "" || strings.ContainsAny(term, " \t\n'&|!():*<>\\") {
+				t.Fatalf("bad term %q from %q", term, s)
+			}
+			if len(term) > 2*MaxTokenBytes || !utf8.ValidString(term) {
+				t.Fatalf("bad term %q from %q", term, s)
+			}
+		}
+		if len(Words(s)) > len(Terms(s)) {
+			t.Fatalf("fewer terms than words for %q", s)
+		}
+	})
+}

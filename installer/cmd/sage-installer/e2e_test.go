@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sage-mcp/sage/installer/claude"
+	"github.com/sage-mcp/sage/shared/claudehooks"
+	"github.com/sage-mcp/sage/shared/daemontest"
+)
+
+// claudeCLI returns the real Claude Code CLI named by SAGE_TEST_CLAUDE.
+// Under CI=true it must be set.
+func claudeCLI(t *testing.T) string {
+	t.Helper()
+	c := os.Getenv("SAGE_TEST_CLAUDE")
+	if c == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("SAGE_TEST_CLAUDE must name the Claude Code CLI under CI=true (make test installs it)")
+		}
+		t.Skip("SAGE_TEST_CLAUDE is not set (make test sets it)")
+	}
+	abs, err := exec.LookPath(c)
+	if err != nil {
+		t.Fatalf("SAGE_TEST_CLAUDE=%s: %v", c, err)
+	}
+	return abs
+}
+
+var (
+	bridgeOnce sync.Once
+	bridgeBin  string
+	bridgeErr  error
+)
+
+// MustBuildBridge builds the real sage-bridge from this checkout, once.
+func MustBuildBridge(t *testing.T) string {
+	t.Helper()
+	bridgeOnce.Do(func() {
+		root, err := daemontest.RepoRoot()
+		if err != nil {
+			bridgeErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "sage-installer-test-*")
+		if err != nil {
+			bridgeErr = err
+			return
+		}
+		bridgeBin = filepath.Join(dir, "sage-bridge")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bridgeBin, "./cmd/sage-bridge")
+		cmd.Dir = filepath.Join(root, "bridge")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			bridgeErr = err
+			bridgeBin = string(out)
+		}
+	})
+	if bridgeErr != nil {
+		t.Fatalf("go build sage-bridge: %v\n%s", bridgeErr, bridgeBin)
+	}
+	return bridgeBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bridgeBin != "" && bridgeErr == nil {
+		os.RemoveAll(filepath.Dir(bridgeBin))
+	}
+	os.Exit(code)
+}
+
+// TestClaudeCodeSeesSage installs with the real claude CLI against a real
+// daemon and asks Claude Code whether it connects, in both modes.
+func TestClaudeCodeSeesSage(t *testing.T) {
+	cli := claudeCLI(t)
+	bridge := MustBuildBridge(t)
+	d := daemontest.Start(t)
+	for _, mode := range []string{"stdio", "http"} {
+		t.Run(mode, func(t *testing.T) {
+			h := MustHome(t)
+			args := []string{"install", "--mode", mode, "--bridge", bridge, "--claude", cli, "--no-service",
+				"--url", d.MCPURL, "--token", d.Token}
+			MustRun(t, args...)
+
+			c := claude.CLI{Path: cli}
+			out, err := c.Run(context.Background(), "mcp", "list")
+			if err != nil {
+				t.Fatalf("claude mcp list: %v\n%s", err, out)
+			}
+			line := ""
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "sage:") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, "✔ Connected") {
+				t.Fatalf("claude mcp list does not show sage connected:\n%s\ndaemon log:\n%s", out, d.Log())
+			}
+			if strings.Contains(out, d.Token) {
+				t.Error("claude mcp list printed the token")
+			}
+
+			settings := MustRead(t, h.path(".claude/settings.json"))
+			doc, err := claude.ParseDoc("settings.json", []byte(settings))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := claude.CountHooks(doc)
+			for _, ev := range claudehooks.Events {
+				if n[ev] != 1 {
+					t.Errorf("settings.json: %d Sage hooks for %s:\n%s", n[ev], ev, settings)
+				}
+			}
+
+			// A second install leaves Claude Code's registration alone.
+			cj := MustRead(t, h.path(".claude.json"))
+			if out := MustRun(t, args...); !strings.Contains(out, "nothing to change") {
+				t.Errorf("second install:\n%s", out)
+			}
+			if MustRead(t, h.path(".claude.json")) != cj {
+				t.Error("second install rewrote ~/.claude.json")
+			}
+
+			status, _, _ := run(t, "status", "--claude", cli)
+			if !strings.Contains(status, "ok   claude mcp") || !strings.Contains(status, "ok   daemon") || !strings.Contains(status, "ok   hooks") {
+				t.Errorf("status:\n%s", status)
+			}
+
+			MustRun(t, "uninstall", "--claude", cli, "--no-service")
+			out, err = c.Run(context.Background(), "mcp", "list")
+			if err != nil {
+				t.Fatalf("claude mcp list after uninstall: %v\n%s", err, out)
+			}
+			if strings.Contains(out, "sage:") {
+				t.Errorf("sage still registered after uninstall:\n%s", out)
+			}
+			if _, err := os.Stat(h.path(".claude/settings.json")); !os.IsNotExist(err) {
+				t.Errorf("settings.json, created by install, left after uninstall (%v):\n%s", err, MustRead(t, h.path(".claude/settings.json")))
+			}
+		})
+	}
+}

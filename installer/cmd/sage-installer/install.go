@@ -1,0 +1,440 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/sage-mcp/sage/installer"
+	"github.com/sage-mcp/sage/installer/claude"
+	"github.com/sage-mcp/sage/installer/files"
+	"github.com/sage-mcp/sage/installer/jsonfile"
+	"github.com/sage-mcp/sage/shared/config"
+)
+
+// runInstall is "sage-installer install".
+func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions("install", args, stderr)
+	if err != nil {
+		return exitParse("install", err, stderr)
+	}
+	plan, err := planInstall(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "sage-installer install: %v\n", err)
+		return 1
+	}
+	if o.DryRun {
+		fmt.Fprintln(stdout, "dry run: nothing is changed")
+		plan.Print(stdout)
+	} else if err := plan.Apply(ctx, stdout); err != nil {
+		fmt.Fprintf(stderr, "sage-installer install: %v\n", err)
+		return 1
+	}
+	for _, n := range plan.Notes {
+		fmt.Fprintln(stdout, n)
+	}
+	return 0
+}
+
+// planInstall reads everything install needs, refuses bad input, and
+// returns the changes to make. It changes nothing itself.
+func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, error) {
+	p := &installer.Plan{}
+	m, err := loadManifest(o)
+	if err != nil {
+		return nil, err
+	}
+
+	// The token: from --token, --token-file or --env-file, else what the
+	// config already has.
+	src, err := bridgeSource(o)
+	if err != nil {
+		return nil, err
+	}
+	cfgFile, cfgRaw, cfgExists, err := loadClientConfig(o.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	token := ""
+	switch {
+	case o.Token != "":
+		token = o.Token
+		cfgFile.Token, cfgFile.TokenFile = token, ""
+	case o.TokenFile != "":
+		if token, err = config.ReadTokenFile(o.TokenFile); err != nil {
+			return nil, err
+		}
+		cfgFile.Token, cfgFile.TokenFile = "", o.TokenFile
+	case o.EnvFile != "":
+		if token, err = installer.ReadEnvToken(o.EnvFile); err != nil {
+			return nil, err
+		}
+		cfgFile.Token, cfgFile.TokenFile = token, ""
+	default:
+		cur, err := config.Resolve(config.Flags{}, nil, cfgFile)
+		if err == nil {
+			token = cur.Token
+		}
+	}
+	if err := (config.Config{URL: o.URL, URLSource: "--url", Token: token, TokenSource: "the token source"}).Validate(); err != nil {
+		return nil, err
+	}
+	cfgFile.URL = o.URL
+
+	// Claude Code's files, parsed up front: a malformed one stops
+	// everything before anything is changed.
+	claudeDoc, err := claude.ReadDoc(o.ClaudePaths.ConfigJSON)
+	if err != nil {
+		return nil, err
+	}
+	var settings *claude.Doc
+	if !o.NoHooks {
+		if settings, err = claude.ReadDoc(o.ClaudePaths.Settings); err != nil {
+			return nil, err
+		}
+	}
+	cli := ""
+	if o.Claude != installer.ClaudeNone {
+		if cli, err = claude.FindCLI(o.Claude); err != nil {
+			return nil, err
+		}
+	}
+
+	// 1. The binaries.
+	addDirs(p, m, o.BinDir, 0o755)
+	bridge := o.BridgePath()
+	if same, err := files.SameContent(src, bridge); err != nil {
+		return nil, err
+	} else if !same {
+		if !files.Exists(bridge) {
+			m.AddCreated(bridge)
+		}
+		p.Add("install "+bridge+" (from "+src+")", func(context.Context) error {
+			return files.CopyExecutable(src, bridge)
+		})
+	}
+	manage := o.ManagePath()
+	if o.GOOS == "windows" {
+		if same, _ := files.SameContent(src, manage); !same {
+			if !files.Exists(manage) {
+				m.AddCreated(manage)
+			}
+			p.Add("install "+manage+" (a copy of sage-bridge)", func(context.Context) error {
+				return files.CopyExecutable(src, manage)
+			})
+		}
+	} else if target, _ := os.Readlink(manage); target != filepath.Base(bridge) {
+		if !files.Exists(manage) {
+			m.AddCreated(manage)
+		}
+		p.Add("link "+manage+" -> "+filepath.Base(bridge), func(context.Context) error {
+			if err := files.RemoveIfExists(manage); err != nil {
+				return err
+			}
+			return os.Symlink(filepath.Base(bridge), manage)
+		})
+	}
+
+	// 2. The client config.
+	newCfg, err := cfgFile.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(newCfg, cfgRaw) {
+		if !cfgExists {
+			addDirs(p, m, filepath.Dir(o.ConfigPath), 0o700)
+			m.AddCreated(o.ConfigPath)
+		}
+		what := "url " + o.URL
+		switch {
+		case cfgFile.TokenFile != "":
+			what += ", token file " + cfgFile.TokenFile
+		case cfgFile.Token != "":
+			what += ", token"
+		}
+		p.Add("write client config "+o.ConfigPath+" (mode 0600; "+what+")", func(context.Context) error {
+			return config.Save(o.ConfigPath, cfgFile)
+		})
+	}
+
+	// 3. The registration with Claude Code.
+	entry, err := claude.Entry(o.Mode, bridge, o.URL, token)
+	if err != nil {
+		return nil, err
+	}
+	cur, ok, err := claude.Server(claudeDoc, claude.ServerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.ClaudePaths.ConfigJSON, err)
+	}
+	registered := ok && jsonfile.Equal(cur, entry)
+	m.Mode = o.Mode
+	if cli != "" {
+		m.Registration = "cli"
+		if !registered {
+			c := claude.CLI{Path: cli}
+			add := claude.AddArgs(o.Mode, bridge, o.URL, token)
+			p.Add("register Sage with Claude Code: claude "+strings.Join(claude.Redact(add), " "), func(ctx context.Context) error {
+				if ok {
+					if _, err := c.Run(ctx, claude.RemoveArgs()...); err != nil {
+						return err
+					}
+				}
+				out, err := c.Run(ctx, add...)
+				if err != nil {
+					return fmt.Errorf("%w: %s", err, strings.TrimSpace(out))
+				}
+				return nil
+			})
+		}
+	} else {
+		m.Registration = "json"
+		changed, created, err := claude.SetServer(claudeDoc, claude.ServerName, entry)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ClaudePaths.ConfigJSON, err)
+		}
+		if changed {
+			if created {
+				m.AddCreatedJSON(o.ClaudePaths.ConfigJSON, "mcpServers")
+			}
+			if err := planWriteDoc(p, m, o, claudeDoc, o.ClaudePaths.ConfigJSON,
+				"register Sage ("+o.Mode+") in "+o.ClaudePaths.ConfigJSON+" (mcpServers.sage)"); err != nil {
+				return nil, err
+			}
+			p.Note("The claude CLI was not found: Sage was registered by editing %s.", o.ClaudePaths.ConfigJSON)
+		}
+	}
+
+	// 4. The hooks.
+	if settings != nil {
+		changed, created, err := claude.AddHooks(settings, bridge)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ClaudePaths.Settings, err)
+		}
+		if changed {
+			m.AddCreatedJSON(o.ClaudePaths.Settings, created...)
+			if err := planWriteDoc(p, m, o, settings, o.ClaudePaths.Settings,
+				"add Sage's hooks to "+o.ClaudePaths.Settings); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	// 5. The user service.
+	if !o.NoService {
+		m.Service = true
+		svcArgs := []string{"service", "install"}
+		if o.ComposeDir != "" {
+			svcArgs = append(svcArgs, "--compose-dir", o.ComposeDir)
+		}
+		if !serviceRunning(ctx, bridge) {
+			p.Add("install and start the user service: "+bridge+" "+strings.Join(svcArgs, " "), func(ctx context.Context) error {
+				if err := runBridge(ctx, bridge, svcArgs...); err != nil {
+					if o.GOOS == "windows" {
+						return fmt.Errorf("%w\nThe Windows service manager needs an elevated (Administrator) prompt: rerun there, or skip the service with --no-service", err)
+					}
+					return err
+				}
+				return runBridge(ctx, bridge, "service", "start")
+			})
+		}
+		if o.GOOS == "windows" {
+			p.Note("On Windows the service is a system service: installing it needs an elevated (Administrator) prompt. Pass --no-service to skip it.")
+		}
+	}
+
+	// 6. The manifest, last: it records what the steps above created.
+	if err := planManifest(p, m, o); err != nil {
+		return nil, err
+	}
+
+	if hint := pathHint(o.BinDir, os.Getenv("PATH"), os.Getenv("SHELL"), o.GOOS); hint != "" {
+		p.Note("%s", hint)
+	}
+	return p, nil
+}
+
+// bridgeSource finds the sage-bridge binary to install.
+func bridgeSource(o *installer.Options) (string, error) {
+	src := o.Bridge
+	if src == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("find sage-bridge: %w", err)
+		}
+		if r, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = r
+		}
+		name := installer.BridgeName
+		if o.GOOS == "windows" {
+			name += ".exe"
+		}
+		src = filepath.Join(filepath.Dir(exe), name)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return "", fmt.Errorf("no sage-bridge at %s (pass --bridge PATH): %w", src, err)
+	}
+	if fi.IsDir() {
+		return "", fmt.Errorf("--bridge %s is a directory", src)
+	}
+	return src, nil
+}
+
+// loadClientConfig reads the client config; a malformed one is an error.
+func loadClientConfig(path string) (*config.File, []byte, bool, error) {
+	raw, ok, err := files.ReadOptional(path)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("read client config: %w", err)
+	}
+	if !ok {
+		return &config.File{}, nil, false, nil
+	}
+	f, err := config.Parse(raw)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w; fix or move the file, then run again (nothing was changed)", path, err)
+	}
+	return f, raw, true, nil
+}
+
+// loadManifest reads the install manifest; none gives an empty one.
+func loadManifest(o *installer.Options) (*installer.Manifest, error) {
+	raw, ok, err := files.ReadOptional(o.ManifestPath())
+	if err != nil {
+		return nil, fmt.Errorf("read install manifest: %w", err)
+	}
+	if !ok {
+		return &installer.Manifest{BinDir: o.BinDir}, nil
+	}
+	m, err := installer.ParseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.ManifestPath(), err)
+	}
+	m.BinDir = o.BinDir
+	return m, nil
+}
+
+// planManifest adds the step that writes the manifest when it changed.
+func planManifest(p *installer.Plan, m *installer.Manifest, o *installer.Options) error {
+	path := o.ManifestPath()
+	old, existed, err := files.ReadOptional(path)
+	if err != nil {
+		return err
+	}
+	if !existed {
+		for _, d := range files.MissingDirs(o.StateDir) {
+			m.AddCreated(d)
+		}
+		m.AddCreated(path)
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(b, old) {
+		return nil
+	}
+	p.Add("record the install in "+path, func(context.Context) error {
+		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+			return err
+		}
+		return files.WriteAtomic(path, b, 0o600)
+	})
+	return nil
+}
+
+// addDirs adds a step creating dir (and missing parents) when needed.
+func addDirs(p *installer.Plan, m *installer.Manifest, dir string, perm os.FileMode) {
+	missing := files.MissingDirs(dir)
+	if len(missing) == 0 {
+		return
+	}
+	m.AddCreated(missing...)
+	p.Add("create directory "+dir, func(context.Context) error { return os.MkdirAll(dir, perm) })
+}
+
+// planWriteDoc adds the step that writes doc to path: missing directories
+// first, a backup of the old file, then an atomic write.
+func planWriteDoc(p *installer.Plan, m *installer.Manifest, o *installer.Options, doc *claude.Doc, path, desc string) error {
+	b, err := doc.Bytes()
+	if err != nil {
+		return err
+	}
+	if !doc.Exists {
+		addDirs(p, m, filepath.Dir(path), 0o700)
+		m.AddCreated(path)
+	}
+	p.Add(desc, func(context.Context) error {
+		if _, err := files.Backup(path, o.BackupDir()); err != nil {
+			return err
+		}
+		return files.WriteAtomic(path, b, 0o600)
+	})
+	return nil
+}
+
+// serviceRunning reports whether the installed bridge says its service runs.
+func serviceRunning(ctx context.Context, bridge string) bool {
+	if !files.Exists(bridge) {
+		return false
+	}
+	return exec.CommandContext(ctx, bridge, "service", "status").Run() == nil
+}
+
+// runBridge runs the installed sage-bridge with args.
+func runBridge(ctx context.Context, bridge string, args ...string) error {
+	out, err := exec.CommandContext(ctx, bridge, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", filepath.Base(bridge), strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// pathHint returns how to put dir on PATH for the user's shell, or "" when
+// it is already there.
+func pathHint(dir, path, shell, goos string) string {
+	sep := string(os.PathListSeparator)
+	if goos == "windows" {
+		sep = ";"
+	}
+	for _, p := range strings.Split(path, sep) {
+		if p != "" && filepath.Clean(p) == filepath.Clean(dir) {
+			return ""
+		}
+	}
+	if goos == "windows" {
+		return fmt.Sprintf("%s is not on PATH. In PowerShell run:\n"+
+			"  [Environment]::SetEnvironmentVariable('Path', '%s;' + [Environment]::GetEnvironmentVariable('Path', 'User'), 'User')\n"+
+			"then open a new terminal.", dir, dir)
+	}
+	switch filepath.Base(shell) {
+	case "fish":
+		return fmt.Sprintf("%s is not on PATH. Run:\n  fish_add_path %s", dir, shellQuote(dir))
+	case "zsh":
+		return fmt.Sprintf("%s is not on PATH. Run:\n  echo 'export PATH=%s:$PATH' >> ~/.zshrc && . ~/.zshrc", dir, shellQuoteInner(dir))
+	default:
+		return fmt.Sprintf("%s is not on PATH. Run:\n  echo 'export PATH=%s:$PATH' >> ~/.bashrc && . ~/.bashrc", dir, shellQuoteInner(dir))
+	}
+}
+
+// shellQuote quotes s for a POSIX shell or fish.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t'\"\\$`!*?[]{}();&|<>~#") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shellQuoteInner quotes s for use inside the single-quoted echo argument:
+// double quotes keep spaces together once the line runs from the rc file.
+func shellQuoteInner(s string) string {
+	if !strings.ContainsAny(s, " \t\"\\$`'") {
+		return s
+	}
+	s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`", "'", `'\''`).Replace(s)
+	return `"` + s + `"`
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/sage-mcp/sage/installer"
+	"github.com/sage-mcp/sage/installer/claude"
+	"github.com/sage-mcp/sage/installer/files"
+)
+
+// runUninstall is "sage-installer uninstall".
+func runUninstall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions("uninstall", args, stderr)
+	if err != nil {
+		return exitParse("uninstall", err, stderr)
+	}
+	plan, err := planUninstall(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "sage-installer uninstall: %v\n", err)
+		return 1
+	}
+	if o.DryRun {
+		fmt.Fprintln(stdout, "dry run: nothing is changed")
+		plan.Print(stdout)
+	} else if err := plan.Apply(ctx, stdout); err != nil {
+		fmt.Fprintf(stderr, "sage-installer uninstall: %v\n", err)
+		return 1
+	}
+	for _, n := range plan.Notes {
+		fmt.Fprintln(stdout, n)
+	}
+	return 0
+}
+
+// planUninstall returns the changes that undo an install: what the
+// manifest says install created goes, files it edited lose only Sage's
+// entries. Without a manifest it removes Sage's entries and binaries and
+// keeps every file it cannot prove it created.
+func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, error) {
+	p := &installer.Plan{}
+	var m *installer.Manifest
+	raw, haveManifest, err := files.ReadOptional(o.ManifestPath())
+	if err != nil {
+		return nil, fmt.Errorf("read install manifest: %w", err)
+	}
+	if haveManifest {
+		if m, err = installer.ParseManifest(raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ManifestPath(), err)
+		}
+		if m.BinDir != "" && o.BinDir != m.BinDir && os.Getenv(installer.EnvBinDir) == "" {
+			o.BinDir = m.BinDir
+		}
+	} else {
+		m = &installer.Manifest{}
+		p.Note("No install manifest (%s): removed Sage's entries and binaries, kept every file that may have existed before.", o.ManifestPath())
+	}
+	bridge := o.BridgePath()
+
+	// Parse Claude Code's files first: a malformed one stops everything.
+	claudeDoc, err := claude.ReadDoc(o.ClaudePaths.ConfigJSON)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := claude.ReadDoc(o.ClaudePaths.Settings)
+	if err != nil {
+		return nil, err
+	}
+	cli := ""
+	if o.Claude != installer.ClaudeNone && m.Registration != "json" {
+		if cli, err = claude.FindCLI(o.Claude); err != nil {
+			return nil, err
+		}
+	}
+
+	// 1. The service, while the bridge that controls it is still there.
+	if !o.NoService && (m.Service || !haveManifest) && files.Exists(bridge) {
+		p.Add("stop and uninstall the user service: "+bridge+" service uninstall", func(ctx context.Context) error {
+			return runBridge(ctx, bridge, "service", "uninstall")
+		})
+	}
+
+	// 2. The hooks.
+	dropper := func(file string) func(string) bool {
+		if !haveManifest {
+			return nil // no record: drop what Sage's removal left empty
+		}
+		return func(c string) bool { return slices.Contains(m.CreatedJSON[file], c) }
+	}
+	changed, err := claude.RemoveHooks(settings, dropper(o.ClaudePaths.Settings))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.ClaudePaths.Settings, err)
+	}
+	if changed {
+		planRestoreDoc(p, m, o, settings, o.ClaudePaths.Settings, "remove Sage's hooks from "+o.ClaudePaths.Settings)
+	}
+
+	// 3. The registration.
+	_, registered, err := claude.Server(claudeDoc, claude.ServerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.ClaudePaths.ConfigJSON, err)
+	}
+	if registered {
+		if cli != "" {
+			c := claude.CLI{Path: cli}
+			p.Add("unregister Sage from Claude Code: claude "+strings.Join(claude.RemoveArgs(), " "), func(ctx context.Context) error {
+				out, err := c.Run(ctx, claude.RemoveArgs()...)
+				if err != nil {
+					return fmt.Errorf("%w: %s", err, strings.TrimSpace(out))
+				}
+				return nil
+			})
+		} else {
+			if _, err := claude.RemoveServer(claudeDoc, claude.ServerName, slices.Contains(m.CreatedJSON[o.ClaudePaths.ConfigJSON], "mcpServers")); err != nil {
+				return nil, err
+			}
+			planRestoreDoc(p, m, o, claudeDoc, o.ClaudePaths.ConfigJSON, "remove mcpServers.sage from "+o.ClaudePaths.ConfigJSON)
+		}
+	}
+
+	// 4. The client config, when install created it.
+	if m.WasCreated(o.ConfigPath) && files.Exists(o.ConfigPath) {
+		p.Add("remove client config "+o.ConfigPath, func(context.Context) error { return files.RemoveIfExists(o.ConfigPath) })
+	} else if files.Exists(o.ConfigPath) {
+		p.Note("Kept the client config %s: it existed before the install.", o.ConfigPath)
+	}
+
+	// 5. The binaries.
+	for _, b := range []string{o.ManagePath(), bridge} {
+		if files.Exists(b) {
+			p.Add("remove "+b, func(context.Context) error { return files.RemoveIfExists(b) })
+		}
+	}
+
+	// 6. The manifest, the backups on --purge, and the directories install
+	// created once they are empty.
+	var dirs []string
+	for _, c := range m.Created {
+		if fi, err := os.Lstat(c); err == nil && fi.IsDir() {
+			dirs = append(dirs, c)
+		}
+	}
+	if o.Purge {
+		p.Add("remove the backups in "+o.BackupDir(), func(context.Context) error { return os.RemoveAll(o.BackupDir()) })
+	} else if files.Exists(o.BackupDir()) || len(p.Steps) > 0 {
+		p.Note("Backups of the files Sage edited are kept in %s (uninstall --purge removes them).", o.BackupDir())
+	}
+	if haveManifest {
+		// While backups are kept, a reduced record remembers the directories
+		// install created, so that a later uninstall --purge removes them.
+		p.Add("remove the install record "+o.ManifestPath()+" (only the created directories stay listed while backups are kept)", func(context.Context) error {
+			if !files.Exists(o.BackupDir()) {
+				return files.RemoveIfExists(o.ManifestPath())
+			}
+			rest := &installer.Manifest{BinDir: m.BinDir}
+			rest.AddCreated(dirs...)
+			b, err := rest.Marshal()
+			if err != nil {
+				return err
+			}
+			return files.WriteAtomic(o.ManifestPath(), b, 0o600)
+		})
+	}
+	// Deepest first.
+	slices.SortFunc(dirs, func(a, b string) int {
+		return strings.Count(b, string(filepath.Separator)) - strings.Count(a, string(filepath.Separator))
+	})
+	for _, d := range dirs {
+		p.Add("remove directory "+d+" if empty", func(context.Context) error {
+			_, err := files.RemoveDirIfEmpty(d)
+			return err
+		})
+	}
+	return p, nil
+}
+
+// planRestoreDoc adds the step that writes an edited document back, or
+// removes the file when install created it and nothing is left in it.
+func planRestoreDoc(p *installer.Plan, m *installer.Manifest, o *installer.Options, doc *claude.Doc, path, desc string) {
+	if m.WasCreated(path) && doc.Root.Len() == 0 {
+		p.Add(desc+" (removing the file, which install created)", func(context.Context) error {
+			return files.RemoveIfExists(path)
+		})
+		return
+	}
+	b, err := doc.Bytes()
+	p.Add(desc, func(context.Context) error {
+		if err != nil {
+			return err
+		}
+		if _, err := files.Backup(path, o.BackupDir()); err != nil {
+			return err
+		}
+		return files.WriteAtomic(path, b, 0o600)
+	})
+}

@@ -1,0 +1,116 @@
+package installer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseEnv(t *testing.T) {
+	in := "# comment\n\ufeffIGNORED_BOM=1\nexport SAGE_TOKEN=\"a\\\"b\"\nPLAIN = v1 # note\nSINGLE='x #y'\nEMPTY=\nURL=http://h:1/#frag\n"
+	got, err := ParseEnv([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"SAGE_TOKEN": `a"b`, "PLAIN": "v1", "SINGLE": "x #y", "EMPTY": "", "URL": "http://h:1/#frag"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	for _, bad := range []string{"NOEQUALS\n", "A='open\n", "A=\"open\n", "=v\n", "A B=1\n"} {
+		if _, err := ParseEnv([]byte(bad)); err == nil {
+			t.Errorf("ParseEnv(%q): no error", bad)
+		}
+	}
+}
+
+func TestReadEnvTokenKeepsSecretsOutOfErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(p, []byte("SAGE_TOKEN='supersecret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadEnvToken(p)
+	if err == nil || strings.Contains(err.Error(), "supersecret") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	env := map[string]string{"SAGE_URL": "http://10.0.0.1:17800", "SAGE_TOKEN": "envtok", "XDG_CONFIG_HOME": "/h/.config"}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		name    string
+		o       Options
+		goos    string
+		check   func(o Options) string
+		wantErr string
+	}{
+		{name: "defaults from env", goos: "linux", check: func(o Options) string {
+			if o.URL != "http://10.0.0.1:17800/mcp" || o.Token != "envtok" || o.BinDir != "/h/.local/bin" || o.Mode != "stdio" {
+				return "got " + o.URL + " " + o.BinDir + " " + o.Mode
+			}
+			return ""
+		}},
+		{name: "flags win", goos: "linux", o: Options{URL: "http://h:1/mcp", Token: "flagtok"}, check: func(o Options) string {
+			if o.URL != "http://h:1/mcp" || o.Token != "flagtok" {
+				return "got " + o.URL
+			}
+			return ""
+		}},
+		{name: "token file suppresses env token", goos: "linux", o: Options{TokenFile: "/t"}, check: func(o Options) string {
+			if o.Token != "" {
+				return "env token used despite --token-file"
+			}
+			return ""
+		}},
+		{name: "windows bin dir", goos: "windows", check: func(o Options) string {
+			if !strings.HasSuffix(filepath.ToSlash(o.BinDir), "AppData/Local/Programs/Sage") || !strings.HasSuffix(o.BridgePath(), "sage-bridge.exe") {
+				return "got " + o.BinDir
+			}
+			return ""
+		}},
+		{name: "bad mode", goos: "linux", o: Options{Mode: "smoke"}, wantErr: "--mode"},
+		{name: "two tokens", goos: "linux", o: Options{Token: "a", EnvFile: "/e"}, wantErr: "at most one"},
+		{name: "bad url", goos: "linux", o: Options{URL: "ftp://h"}, wantErr: "http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.o
+			o.GOOS = tt.goos
+			if err := o.Defaults("/h", getenv); err != nil {
+				t.Fatal(err)
+			}
+			err := o.Validate()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Validate: %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tt.check(o); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+func FuzzParseEnv(f *testing.F) {
+	f.Add([]byte("SAGE_TOKEN=abc\n"))
+	f.Add([]byte("export A=\"x\\ny\" # c\nB='q'\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, err := ParseEnv(data)
+		if err != nil {
+			return
+		}
+		for k := range env {
+			if k == "" || strings.ContainsAny(k, " \t\"'") {
+				t.Fatalf("bad key %q", k)
+			}
+		}
+	})
+}
