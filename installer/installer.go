@@ -186,6 +186,11 @@ func (o *Options) ManagePath() string { return filepath.Join(o.BinDir, o.exe(Man
 // ManifestPath is the install manifest.
 func (o *Options) ManifestPath() string { return filepath.Join(o.StateDir, "state.json") }
 
+// OriginalConfigPath keeps the client config as it was before the first
+// install changed it, for uninstall to put back (mode 0600: it may hold a
+// token).
+func (o *Options) OriginalConfigPath() string { return filepath.Join(o.StateDir, "config.json.orig") }
+
 // BackupDir is where edited files are copied before each change.
 func (o *Options) BackupDir() string { return filepath.Join(o.StateDir, "backups") }
 
@@ -268,6 +273,9 @@ type Step struct {
 	Desc string
 	// Do makes the change.
 	Do func(ctx context.Context) error
+	// Optional steps may fail without stopping the plan: the failure is
+	// reported and the next step runs.
+	Optional bool
 }
 
 // Plan is the list of changes a command will make, built before any of
@@ -281,6 +289,11 @@ type Plan struct {
 // Add appends a step.
 func (p *Plan) Add(desc string, do func(ctx context.Context) error) {
 	p.Steps = append(p.Steps, Step{Desc: desc, Do: do})
+}
+
+// AddOptional appends a step whose failure does not stop the plan.
+func (p *Plan) AddOptional(desc string, do func(ctx context.Context) error) {
+	p.Steps = append(p.Steps, Step{Desc: desc, Do: do, Optional: true})
 }
 
 // Note appends a note.
@@ -306,6 +319,10 @@ func (p *Plan) Apply(ctx context.Context, w io.Writer) error {
 	}
 	for _, s := range p.Steps {
 		if err := s.Do(ctx); err != nil {
+			if s.Optional && ctx.Err() == nil {
+				fmt.Fprintf(w, "failed (continuing): %s: %v\n", s.Desc, err)
+				continue
+			}
 			return fmt.Errorf("%s: %w", s.Desc, err)
 		}
 		fmt.Fprintf(w, "done: %s\n", s.Desc)

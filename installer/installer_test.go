@@ -1,6 +1,8 @@
 package installer
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,4 +115,33 @@ func FuzzParseEnv(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPlanApply(t *testing.T) {
+	var ran []string
+	step := func(name string, err error) func(context.Context) error {
+		return func(context.Context) error { ran = append(ran, name); return err }
+	}
+	p := &Plan{}
+	p.Add("a", step("a", nil))
+	p.AddOptional("b", step("b", errors.New("no user manager")))
+	p.Add("c", step("c", errors.New("disk full")))
+	p.Add("d", step("d", nil))
+	var out strings.Builder
+	err := p.Apply(context.Background(), &out)
+	if err == nil || !strings.Contains(err.Error(), "c: disk full") {
+		t.Fatalf("Apply: %v", err)
+	}
+	if strings.Join(ran, "") != "abc" {
+		t.Errorf("ran %v, want a b c (optional failure continues, required failure stops)", ran)
+	}
+	if !strings.Contains(out.String(), "failed (continuing): b: no user manager") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	var dry strings.Builder
+	ran = nil
+	p.Print(&dry)
+	if len(ran) != 0 || strings.Count(dry.String(), "would: ") != 4 {
+		t.Errorf("Print ran steps or missed some:\n%s", dry.String())
+	}
 }

@@ -384,3 +384,19 @@ func TestConfigErrorServes(t *testing.T) {
 		t.Fatalf("got %+v", r.Error)
 	}
 }
+
+func TestIdleBridgeReconnectsAfterRestart(t *testing.T) {
+	srv := MustStartServer(t)
+	c := MustStartBridge(t, proxy.Options{URL: srv.URL()})
+	c.MustInit()
+	toolText(t, c.call("1", "tools/call", `{"name":"echo","arguments":{"text":"x"}}`))
+	time.Sleep(200 * time.Millisecond) // let the event stream open
+	srv.Stop()
+	time.Sleep(time.Second)
+	srv.MustStart()
+	// No request is sent: the event stream's 404 triggers the reconnect.
+	c.waitOther("notifications/tools/list_changed", 30*time.Second)
+	if got := toolText(t, c.call("2", "tools/call", `{"name":"count","arguments":{}}`)); got != "1" {
+		t.Fatalf("count = %q", got)
+	}
+}

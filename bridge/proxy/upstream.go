@@ -743,9 +743,12 @@ func (b *Bridge) getLoop(s *session) {
 	for n := 0; s.ctx.Err() == nil; n++ {
 		status, err := b.getStream(s)
 		switch {
-		case status == http.StatusMethodNotAllowed || status == http.StatusNotFound:
+		case s.ctx.Err() != nil || status == http.StatusMethodNotAllowed:
 			return
-		case s.ctx.Err() != nil:
+		case status == http.StatusNotFound:
+			// The daemon restarted: reconnect now rather than on the next
+			// request, so the client hears list_changed promptly.
+			b.invalidate(s)
 			return
 		}
 		if err != nil {
@@ -754,7 +757,7 @@ func (b *Bridge) getLoop(s *session) {
 		if status == http.StatusOK {
 			n = 0
 		}
-		t := time.NewTimer(jitterBackoff(200*time.Millisecond, 30*time.Second, min(n, 10), nil))
+		t := time.NewTimer(jitterBackoff(200*time.Millisecond, 5*time.Second, min(n, 10), nil))
 		select {
 		case <-s.ctx.Done():
 			t.Stop()

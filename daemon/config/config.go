@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -78,6 +79,8 @@ type EnvVar struct {
 	Name        string
 	Default     string
 	Description string
+	// Secret marks a value that must never be logged or committed.
+	Secret bool
 }
 
 // spec binds a variable to its flag and Config field.
@@ -90,49 +93,49 @@ type spec struct {
 
 func specs() []spec {
 	return []spec{
-		{EnvVar{"SAGE_DATABASE_URL", "", "PostgreSQL URL (required), e.g. postgres://sage:secret@localhost:5432/sage?sslmode=disable"}, "database-url", true,
+		{EnvVar{Name: "SAGE_DATABASE_URL", Description: "PostgreSQL URL (required), e.g. postgres://sage:secret@localhost:5432/sage?sslmode=disable"}, "database-url", true,
 			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-		{EnvVar{"SAGE_LISTEN", DefaultListen, "HTTP listen address"}, "listen", false,
+		{EnvVar{Name: "SAGE_LISTEN", Default: DefaultListen, Description: "HTTP listen address"}, "listen", false,
 			func(c *Config, v string) error { c.Listen = v; return nil }},
-		{EnvVar{"SAGE_DATA_DIR", "", "directory for the generated admin token file token (default: the user config dir + /sage-daemon; /data in the container)"}, "data-dir", false,
+		{EnvVar{Name: "SAGE_DATA_DIR", Default: "", Description: "directory for the generated admin token file token (default: the user config dir + /sage-daemon; /data in the container)"}, "data-dir", false,
 			func(c *Config, v string) error { c.DataDir = v; return nil }},
-		{EnvVar{"SAGE_TOKEN", "", "admin access key for the default namespace (at least 16 characters); empty: one is generated at first start and written to SAGE_DATA_DIR/token"}, "token", true,
+		{EnvVar{Name: "SAGE_TOKEN", Default: "", Description: "admin access key for the default namespace (at least 16 characters); empty: one is generated at first start and written to SAGE_DATA_DIR/token"}, "token", true,
 			func(c *Config, v string) error { c.Token = v; return nil }},
-		{EnvVar{"SAGE_AUTH", "on", "require a bearer token on /mcp and /api/v1 (on|off; off is for local development only)"}, "auth", false,
+		{EnvVar{Name: "SAGE_AUTH", Default: "on", Description: "require a bearer token on /mcp and /api/v1 (on|off; off is for local development only)"}, "auth", false,
 			func(c *Config, v string) error { b, err := parseBool(v); c.Auth = b; return err }},
-		{EnvVar{"SAGE_PUBLIC_URL", "", "external base URL (https://sage.example.com) for OAuth metadata; default: derived from the request's Host"}, "public-url", false,
+		{EnvVar{Name: "SAGE_PUBLIC_URL", Default: "", Description: "external base URL (https://sage.example.com) for OAuth metadata; default: derived from the request's Host"}, "public-url", false,
 			func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil }},
-		{EnvVar{"SAGE_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides loopback ones"}, "allowed-origins", false,
+		{EnvVar{Name: "SAGE_ALLOWED_ORIGINS", Default: "", Description: "comma-separated browser origins allowed besides loopback ones"}, "allowed-origins", false,
 			func(c *Config, v string) error { c.AllowedOrigins = splitList(v); return nil }},
-		{EnvVar{"SAGE_ALLOWED_HOSTS", "", "comma-separated Host values allowed besides loopback and SAGE_PUBLIC_URL's host (* allows any; needed behind a reverse proxy or in a container reached by name)"}, "allowed-hosts", false,
+		{EnvVar{Name: "SAGE_ALLOWED_HOSTS", Default: "", Description: "comma-separated Host values allowed besides loopback and SAGE_PUBLIC_URL's host (* allows any; needed behind a reverse proxy or in a container reached by name)"}, "allowed-hosts", false,
 			func(c *Config, v string) error { c.AllowedHosts = splitList(v); return nil }},
-		{EnvVar{"SAGE_STATEFUL", "false", "keep MCP sessions (Mcp-Session-Id); default stateless, which survives daemon restarts"}, "stateful", false,
+		{EnvVar{Name: "SAGE_STATEFUL", Default: "false", Description: "keep MCP sessions (Mcp-Session-Id); default stateless, which survives daemon restarts"}, "stateful", false,
 			func(c *Config, v string) error { b, err := parseBool(v); c.Stateful = b; return err }},
-		{EnvVar{"SAGE_METRICS", MetricsLoopback, "who may read /metrics without a token: loopback, public, or token (admin token required)"}, "metrics", false,
+		{EnvVar{Name: "SAGE_METRICS", Default: MetricsLoopback, Description: "who may read /metrics without a token: loopback, public, or token (admin token required)"}, "metrics", false,
 			func(c *Config, v string) error { c.Metrics = v; return nil }},
-		{EnvVar{"SAGE_EMBED_PROVIDER", embed.ProviderBuiltin, "embedder: builtin (offline) or openai (any OpenAI-compatible endpoint)"}, "embed-provider", false,
+		{EnvVar{Name: "SAGE_EMBED_PROVIDER", Default: embed.ProviderBuiltin, Description: "embedder: builtin (offline) or openai (any OpenAI-compatible endpoint)"}, "embed-provider", false,
 			func(c *Config, v string) error { c.Embed.Provider = v; return nil }},
-		{EnvVar{"SAGE_EMBED_URL", "", "OpenAI-compatible endpoint base URL (default " + embed.DefaultOpenAIURL + ")"}, "embed-url", false,
+		{EnvVar{Name: "SAGE_EMBED_URL", Default: "", Description: "OpenAI-compatible endpoint base URL (default " + embed.DefaultOpenAIURL + ")"}, "embed-url", false,
 			func(c *Config, v string) error { c.Embed.URL = v; return nil }},
-		{EnvVar{"SAGE_EMBED_MODEL", "", "embedding model (required for openai)"}, "embed-model", false,
+		{EnvVar{Name: "SAGE_EMBED_MODEL", Default: "", Description: "embedding model (required for openai)"}, "embed-model", false,
 			func(c *Config, v string) error { c.Embed.Model = v; return nil }},
-		{EnvVar{"SAGE_EMBED_API_KEY", "", "API key of the embedding endpoint"}, "embed-api-key", true,
+		{EnvVar{Name: "SAGE_EMBED_API_KEY", Default: "", Description: "API key of the embedding endpoint"}, "embed-api-key", true,
 			func(c *Config, v string) error { c.Embed.APIKey = v; return nil }},
-		{EnvVar{"SAGE_EMBED_DIMENSIONS", "", "vector length (default: the provider's or known model's)"}, "embed-dimensions", false,
+		{EnvVar{Name: "SAGE_EMBED_DIMENSIONS", Default: "", Description: "vector length (default: the provider's or known model's)"}, "embed-dimensions", false,
 			func(c *Config, v string) error { n, err := parseInt(v); c.Embed.Dimensions = n; return err }},
-		{EnvVar{"SAGE_EMBED_SEND_DIMENSIONS", "false", "send \"dimensions\" in embedding requests (Matryoshka models)"}, "embed-send-dimensions", false,
+		{EnvVar{Name: "SAGE_EMBED_SEND_DIMENSIONS", Default: "false", Description: "send \"dimensions\" in embedding requests (Matryoshka models)"}, "embed-send-dimensions", false,
 			func(c *Config, v string) error { b, err := parseBool(v); c.Embed.SendDimensions = b; return err }},
-		{EnvVar{"SAGE_EMBED_BATCH_SIZE", strconv.Itoa(embed.DefaultBatchSize), "most texts per embedding request"}, "embed-batch-size", false,
+		{EnvVar{Name: "SAGE_EMBED_BATCH_SIZE", Default: strconv.Itoa(embed.DefaultBatchSize), Description: "most texts per embedding request"}, "embed-batch-size", false,
 			func(c *Config, v string) error { n, err := parseInt(v); c.Embed.BatchSize = n; return err }},
-		{EnvVar{"SAGE_EMBED_TIMEOUT", embed.DefaultTimeout.String(), "timeout of one embedding request"}, "embed-timeout", false,
+		{EnvVar{Name: "SAGE_EMBED_TIMEOUT", Default: embed.DefaultTimeout.String(), Description: "timeout of one embedding request"}, "embed-timeout", false,
 			func(c *Config, v string) error { d, err := parseDuration(v); c.Embed.Timeout = d; return err }},
-		{EnvVar{"SAGE_EMBED_MAX_RETRIES", strconv.Itoa(embed.DefaultMaxRetries), "retries of a failed embedding request (negative: never)"}, "embed-max-retries", false,
+		{EnvVar{Name: "SAGE_EMBED_MAX_RETRIES", Default: strconv.Itoa(embed.DefaultMaxRetries), Description: "retries of a failed embedding request (negative: never)"}, "embed-max-retries", false,
 			func(c *Config, v string) error { n, err := parseInt(v); c.Embed.MaxRetries = n; return err }},
-		{EnvVar{"SAGE_LOG_LEVEL", "info", "log level: debug, info, warn, error"}, "log-level", false,
+		{EnvVar{Name: "SAGE_LOG_LEVEL", Default: "info", Description: "log level: debug, info, warn, error"}, "log-level", false,
 			func(c *Config, v string) error { c.LogLevel = strings.ToLower(v); return nil }},
-		{EnvVar{"SAGE_LOG_FORMAT", "text", "log format: text or json"}, "log-format", false,
+		{EnvVar{Name: "SAGE_LOG_FORMAT", Default: "text", Description: "log format: text or json"}, "log-format", false,
 			func(c *Config, v string) error { c.LogFormat = strings.ToLower(v); return nil }},
-		{EnvVar{"SAGE_SHUTDOWN_TIMEOUT", DefaultShutdownTimeout.String(), "how long SIGTERM waits for in-flight requests"}, "shutdown-timeout", false,
+		{EnvVar{Name: "SAGE_SHUTDOWN_TIMEOUT", Default: DefaultShutdownTimeout.String(), Description: "how long SIGTERM waits for in-flight requests"}, "shutdown-timeout", false,
 			func(c *Config, v string) error { d, err := parseDuration(v); c.ShutdownTimeout = d; return err }},
 	}
 }
@@ -143,9 +146,11 @@ const EnvConfig = "SAGE_CONFIG"
 // EnvVars lists every environment variable the daemon reads, with its
 // default ("" when none) and a description.
 func EnvVars() []EnvVar {
-	out := []EnvVar{{EnvConfig, "", "optional file of KEY=VALUE lines (the variables below); the environment wins over it, flags win over both"}}
+	out := []EnvVar{{Name: EnvConfig, Description: "optional file of KEY=VALUE lines (the variables below); the environment wins over it, flags win over both"}}
 	for _, s := range specs() {
-		out = append(out, s.EnvVar)
+		ev := s.EnvVar
+		ev.Secret = s.secret
+		out = append(out, ev)
 	}
 	return out
 }
@@ -219,12 +224,19 @@ func ReadFile(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("config: read file: %w", err)
 	}
 	defer f.Close()
+	return Parse(f, path)
+}
+
+// Parse reads KEY=VALUE lines from r (name is used in messages). Blank
+// lines and # comments are skipped, "export " prefixes and matching quotes
+// around values are dropped; an unknown key is an error.
+func Parse(r io.Reader, name string) (map[string]string, error) {
 	known := map[string]bool{}
 	for _, s := range specs() {
 		known[s.Name] = true
 	}
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -234,10 +246,10 @@ func ReadFile(path string) (map[string]string, error) {
 		k, v, ok := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("config: %s:%d: want KEY=VALUE", path, n)
+			return nil, fmt.Errorf("config: %s:%d: want KEY=VALUE", name, n)
 		}
 		if !known[k] {
-			return nil, fmt.Errorf("config: %s:%d: unknown variable %s", path, n, k)
+			return nil, fmt.Errorf("config: %s:%d: unknown variable %s", name, n, k)
 		}
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {

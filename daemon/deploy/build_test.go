@@ -58,6 +58,15 @@ func mustDockerBuild(t *testing.T, out string) dockerBuild {
 		v, ok := args[k]
 		return v, ok
 	}
+	// The test runs the build in the root of the context copy: that is
+	// what the stage does when it copies the whole context to its WORKDIR.
+	whole := false
+	for _, c := range stage.Find("COPY") {
+		whole = whole || (len(c.Flags) == 0 && strings.Join(strings.Fields(c.Args), " ") == ". .")
+	}
+	if !whole || len(stage.Find("WORKDIR")) != 1 {
+		t.Fatalf("Dockerfile: the build stage must set one WORKDIR and COPY . . into it")
+	}
 	var b dockerBuild
 	for k, v := range env {
 		b.env = append(b.env, k+"="+v)
@@ -113,6 +122,9 @@ func mustCopyContext(t *testing.T) string {
 	}
 	dst := t.TempDir()
 	err = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while we walk: another test's temporary file
+		}
 		if err != nil {
 			return err
 		}
@@ -135,7 +147,9 @@ func mustCopyContext(t *testing.T) string {
 		case e.IsDir():
 			return os.MkdirAll(target, 0o755)
 		case e.Type().IsRegular():
-			return copyFile(path, target)
+			if err := copyFile(path, target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
 		}
 		return nil // sockets, symlinks: not part of a build
 	})

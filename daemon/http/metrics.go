@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -115,8 +114,6 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(st.EmptyAcquireCount()))
 	ch <- prometheus.MustNewConstMetric(poolAcqDur, prometheus.CounterValue, st.AcquireDuration().Seconds())
 }
-
-var _ = (*pgxpool.Pool)(nil)
 
 // InstrumentEmbedder returns e with its Embed latency and outcome recorded
 // in the Server's metrics.

@@ -3,7 +3,6 @@ package http_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -194,5 +193,4 @@ func TestWellKnown(t *testing.T) {
 	if !strings.Contains(string(r.Body), sage.ScopeAdmin) {
 		t.Fatalf("scopes not advertised: %s", r.Body)
 	}
-	_ = http.MethodGet
 }

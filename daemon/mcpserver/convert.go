@@ -65,8 +65,12 @@ func apiStatus(ctx context.Context, st sage.Status) api.Status {
 	if ns == "" {
 		ns = sage.NamespaceFrom(ctx)
 	}
+	version := st.Version
+	if version == "" {
+		version = sage.Version
+	}
 	return api.Status{
-		Version:           st.Version,
+		Version:           version,
 		PostgresVersion:   st.PostgresVersion,
 		PgvectorVersion:   st.PgvectorVersion,
 		Embedder:          st.Embedder,

@@ -237,6 +237,9 @@ func testGetContext(t *testing.T, cs *mcp.ClientSession) {
 		if n := utf8.RuneCountInString(c.Context); n > limit || (n == 0 && maxChars != 60) {
 			t.Errorf("max_chars %d: context of %d chars", maxChars, n)
 		}
+		if c.Context == "" && len(c.Items) > 0 && !strings.Contains(text(res), "max_chars=60") {
+			t.Errorf("max_chars %d: empty block, text %q", maxChars, text(res))
+		}
 		if c.Context != "" && text(res) != c.Context {
 			t.Errorf("max_chars %d: text content %q is not the context block %q", maxChars, text(res), c.Context)
 		}
@@ -466,7 +469,15 @@ func testRecall(t *testing.T, cs *mcp.ClientSession) {
 // TestNamespaceIsolation: two tokens of two namespaces share one daemon
 // and see nothing of each other.
 func TestNamespaceIsolation(t *testing.T) {
-	url := MustServe(t, MustService(t), Options{})
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			testNamespaceIsolation(t, MustServe(t, MustService(t), tr.opts))
+		})
+	}
+}
+
+func testNamespaceIsolation(t *testing.T, url string) {
 	alpha, beta, none := MustClient(t, url, tokenAlpha), MustClient(t, url, tokenBeta), MustClient(t, url, tokenNoNS)
 
 	var a api.SaveResult

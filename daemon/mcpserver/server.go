@@ -26,6 +26,9 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 )
 
+// DefaultSessionTimeout is how long an idle stateful session lives.
+const DefaultSessionTimeout = time.Hour
+
 // NamespaceKey is the key of the namespace (a string) in the Extra map of
 // the auth.TokenInfo that the HTTP auth layer attaches to each request.
 const NamespaceKey = "namespace"
@@ -62,7 +65,9 @@ type Options struct {
 	// process only: after a restart, or behind a load balancer without
 	// sticky routing, clients must re-initialize.
 	Stateful bool
-	// SessionTimeout closes stateful sessions idle that long (0: never).
+	// SessionTimeout closes stateful sessions idle that long, so that
+	// clients that vanish do not pile up (0: DefaultSessionTimeout;
+	// negative: never).
 	SessionTimeout time.Duration
 	// MaxBodyBytes bounds each HTTP request body (0: the SDK default, 4 MiB).
 	MaxBodyBytes int64
@@ -100,10 +105,17 @@ func New(svc sage.Service, opts Options) *mcp.Server {
 // opts.Stateful. The HTTP layer mounts it at /mcp behind authentication.
 func Handler(svc sage.Service, opts Options) http.Handler {
 	s := New(svc, opts)
+	timeout := opts.SessionTimeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultSessionTimeout
+	case timeout < 0:
+		timeout = 0 // the SDK's "never"
+	}
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{
 		Stateless:                  !opts.Stateful,
 		Logger:                     opts.Logger,
-		SessionTimeout:             opts.SessionTimeout,
+		SessionTimeout:             timeout,
 		MaxRequestBodyBytes:        opts.MaxBodyBytes,
 		DisableLocalhostProtection: opts.DisableLocalhostProtection,
 	})

@@ -367,7 +367,11 @@ func (h *handlers) getContext(ctx context.Context, req *mcp.CallToolRequest, in 
 	}
 	out := api.ContextResponse{Context: clip(c.Text, maxChars), Items: apiResults(c.Items)}
 	text := out.Context
-	if text == "" {
+	switch {
+	case text != "":
+	case len(out.Items) > 0:
+		text = fmt.Sprintf("No relevant memory fits within max_chars=%d; ask for more characters.", maxChars)
+	default:
 		text = "No relevant memories."
 	}
 	// The block itself is the text content, ready to read; the items are

@@ -61,7 +61,7 @@ func FuzzParseTime(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := parseTime("until", s, true)
 		if err != nil {
-			if msg := err.Error(); !strings.HasPrefix(msg, "invalid until: ") || len(msg) > 300 || !utf8.ValidString(msg) {
+			if msg := err.Error(); !strings.HasPrefix(msg, "invalid until: ") || len(msg) > 400 || !utf8.ValidString(msg) {
 				t.Fatalf("parseTime(%q): bad error %q", s, msg)
 			}
 			return

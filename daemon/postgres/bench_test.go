@@ -37,6 +37,7 @@ func BenchmarkSaveTurn(b *testing.B) {
 	svc, _ := MustService(b)
 	ctx := context.Background()
 	var seq atomic.Int64
+	b.SetParallelism(8) // 16 clients on 2 cores
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(uint64(seq.Add(1)), 1))

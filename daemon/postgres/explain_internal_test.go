@@ -105,6 +105,23 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("semantic search with filter %+v does not use the HNSW index:\n%s", f, plan)
 		}
 	}
+	// A filtered search still returns limit results when that many match.
+	for _, f := range filters {
+		w := filterWhere(sage.DefaultNamespace, f)
+		var matching int
+		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM memories WHERE "+w.sql(), w.args...).Scan(&matching); err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []sage.Mode{sage.ModeSemantic, sage.ModeHybrid} {
+			res, err := s.Search(ctx, sage.SearchQuery{Query: "violin concert in the city", Mode: mode, Limit: 40, Filter: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := min(40, matching); len(res) != want {
+				t.Errorf("%s search with filter %+v: %d results, want %d", mode, f, len(res), want)
+			}
+		}
+	}
 	var plan string
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		sql, args, err := s.keywordSQL(ctx, tx, sage.DefaultNamespace, "xylophone concert", sage.Filter{}, 50)

@@ -166,14 +166,32 @@ func (s *MemoryService) newRecord(ns string, m sage.Memory) *record {
 	return &record{m: m, tokens: indexTokens(m), embedTxt: m.Text}
 }
 
+// maxIndexedMetaValue is the longest metadata string value that is indexed.
+const maxIndexedMetaValue = 200
+
 // indexTokens is the text indexed for full-text search: the memory's text,
-// its tags and the date it happened (so "May 2023" finds it).
+// its tags, the short string values of its metadata (a speaker's name, a
+// title) and the date it happened (so "May 2023" finds it).
 func indexTokens(m sage.Memory) string {
 	var b strings.Builder
 	b.WriteString(m.Text)
 	for _, t := range m.Tags {
 		b.WriteString(" ")
 		b.WriteString(t)
+	}
+	var meta map[string]any
+	if json.Unmarshal(m.Metadata, &meta) == nil {
+		keys := make([]string, 0, len(meta))
+		for k := range meta {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v, ok := meta[k].(string); ok && len(v) <= maxIndexedMetaValue {
+				b.WriteString(" ")
+				b.WriteString(v)
+			}
+		}
 	}
 	b.WriteString(" ")
 	b.WriteString(m.OccurredAt.Format("2 January 2006"))

@@ -171,3 +171,34 @@ func TestRetrievalChinese(t *testing.T) {
 		{"小红妈妈的手术", "hospital", allModes},
 	})
 }
+
+// TestIndexedExtras: speaker names in metadata, tags and the date a memory
+// happened are searchable by keyword.
+func TestIndexedExtras(t *testing.T) {
+	svc, _ := MustService(t)
+	ctx := context.Background()
+	when := time.Date(2023, 5, 8, 18, 30, 0, 0, time.UTC)
+	r, err := svc.SaveTurn(ctx, sage.Turn{SessionID: "conv-1", UserPrompt: "I adopted a puppy last week!",
+		AssistantResponse: "Congratulations!", Metadata: []byte(`{"speaker":"Gina","topic":"pets"}`), OccurredAt: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := svc.Remember(ctx, sage.Note{Content: "Renew the passport", Tags: []string{"paperwork"}, OccurredAt: when.AddDate(0, 1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		query string
+		want  int64
+	}{
+		{"Gina puppy", r.ID},
+		{"what happened in May 2023", r.ID},
+		{"paperwork", n.ID},
+		{"June 2023", n.ID},
+	} {
+		res, err := svc.Search(ctx, sage.SearchQuery{Query: c.query, Mode: sage.ModeKeyword, Limit: 1})
+		if err != nil || len(res) != 1 || res[0].ID != c.want {
+			t.Errorf("Search(%q) = %+v, %v; want %d", c.query, res, err, c.want)
+		}
+	}
+}

@@ -216,7 +216,7 @@ var stopWords = func() map[string]struct{} {
 		is are was were be been being am do does did done doing have has had having
 		i me my mine we us our you your he him his she her it its they them their
 		this that these those what which who whom whose when where why how
-		there here than then so not no nor too very can could will would shall should may might must
+		there here than then so not no nor too very can could will would shall should might must
 		just also any all some such only own same other both each few more most
 		up down out off over under again further once s t d ll m re ve
 		user assistant

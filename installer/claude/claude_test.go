@@ -214,3 +214,17 @@ func TestServerEntry(t *testing.T) {
 		t.Error("Redact left the token")
 	}
 }
+
+func TestDefaultPaths(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	p := DefaultPaths("/h", getenv)
+	if p.ConfigJSON != "/h/.claude.json" || p.Settings != "/h/.claude/settings.json" {
+		t.Errorf("default: %+v", p)
+	}
+	env[EnvConfigDir] = "/c"
+	p = DefaultPaths("/h", getenv)
+	if p.ConfigJSON != "/c/.claude.json" || p.Settings != "/c/settings.json" {
+		t.Errorf("CLAUDE_CONFIG_DIR: %+v", p)
+	}
+}

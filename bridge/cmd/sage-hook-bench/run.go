@@ -24,7 +24,8 @@ import (
 const usage = `Usage: sage-hook-bench [flags]
 
 Seeds the daemon at --url (default $SAGE_URL, else the default URL) with
---memories turns of project "bench" (only what is missing), then runs
+--memories turns of project "bench" (only what is missing; their text is
+comment prose from the Go standard library, --corpus), then runs
 "sage-bridge hook UserPromptSubmit" --runs times and prints latency
 percentiles (wall clock, process start included).
 
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	batch := fs.Int("batch", 500, "turns per seeding request")
 	runs := fs.Int("runs", 200, "measured hook runs")
 	warmup := fs.Int("warmup", 10, "unmeasured runs first")
+	corpusDir := fs.String("corpus", filepath.Join(runtime.GOROOT(), "src"), "directory of .go files whose comments make the memories' text")
 	target := fs.Duration("target", 100*time.Millisecond, "p95 target")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -55,7 +57,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	c := client.New(config.BaseURL(*url), *token)
-	if err := seed(ctx, c, *memories, *batch, stderr); err != nil {
+	cp, err := loadCorpus(*corpusDir, 200000)
+	if err != nil {
+		fmt.Fprintln(stderr, "sage-hook-bench:", err)
+		return 1
+	}
+	if err := seed(ctx, c, cp, *memories, *batch, stderr); err != nil {
 		fmt.Fprintln(stderr, "sage-hook-bench: seed:", err)
 		return 1
 	}
@@ -84,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		payload, _ := json.Marshal(map[string]string{
 			"session_id": fmt.Sprintf("bench-run-%d", i), "transcript_path": filepath.Join(cache, "t.jsonl"),
-			"cwd": cwd, "hook_event_name": "UserPromptSubmit", "prompt": prompt(rng),
+			"cwd": cwd, "hook_event_name": "UserPromptSubmit", "prompt": cp.prompt(rng),
 		})
 		cmd := exec.CommandContext(ctx, bin, "hook", "UserPromptSubmit")
 		cmd.Env = env
@@ -144,25 +151,75 @@ func findBridge(p string) (string, error) {
 	return p, nil
 }
 
-var (
-	topics  = []string{"outbox", "hook", "transcript", "daemon", "migration", "token", "session", "embedding", "pgvector", "index", "installer", "service", "config", "search", "context", "budget", "benchmark", "release", "logging", "metrics"}
-	verbs   = []string{"fix", "refactor", "document", "test", "benchmark", "review", "rename", "speed up", "debug", "design"}
-	details = []string{"the lock is taken before draining", "fsync the directory after rename", "use an HNSW index with cosine distance", "keep the budget under 1.5 seconds",
-		"quarantine corrupt entries", "retry on 503 with backoff", "store the idempotency key", "derive the project from the git top level",
-		"skip trivial prompts", "stream the export as JSONL", "rotate the log at one megabyte", "escape quotes in the settings command",
-		"reuse the HTTP connection", "cap injected context at 8000 characters", "run migrations under an advisory lock"}
-)
-
-func sentence(r *rand.Rand) string {
-	return fmt.Sprintf("We %s the %s so that we %s.", verbs[r.IntN(len(verbs))], topics[r.IntN(len(topics))], details[r.IntN(len(details))])
+// corpus is natural English text to build memories and prompts from: the
+// comment lines of the Go standard library's sources (a large, realistic
+// vocabulary of programming prose; a small synthetic vocabulary would make
+// every word common and every query scan the whole store).
+type corpus struct {
+	lines []string
 }
 
-func prompt(r *rand.Rand) string {
-	return fmt.Sprintf("How did we %s the %s %s? Remind me why we decided to %s.", verbs[r.IntN(len(verbs))], topics[r.IntN(len(topics))], topics[r.IntN(len(topics))], details[r.IntN(len(details))])
+// loadCorpus reads comment lines of the .go files under dir, at most max.
+func loadCorpus(dir string, max int) (*corpus, error) {
+	c := &corpus{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || len(c.lines) >= max {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == "testdata" || n == "vendor" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimSpace(l)
+			if !strings.HasPrefix(l, "// ") {
+				continue
+			}
+			l = strings.TrimSpace(l[3:])
+			if len(strings.Fields(l)) >= 6 && !strings.HasPrefix(l, "Copyright") && !strings.Contains(l, "license") {
+				c.lines = append(c.lines, l)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(c.lines) < 1000 {
+		return nil, fmt.Errorf("corpus %s: only %d comment lines", dir, len(c.lines))
+	}
+	return c, nil
+}
+
+// paragraph is n consecutive lines from a random place.
+func (c *corpus) paragraph(r *rand.Rand, n int) string {
+	i := r.IntN(len(c.lines) - n)
+	return strings.Join(c.lines[i:i+n], " ")
+}
+
+// prompt is a question built from one corpus line.
+func (c *corpus) prompt(r *rand.Rand) string {
+	l := c.lines[r.IntN(len(c.lines))]
+	switch r.IntN(3) {
+	case 0:
+		return "Can you remind me why " + l
+	case 1:
+		return "How did we handle this: " + l
+	}
+	return l + " — what did we decide about that?"
 }
 
 // seed adds turns of project "bench" until the store holds want memories.
-func seed(ctx context.Context, c *client.Client, want, batch int, stderr io.Writer) error {
+func seed(ctx context.Context, c *client.Client, cp *corpus, want, batch int, stderr io.Writer) error {
 	st, err := c.Status(ctx)
 	if err != nil {
 		return err
@@ -178,13 +235,9 @@ func seed(ctx context.Context, c *client.Client, want, batch int, stderr io.Writ
 		turns := make([]api.Turn, 0, n)
 		for i := range n {
 			k := have + i
-			var resp strings.Builder
-			for range 3 + r.IntN(5) {
-				resp.WriteString(sentence(r) + " ")
-			}
 			turns = append(turns, api.Turn{
 				IdempotencyKey: fmt.Sprintf("bench:%d", k), SessionID: fmt.Sprintf("bench-%d", k/20), Project: "bench",
-				UserPrompt: prompt(r), AssistantResponse: resp.String(),
+				UserPrompt: cp.prompt(r), AssistantResponse: cp.paragraph(r, 3+r.IntN(6)),
 			})
 		}
 		if _, err := c.SaveTurns(ctx, turns); err != nil {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -183,5 +182,3 @@ func runCmd(t testing.TB, env []string, args ...string) (stdout, stderr string, 
 	}
 	return o.String(), e.String(), code
 }
-
-var _ = strings.Contains

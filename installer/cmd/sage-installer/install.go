@@ -157,6 +157,15 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 		case cfgFile.Token != "":
 			what += ", token"
 		}
+		if cfgExists && !m.WasCreated(o.ConfigPath) && !files.Exists(o.OriginalConfigPath()) {
+			orig := o.OriginalConfigPath()
+			p.Add("keep the config as it was in "+orig+" (uninstall puts it back)", func(context.Context) error {
+				if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+					return err
+				}
+				return files.WriteAtomic(orig, cfgRaw, 0o600)
+			})
+		}
 		p.Add("write client config "+o.ConfigPath+" (mode 0600; "+what+")", func(context.Context) error {
 			return config.Save(o.ConfigPath, cfgFile)
 		})
@@ -224,9 +233,18 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 		}
 	}
 
-	// 5. The user service.
+	// 5. The manifest: it records what the steps above created, and that a
+	// service is wanted, before the service step, which fails where there is
+	// no user service manager.
 	if !o.NoService {
 		m.Service = true
+	}
+	if err := planManifest(p, m, o); err != nil {
+		return nil, err
+	}
+
+	// 6. The user service.
+	if !o.NoService {
 		svcArgs := []string{"service", "install"}
 		if o.ComposeDir != "" {
 			svcArgs = append(svcArgs, "--compose-dir", o.ComposeDir)
@@ -237,7 +255,7 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 					if o.GOOS == "windows" {
 						return fmt.Errorf("%w\nThe Windows service manager needs an elevated (Administrator) prompt: rerun there, or skip the service with --no-service", err)
 					}
-					return err
+					return fmt.Errorf("%w\nEverything else is installed; without a user service manager, rerun with --no-service", err)
 				}
 				return runBridge(ctx, bridge, "service", "start")
 			})
@@ -245,11 +263,6 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 		if o.GOOS == "windows" {
 			p.Note("On Windows the service is a system service: installing it needs an elevated (Administrator) prompt. Pass --no-service to skip it.")
 		}
-	}
-
-	// 6. The manifest, last: it records what the steps above created.
-	if err := planManifest(p, m, o); err != nil {
-		return nil, err
 	}
 
 	if hint := pathHint(o.BinDir, os.Getenv("PATH"), os.Getenv("SHELL"), o.GOOS); hint != "" {

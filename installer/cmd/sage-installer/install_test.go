@@ -227,7 +227,11 @@ func TestInstallIdempotentAndUninstallRestores(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := MustHome(t)
 			for rel, content := range tt.files {
-				MustWrite(t, h.path(rel), content, 0o644)
+				perm := fs.FileMode(0o644) // Claude Code's files: the mode must survive
+				if strings.Contains(rel, "sage/") {
+					perm = 0o600 // the client config is always 0600
+				}
+				MustWrite(t, h.path(rel), content, perm)
 			}
 			before := snapshot(t, h.Dir)
 			args := []string{"install", "--bridge", h.Bridge, "--claude", "none", "--no-service", "--token", "tok_123"}
@@ -312,9 +316,6 @@ func TestInstallIdempotentAndUninstallRestores(t *testing.T) {
 			MustRun(t, "uninstall", "--claude", "none", "--no-service")
 			after := snapshot(t, h.Dir)
 			for rel := range tt.files {
-				if strings.Contains(rel, "sage/") {
-					continue // a config that existed before is kept, with our values
-				}
 				if before[rel].Hash != after[rel].Hash {
 					t.Errorf("%s not restored:\n%s", rel, MustRead(t, h.path(rel)))
 				}
@@ -330,14 +331,9 @@ func TestInstallIdempotentAndUninstallRestores(t *testing.T) {
 					t.Errorf("record after uninstall lists files:\n%s", st)
 				}
 			}
-			// --purge also removes the backups: the home is as before,
-			// except a config that existed before, which keeps our values.
+			// --purge also removes the backups: the home is as before.
 			MustRun(t, "uninstall", "--claude", "none", "--no-service", "--purge")
 			final := snapshot(t, h.Dir)
-			if _, ok := tt.files[".config/sage/config.json"]; ok {
-				delete(before, ".config/sage/config.json")
-				delete(final, ".config/sage/config.json")
-			}
 			if d := diff(before, final, false); d != "" {
 				t.Fatalf("home after uninstall --purge differs from before install:\n%s", d)
 			}

@@ -80,7 +80,7 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 
 	// 1. The service, while the bridge that controls it is still there.
 	if !o.NoService && (m.Service || !haveManifest) && files.Exists(bridge) {
-		p.Add("stop and uninstall the user service: "+bridge+" service uninstall", func(ctx context.Context) error {
+		p.AddOptional("stop and uninstall the user service: "+bridge+" service uninstall", func(ctx context.Context) error {
 			return runBridge(ctx, bridge, "service", "uninstall")
 		})
 	}
@@ -126,6 +126,20 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 	// 4. The client config, when install created it.
 	if m.WasCreated(o.ConfigPath) && files.Exists(o.ConfigPath) {
 		p.Add("remove client config "+o.ConfigPath, func(context.Context) error { return files.RemoveIfExists(o.ConfigPath) })
+	} else if orig := o.OriginalConfigPath(); files.Exists(orig) {
+		p.Add("put back the client config "+o.ConfigPath+" as it was before install", func(context.Context) error {
+			b, err := os.ReadFile(orig)
+			if err != nil {
+				return err
+			}
+			if _, err := files.Backup(o.ConfigPath, o.BackupDir()); err != nil {
+				return err
+			}
+			if err := files.WriteAtomic(o.ConfigPath, b, 0o600); err != nil {
+				return err
+			}
+			return os.Remove(orig)
+		})
 	} else if files.Exists(o.ConfigPath) {
 		p.Note("Kept the client config %s: it existed before the install.", o.ConfigPath)
 	}
@@ -153,7 +167,7 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 	if haveManifest {
 		// While backups are kept, a reduced record remembers the directories
 		// install created, so that a later uninstall --purge removes them.
-		p.Add("remove the install record "+o.ManifestPath()+" (only the created directories stay listed while backups are kept)", func(context.Context) error {
+		p.Add("remove the install record "+o.ManifestPath(), func(context.Context) error {
 			if !files.Exists(o.BackupDir()) {
 				return files.RemoveIfExists(o.ManifestPath())
 			}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// EnvClaude names the Claude Code CLI binary for the end-to-end
+// registration test. Under CI=true it must be set.
+const EnvClaude = "SAGE_TEST_CLAUDE"
+
+// MustClaude returns the Claude Code CLI, skipping t locally without one
+// and failing it under CI.
+func MustClaude(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv(EnvClaude)
+	if bin == "" {
+		msg := EnvClaude + " is not set: run the tests with `make test`, which installs the Claude Code CLI"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
+// claude runs the CLI with a private HOME in dir, with a timeout.
+func claude(t testing.TB, bin, home string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = home
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config",
+		"DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "CI=true")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("claude %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// TestClaudeCodeRegistration registers the daemon with the real Claude
+// Code CLI: with a bearer header it connects; without one it reports that
+// the server needs authentication (OAuth discovery works), not a failure.
+func TestClaudeCodeRegistration(t *testing.T) {
+	t.Parallel()
+	bin := MustClaude(t)
+	secret := "claude-e2e-admin-token-0123456789"
+	d := MustStartDaemon(t, "SAGE_DATABASE_URL="+MustDatabase(t), "SAGE_DATA_DIR="+t.TempDir(), "SAGE_TOKEN="+secret)
+	d.MustReady(t)
+	home := t.TempDir()
+
+	claude(t, bin, home, "mcp", "add", "--transport", "http", "sage", d.URL+"/mcp", "--header", "Authorization: Bearer "+secret)
+	claude(t, bin, home, "mcp", "add", "--transport", "http", "sage-oauth", d.URL+"/mcp")
+	out := claude(t, bin, home, "mcp", "list")
+	var withHeader, without string
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "sage:"):
+			withHeader = line
+		case strings.HasPrefix(line, "sage-oauth:"):
+			without = line
+		}
+	}
+	if !strings.Contains(withHeader, "✔ Connected") {
+		t.Fatalf("with the bearer header, want ✔ Connected:\n%s\ndaemon log:\n%s", out, d.Log.String())
+	}
+	if !strings.Contains(strings.ToLower(without), "needs authentication") {
+		t.Fatalf("without a header, want Needs authentication:\n%s", out)
+	}
+	if strings.Contains(out, secret) {
+		t.Fatal("claude mcp list printed the token")
+	}
+}
