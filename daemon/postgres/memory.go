@@ -45,6 +45,9 @@ type MemoryService struct {
 	ready     bool // index and version checked
 	iterative bool // pgvector >= 0.8: hnsw.iterative_scan
 	pgvector  string
+
+	statsMu   sync.Mutex
+	termStats *termStats
 }
 
 var _ sage.Service = (*MemoryService)(nil)

@@ -29,12 +29,18 @@ const (
 	efSearchNoIterative = 400
 	// maxQueryTerms bounds the terms of a keyword query.
 	maxQueryTerms = 32
-	// commonTermShare: a term found in more than this share of memories
-	// does not select keyword candidates (it still scores them), unless
-	// every term is that common.
-	commonTermShare = 0.2
-	// dfCap bounds the rows counted for a term's document frequency.
-	dfCap = 20000
+	// maxSelected bounds the rows the selecting terms of a keyword query may
+	// match: the rarest terms select candidates while the sum of their
+	// document frequencies stays under it; the others only score. When even
+	// the rarest term is more common, candidates must hold every term.
+	maxSelected = 4000
+	// maxScored caps the rows scored by one keyword query, whatever the terms.
+	maxScored = 5000
+	// dfCap bounds the rows counted for a term's document frequency when
+	// the planner's statistics do not know the term (so it is rare).
+	dfCap = 2000
+	// statsTTL is how long the term statistics are reused.
+	statsTTL = time.Minute
 )
 
 // memoryColumns are the columns scanMemory reads.
@@ -262,9 +268,46 @@ func (s *MemoryService) keyword(ctx context.Context, tx pgx.Tx, ns, query string
 	return out, rows.Err()
 }
 
+// termStats are the planner's statistics of the tsv column: the share of
+// memories holding each of the most common terms. Terms not listed are
+// rarer than every listed one.
+type termStats struct {
+	at    time.Time
+	total float64
+	freq  map[string]float64
+}
+
+// stats returns the term statistics, read at most every statsTTL.
+func (s *MemoryService) stats(ctx context.Context, tx pgx.Tx) (*termStats, error) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.termStats != nil && time.Since(s.termStats.at) < statsTTL {
+		return s.termStats, nil
+	}
+	st := &termStats{at: time.Now(), freq: map[string]float64{}}
+	var elems []string
+	var freqs []float32
+	err := tx.QueryRow(ctx, `SELECT greatest(c.reltuples, 0), s.most_common_elems::text::text[], s.most_common_elem_freqs
+		FROM pg_class c
+		LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = 'memories' AND s.attname = 'tsv'
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.oid = 'memories'::regclass`).Scan(&st.total, &elems, &freqs)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range elems {
+		if i < len(freqs) {
+			st.freq[e] = float64(freqs[i])
+		}
+	}
+	s.termStats = st
+	return st, nil
+}
+
 // keywordSQL returns the query of keyword candidates, or "" when the query
 // has no term found in any memory. It looks up the document frequency of
-// each term first.
+// each term first: from the planner's statistics for common terms, by a
+// capped count through the GIN index for the others.
 func (s *MemoryService) keywordSQL(ctx context.Context, tx pgx.Tx, ns, query string, f sage.Filter, pool int) (string, []any, error) {
 	terms := tokenize.QueryTerms(query)
 	if len(terms) > maxQueryTerms {
@@ -273,55 +316,81 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx pgx.Tx, ns, query str
 	if len(terms) == 0 {
 		return "", nil, nil
 	}
-	queries := make([]string, len(terms))
+	st, err := s.stats(ctx, tx)
+	if err != nil {
+		return "", nil, err
+	}
+	total := max(st.total, 1)
+	dfs := make([]float64, len(terms))
+	var count []string
+	var countIdx []int
 	for i, t := range terms {
-		queries[i] = "'" + t + "'" // terms hold no quotes or operators
-	}
-	// Document frequencies (capped) and the table's size.
-	var total float64
-	if err := tx.QueryRow(ctx, `SELECT greatest(reltuples, 1) FROM pg_class WHERE oid = 'memories'::regclass`).Scan(&total); err != nil {
-		return "", nil, err
-	}
-	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT 1 FROM memories
-			WHERE namespace = $1 AND tsv @@ to_tsquery('simple', t) LIMIT %d) x)
-		FROM unnest($2::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, dfCap), ns, queries)
-	if err != nil {
-		return "", nil, err
-	}
-	dfs, err := pgx.CollectRows(rows, pgx.RowTo[float64])
-	if err != nil {
-		return "", nil, err
-	}
-	for _, df := range dfs {
-		total = max(total, df)
-	}
-	var selective, all, score []string
-	for i, df := range dfs {
-		if df == 0 {
+		if fr, ok := st.freq[t]; ok {
+			dfs[i] = max(fr*total, 1)
 			continue
 		}
-		idf := math.Log(1 + (total-df+0.5)/(df+0.5))
-		score = append(score, fmt.Sprintf("%.6f * (tsv @@ to_tsquery('simple', %s))::int", idf, quoteLiteral(queries[i])))
-		all = append(all, queries[i])
-		if df/total <= commonTermShare {
-			selective = append(selective, queries[i])
+		count = append(count, "'"+t+"'") // terms hold no quotes or operators
+		countIdx = append(countIdx, i)
+	}
+	if len(count) > 0 {
+		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT 1 FROM memories
+				WHERE namespace = $1 AND tsv @@ to_tsquery('simple', t) LIMIT %d) x)
+			FROM unnest($2::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, dfCap), ns, count)
+		if err != nil {
+			return "", nil, err
+		}
+		counted, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+		if err != nil {
+			return "", nil, err
+		}
+		for j, df := range counted {
+			dfs[countIdx[j]] = df
 		}
 	}
-	if len(all) == 0 {
+	type term struct {
+		q  string
+		df float64
+	}
+	var found []term
+	for i, t := range terms {
+		if dfs[i] > 0 {
+			found = append(found, term{"'" + t + "'", dfs[i]})
+			total = max(total, dfs[i])
+		}
+	}
+	if len(found) == 0 {
 		return "", nil, nil
 	}
-	if len(selective) == 0 {
-		selective = all
+	var score, all []string
+	for _, t := range found {
+		idf := math.Log(1 + (total-t.df+0.5)/(t.df+0.5))
+		score = append(score, fmt.Sprintf("%.6f * (tsv @@ to_tsquery('simple', %s))::int", idf, quoteLiteral(t.q)))
+		all = append(all, t.q)
 	}
-	w := filterWhere(ns, f, strings.Join(selective, " | "), strings.Join(all, " | "))
+	// The rarest terms select the candidates.
+	sort.SliceStable(found, func(i, j int) bool { return found[i].df < found[j].df })
+	var selected []string
+	sum := 0.0
+	for _, t := range found {
+		if sum+t.df > maxSelected && len(selected) > 0 {
+			break
+		}
+		selected = append(selected, t.q)
+		sum += t.df
+	}
+	selector := strings.Join(selected, " | ")
+	if sum > maxSelected && len(found) > 1 {
+		selector = strings.Join(all, " & ") // only common terms: all of them
+	}
+	w := filterWhere(ns, f, selector, strings.Join(all, " | "))
 	// Length normalization (BM25's b = 0.25 over distinct terms), and
 	// cover density as a small bonus for terms found close together.
 	sql := fmt.Sprintf(`SELECT id, score, content_hash, occurred_at FROM (
 		SELECT id, content_hash, occurred_at,
 			(%s) / (0.75 + 0.25 * length(tsv) / 40.0) + 0.1 * ts_rank_cd(tsv, to_tsquery('simple', $2), 1) AS score
-		FROM memories
-		WHERE tsv @@ to_tsquery('simple', $1) AND %s
-	) c ORDER BY score DESC, occurred_at DESC LIMIT %d`, strings.Join(score, " + "), w.sql(), pool)
+		FROM (SELECT id, content_hash, occurred_at, tsv FROM memories
+			WHERE tsv @@ to_tsquery('simple', $1) AND %s LIMIT %d) m
+	) c ORDER BY score DESC, occurred_at DESC LIMIT %d`, strings.Join(score, " + "), w.sql(), maxScored, pool)
 	return sql, w.args, nil
 }
 

@@ -330,11 +330,16 @@ func TestRealDaemon(t *testing.T) {
 	if err := json.Unmarshal(p.call(2, "tools/list", "{}")["result"], &list); err != nil || len(list.Tools) == 0 {
 		t.Fatalf("tools/list: %v %+v", err, list)
 	}
+	r = p.call(3, "tools/call", `{"name":"remember","arguments":{"content":"the bridge forwards byte for byte","idempotency_key":"e2e-1"}}`)
+	if r["result"] == nil || strings.Contains(string(r["result"]), `"isError":true`) {
+		t.Fatalf("remember: %s %s", r["result"], r["error"])
+	}
 	d.Stop()
 	d.Start()
-	r = p.call(3, "tools/list", "{}")
-	if r["result"] == nil {
-		t.Fatalf("tools/list after a daemon restart: %s", r["error"])
+	// The old session is gone: the bridge re-initializes transparently.
+	r = p.call(4, "tools/call", `{"name":"search_memory","arguments":{"query":"bridge forwards"}}`)
+	if r["result"] == nil || !strings.Contains(string(r["result"]), "byte for byte") {
+		t.Fatalf("search_memory after a daemon restart: %s %s", r["result"], r["error"])
 	}
 	p.MustExit()
 }

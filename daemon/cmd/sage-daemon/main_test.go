@@ -47,6 +47,9 @@ func TestGeneratedTokenFile(t *testing.T) {
 	}
 	b, _ := os.ReadFile(path)
 	secret := strings.TrimSpace(string(b))
+	if out, _, code := runCmd(t, []string{"SAGE_DATA_DIR=" + dataDir}, "token", "show"); code != 0 || strings.TrimSpace(out) != secret {
+		t.Fatalf("token show: code %d", code)
+	}
 	if got := status(d.URL+"/api/v1/tokens", secret); got != 200 {
 		t.Fatalf("generated admin token: GET /api/v1/tokens = %d", got)
 	}

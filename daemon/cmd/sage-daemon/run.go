@@ -29,7 +29,7 @@ func commands() []command {
 	return []command{
 		{"serve", "serve MCP and REST (the default)", runServe},
 		{"healthcheck", "exit 0 when the daemon at SAGE_LISTEN is ready (--live: alive), else 1", runHealthcheck},
-		{"token", "manage access tokens: token issue|list|revoke", runToken},
+		{"token", "manage access tokens: token issue|list|revoke|show", runToken},
 		{"migrate", "apply the database migrations and exit", runMigrate},
 		{"reindex", "re-embed memories whose vectors are missing or from another model", runReindex},
 		{"version", "print the version", runVersion},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,11 +19,13 @@ import (
 //	sage-daemon token issue [--name N] [--namespace NS] [--scope memories|admin]... [--ttl 720h]
 //	sage-daemon token list
 //	sage-daemon token revoke ID
+//	sage-daemon token show      (the generated key in SAGE_DATA_DIR/token)
 //
-// issue prints the secret alone on stdout: it is shown only once.
+// issue prints the secret alone on stdout: it is shown only once. show
+// reads the token file, for containers without a shell or cat.
 func runToken(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "usage: sage-daemon token issue|list|revoke [flags]")
+		fmt.Fprintln(e.stderr, "usage: sage-daemon token issue|list|revoke|show [flags]")
 		return 2
 	}
 	sub, args := args[0], args[1:]
@@ -37,6 +41,9 @@ func runToken(ctx context.Context, e *env, args []string) int {
 			scopes = append(scopes, strings.Split(v, ",")...)
 			return nil
 		})
+	}
+	if sub == "show" {
+		return showToken(e, fs, args)
 	}
 	cfg, rest, err := loadConfig(e, fs, args, true)
 	if err != nil {
@@ -89,7 +96,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "revoked %s and the OAuth tokens issued from it\n", rest[0])
 		return 0
 	}
-	fmt.Fprintf(e.stderr, "sage-daemon token: unknown subcommand %q (want issue, list or revoke)\n", sub)
+	fmt.Fprintf(e.stderr, "sage-daemon token: unknown subcommand %q (want issue, list, revoke or show)\n", sub)
 	return 2
 }
 
@@ -98,4 +105,22 @@ func day(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04")
+}
+
+// showToken prints the key of SAGE_DATA_DIR/token alone on stdout.
+func showToken(e *env, fs *flag.FlagSet, args []string) int {
+	cfg, _, err := loadConfig(e, fs, args, false)
+	if err != nil {
+		return fail(e, err)
+	}
+	dir, err := cfg.ResolvedDataDir()
+	if err != nil {
+		return fail(e, err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, TokenFile))
+	if err != nil {
+		return fail(e, fmt.Errorf("no generated token (it exists only when SAGE_TOKEN is unset at first start): %w", err))
+	}
+	fmt.Fprintln(e.stdout, strings.TrimSpace(string(b)))
+	return 0
 }
