@@ -19,12 +19,13 @@ COMPOSE ?= docker compose
 
 # The version variables set by -X (keep in sync with goreleaser.yaml).
 DAEMON_VERSION_VAR := github.com/sage-mcp/sage/daemon.Version
-BRIDGE_VERSION_VAR := main.version
+BRIDGE_VERSION_VAR := main.buildVersion
 INSTALLER_VERSION_VAR := main.version
 
 # The same flags as the Dockerfile and goreleaser.yaml: static, reproducible.
+# (CGO_ENABLED=0 only for these builds: `make test` needs cgo for -race.)
 BUILD_FLAGS := -trimpath
-export CGO_ENABLED := 0
+GOBUILD := CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS)
 
 .PHONY: test build install up down logs bench release-check snapshot goreleaser clean
 
@@ -33,11 +34,12 @@ test:
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build $(BUILD_FLAGS) -ldflags "-s -w -X $(DAEMON_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./daemon/cmd/sage-daemon
-	$(GO) build $(BUILD_FLAGS) -ldflags "-s -w -X $(BRIDGE_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./bridge/cmd/sage-bridge
-	$(GO) build $(BUILD_FLAGS) -ldflags "-s -w -X $(INSTALLER_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./installer/cmd/sage-installer
+	$(GOBUILD) -ldflags "-s -w -X $(DAEMON_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./daemon/cmd/sage-daemon
+	$(GOBUILD) -ldflags "-s -w -X $(BRIDGE_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./bridge/cmd/sage-bridge
+	$(GOBUILD) -ldflags "-s -w -X $(INSTALLER_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./installer/cmd/sage-installer
 
 # The installer finds sage-bridge beside itself in ./bin.
+#   make install INSTALL_ARGS="--env-file .env"
 install: build
 	$(BIN)/sage-installer install $(INSTALL_ARGS)
 
@@ -51,12 +53,23 @@ down:
 logs:
 	$(COMPOSE) logs -f
 
-BENCH_PROGRAMS := ./daemon/cmd/sage-bench ./bridge/cmd/sage-bridge-bench ./bridge/cmd/sage-hook-bench
-bench:
-	@status=0; for p in $(BENCH_PROGRAMS); do \
-	  if [ ! -d "$$p" ]; then echo "bench: $$p does not exist yet, skipped" >&2; continue; fi; \
-	  echo "==> go run $$p $(BENCH_ARGS)" >&2; \
-	  $(GO) run $$p $(BENCH_ARGS) || status=1; \
+# The benchmark programs, built into ./bin beside the binaries they measure
+# and run one after the other; each takes its own flags:
+#   make bench DAEMON_BENCH_ARGS=... BRIDGE_BENCH_ARGS=... HOOK_BENCH_ARGS="-url ... -token ..."
+# A program that does not exist (yet) is skipped with a note.
+DAEMON_BENCH_ARGS ?=
+BRIDGE_BENCH_ARGS ?=
+HOOK_BENCH_ARGS ?=
+bench: build
+	@status=0; \
+	for spec in "daemon/cmd/sage-bench|$(DAEMON_BENCH_ARGS)" \
+	            "bridge/cmd/sage-bridge-bench|$(BRIDGE_BENCH_ARGS)" \
+	            "bridge/cmd/sage-hook-bench|$(HOOK_BENCH_ARGS)"; do \
+	  pkg=$${spec%%|*}; args=$${spec#*|}; name=$${pkg##*/}; \
+	  if [ ! -d "$$pkg" ]; then echo "bench: $$pkg does not exist, skipped" >&2; continue; fi; \
+	  $(GOBUILD) -o $(BIN)/ ./$$pkg || { status=1; continue; }; \
+	  echo "==> $(BIN)/$$name $$args" >&2; \
+	  $(BIN)/$$name $$args || status=1; \
 	done; exit $$status
 
 # goreleaser, installed from the Go module proxy into the cache when missing

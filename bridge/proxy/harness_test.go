@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -39,7 +38,7 @@ type testServer struct {
 
 type serverOpt func(*testServer)
 
-func stateless() serverOpt          { return func(s *testServer) { s.stateless = true } }
+func stateless() serverOpt           { return func(s *testServer) { s.stateless = true } }
 func withToken(tok string) serverOpt { return func(s *testServer) { s.token = tok } }
 
 // MustStartServer starts a test server on a free loopback port.
@@ -357,5 +356,3 @@ func toolText(t *testing.T, b []byte) string {
 	}
 	return res.Content[0].Text
 }
-
-var errTimeout = errors.New("timeout")

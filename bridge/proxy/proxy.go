@@ -171,7 +171,7 @@ type Bridge struct {
 	out      chan []byte
 	quit     chan struct{}
 	writerOK chan struct{} // closed when the writer stops
-	notes    chan []byte   // client notifications, forwarded in order
+	notes    chan note     // client notifications, forwarded in order
 
 	nextID atomic.Uint64
 
@@ -182,6 +182,9 @@ type Bridge struct {
 	connecting bool
 	lastErr    error
 	pending    map[string]*call
+
+	stopMu  sync.Mutex
+	stopped bool // set when Serve winds down: dispatch starts nothing new
 }
 
 // New returns a Bridge for opts.
@@ -205,7 +208,7 @@ func New(opts Options) (*Bridge, error) {
 		out:      make(chan []byte, 256),
 		quit:     make(chan struct{}),
 		writerOK: make(chan struct{}),
-		notes:    make(chan []byte, 256),
+		notes:    make(chan note, 256),
 		ready:    make(chan struct{}),
 		pending:  make(map[string]*call),
 	}
@@ -235,10 +238,15 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 	return b.Serve(ctx, in, out)
 }
 
+// note is a client notification waiting to be forwarded.
+type note struct {
+	method string
+	msg    []byte
+}
+
 type line struct {
 	data    []byte
 	tooLong bool
-	err     error // io.EOF or a read error: the end
 }
 
 // Serve reads messages from in and writes messages to out until in reaches
@@ -250,29 +258,31 @@ func (b *Bridge) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	go b.writeLoop(out)
 	go b.noteLoop()
 
-	lines := make(chan line, 16)
-	go readLines(in, b.opts.MaxLineSize, lines)
+	readDone := make(chan error, 1)
+	go func() {
+		readDone <- readLines(in, b.opts.MaxLineSize, func(l line) {
+			b.stopMu.Lock()
+			defer b.stopMu.Unlock()
+			if !b.stopped {
+				b.dispatch(l)
+			}
+		})
+	}()
 
 	var end error
-loop:
-	for {
-		select {
-		case <-b.ctx.Done():
-			end = ctx.Err()
-			break loop
-		case <-b.writerOK:
-			end = errors.New("serve: stdout closed")
-			break loop
-		case l := <-lines:
-			if l.err != nil {
-				if !errors.Is(l.err, io.EOF) {
-					end = fmt.Errorf("serve: read stdin: %w", l.err)
-				}
-				break loop
-			}
-			b.dispatch(l)
+	select {
+	case <-b.ctx.Done():
+		end = ctx.Err()
+	case <-b.writerOK:
+		end = errors.New("serve: stdout closed")
+	case err := <-readDone:
+		if !errors.Is(err, io.EOF) {
+			end = fmt.Errorf("serve: read stdin: %w", err)
 		}
 	}
+	b.stopMu.Lock()
+	b.stopped = true // no more handlers start
+	b.stopMu.Unlock()
 	b.log.Debug("bridge stopping", "reason", end)
 	if end == nil && b.ctx.Err() == nil {
 		// stdin ended: let requests in flight finish briefly.
@@ -298,9 +308,10 @@ func (b *Bridge) waitHandlers(d time.Duration) {
 	}
 }
 
-// readLines reads newline-delimited messages; a line over max is reported
-// as tooLong (its content discarded) and reading goes on.
-func readLines(in io.Reader, max int, lines chan<- line) {
+// readLines reads newline-delimited messages and calls fn with each; a
+// line over max is reported as tooLong (its content discarded) and reading
+// goes on. It returns the read error that ended it (io.EOF at the end).
+func readLines(in io.Reader, max int, fn func(line)) error {
 	r := bufio.NewReaderSize(in, 64<<10)
 	var buf []byte
 	tooLong := false
@@ -322,13 +333,12 @@ func readLines(in io.Reader, max int, lines chan<- line) {
 				l.tooLong, l.data = true, nil
 			}
 			if len(l.data) > 0 || l.tooLong {
-				lines <- l
+				fn(l)
 			}
 		}
 		buf, tooLong = nil, false
 		if err != nil {
-			lines <- line{err: err}
-			return
+			return err
 		}
 	}
 }
@@ -451,7 +461,7 @@ func (b *Bridge) dispatch(l line) {
 			}
 		}
 		select {
-		case b.notes <- data:
+		case b.notes <- note{method: e.Method, msg: data}:
 		default:
 			b.log.Warn("notification queue full, dropped", "method", e.Method)
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,9 +43,11 @@ func (e *statusError) Error() string {
 // attempt carries per-request retry facts through the request context to
 // checkRetry.
 type attempt struct {
-	idempotent bool
+	idempotent func() bool // nil: not idempotent
 	lastErr    error
 }
+
+func (a *attempt) idem() bool { return a.idempotent != nil && a.idempotent() }
 
 type attemptKey struct{}
 
@@ -61,7 +64,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	}
 	if err != nil {
 		a.lastErr = err
-		return neverSent(err) || a.idempotent, nil
+		return neverSent(err) || a.idem(), nil
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
@@ -70,7 +73,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return true, nil
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		a.lastErr = &statusError{code: resp.StatusCode}
-		return a.idempotent, nil
+		return a.idem(), nil
 	}
 	return false, nil
 }
@@ -120,7 +123,7 @@ type reply struct {
 // post sends msg to the daemon. For a request (wantReply) it returns the
 // response and passes every other message of the response stream (server
 // requests and notifications) to the client.
-func (b *Bridge) post(ctx context.Context, s *session, msg []byte, idempotent, wantReply bool) (*reply, error) {
+func (b *Bridge) post(ctx context.Context, s *session, msg []byte, idempotent func() bool, wantReply bool) (*reply, error) {
 	a := &attempt{idempotent: idempotent}
 	ctx = context.WithValue(ctx, attemptKey{}, a)
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, b.opts.URL, msg)
@@ -217,10 +220,19 @@ type unreachableError struct {
 func (e *unreachableError) Error() string { return e.cause.Error() }
 func (e *unreachableError) Unwrap() error { return e.cause }
 
+// sseReaders recycles the buffered readers of response streams: one per
+// call would be the bridge's largest allocation.
+var sseReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
 // readSSE parses a text/event-stream and calls fn with each event's data
 // until fn returns true or the stream ends.
 func readSSE(r io.Reader, max int, fn func(data []byte) bool) error {
-	br := bufio.NewReaderSize(r, 32<<10)
+	br := sseReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		sseReaders.Put(br)
+	}()
 	var data []byte
 	var lineBuf []byte
 	for {
@@ -280,7 +292,7 @@ func readSSE(r io.Reader, max int, fn func(data []byte) bool) error {
 // initUpstream POSTs an initialize request without a session and returns
 // the daemon's response and the new session.
 func (b *Bridge) initUpstream(ctx context.Context, msg []byte) (*reply, *session, error) {
-	r, err := b.post(ctx, nil, msg, true, true)
+	r, err := b.post(ctx, nil, msg, always, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -416,7 +428,7 @@ func (b *Bridge) connectLoop() {
 }
 
 func (b *Bridge) sendInitialized(ctx context.Context, s *session) error {
-	_, err := b.post(ctx, s, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), true, false)
+	_, err := b.post(ctx, s, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), always, false)
 	return err
 }
 
@@ -506,6 +518,9 @@ func restoreID(r *reply, id json.RawMessage) []byte {
 	return errorResponse(id, CodeInternalError, "daemon response could not be relayed")
 }
 
+// always marks messages that are safe to send again.
+func always() bool { return true }
+
 // emptyLists answer list requests while the daemon is down.
 var emptyLists = map[string]string{
 	"tools/list":               `{"tools":[]}`,
@@ -544,7 +559,8 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 			return m
 		}
 	}
-	idem := b.tools.idempotent(e.Method, e.Params)
+	// Decided only when a failure asks: the common path skips the parse.
+	idem := sync.OnceValue(func() bool { return b.tools.idempotent(e.Method, e.Params) })
 	reinits, lost := 0, 0
 	for {
 		s, err := b.waitSession(ctx)
@@ -565,7 +581,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 		case errors.Is(err, errSessionGone) && reinits < 3 && ctx.Err() == nil:
 			reinits++
 			b.invalidate(s)
-		case errors.Is(err, errLost) && idem && lost < 3 && ctx.Err() == nil:
+		case errors.Is(err, errLost) && idem() && lost < 3 && ctx.Err() == nil:
 			lost++
 			b.log.Info("response stream broke, retrying", "method", e.Method, "err", err)
 		default:
@@ -692,7 +708,7 @@ func (b *Bridge) forwardClientResponse(msg []byte) {
 	defer cancel()
 	s, err := b.waitSession(ctx)
 	if err == nil {
-		_, err = b.post(ctx, s, msg, true, false)
+		_, err = b.post(ctx, s, msg, always, false)
 	}
 	if err != nil && b.ctx.Err() == nil {
 		b.log.Warn("client response not delivered", "err", err)
@@ -705,14 +721,14 @@ func (b *Bridge) noteLoop() {
 		select {
 		case <-b.ctx.Done():
 			return
-		case msg := <-b.notes:
-			b.forwardNotification(msg)
+		case n := <-b.notes:
+			b.forwardNotification(n.method, n.msg)
 		}
 	}
 }
 
-func (b *Bridge) forwardNotification(msg []byte) {
-	if bytes.Contains(msg, []byte(`"notifications/initialized"`)) {
+func (b *Bridge) forwardNotification(method string, msg []byte) {
+	if method == "notifications/initialized" {
 		b.mu.Lock()
 		s := b.sess
 		if s == nil || s.initializedSent {
@@ -727,7 +743,7 @@ func (b *Bridge) forwardNotification(msg []byte) {
 	defer cancel()
 	s, err := b.waitSession(ctx)
 	if err == nil {
-		_, err = b.post(ctx, s, msg, true, false)
+		_, err = b.post(ctx, s, msg, always, false)
 	}
 	if errors.Is(err, errSessionGone) {
 		b.invalidate(s)

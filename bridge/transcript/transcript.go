@@ -81,6 +81,11 @@ type entry struct {
 	UUID        string          `json:"uuid"`
 	IsSidechain bool            `json:"isSidechain"`
 	IsMeta      bool            `json:"isMeta"`
+	// IsCompactSummary marks the summary Claude Code writes as a user
+	// entry after compacting; IsVisibleInTranscriptOnly marks other
+	// entries that never were prompts.
+	IsCompactSummary          bool `json:"isCompactSummary"`
+	IsVisibleInTranscriptOnly bool `json:"isVisibleInTranscriptOnly"`
 	Timestamp   string          `json:"timestamp"`
 	CWD         string          `json:"cwd"`
 	Message     json.RawMessage `json:"message"`
@@ -186,7 +191,7 @@ func (b *builder) add(line []byte) error {
 	}
 	switch e.Type {
 	case "user":
-		if e.IsMeta {
+		if e.IsMeta || e.IsCompactSummary || e.IsVisibleInTranscriptOnly {
 			return nil
 		}
 		prompt, ok := userPrompt(m.Content)

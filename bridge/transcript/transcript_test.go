@@ -46,7 +46,7 @@ func TestParseSession(t *testing.T) {
 		}
 	}
 	for _, tu := range turns {
-		for _, bad := range []string{"SECRET-THINKING", "TOOL-RESULT", "SIDECHAIN", "sage-memory", "old context", "system-reminder"} {
+		for _, bad := range []string{"SECRET-THINKING", "TOOL-RESULT", "SIDECHAIN", "COMPACT-SUMMARY", "sage-memory", "old context", "system-reminder"} {
 			if strings.Contains(tu.Prompt+tu.Response, bad) {
 				t.Errorf("turn %s contains %q", tu.ID, bad)
 			}

@@ -97,6 +97,9 @@ func TestGoreleaserTargets(t *testing.T) {
 		if b.Main != w.main || b.Binary != b.ID {
 			t.Errorf("%s: main %q binary %q, want %s and %s", b.ID, b.Main, b.Binary, w.main, b.ID)
 		}
+		if fi, err := os.Stat(filepath.Join(mustRepoRoot(t), b.Main)); err != nil || !fi.IsDir() {
+			t.Errorf("%s: main %s is not a directory of the repository: %v", b.ID, b.Main, err)
+		}
 		if !slices.Equal(b.Goos, w.goos) || !slices.Equal(b.Goarch, arches) {
 			t.Errorf("%s: %v × %v, want %v × %v", b.ID, b.Goos, b.Goarch, w.goos, arches)
 		}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,21 +77,30 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("stored %d memories in %v", *benchMemories, time.Since(start))
-	for _, mode := range []sage.Mode{sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword} {
-		b.Run(string(mode), func(b *testing.B) {
-			for i := 0; b.Loop(); i++ {
-				q := benchText(r, 6)
-				if _, err := svc.Search(ctx, sage.SearchQuery{Query: q, Mode: mode}); err != nil {
+	cases := []struct {
+		name string
+		q    sage.SearchQuery
+	}{
+		{"hybrid", sage.SearchQuery{Mode: sage.ModeHybrid}},
+		{"semantic", sage.SearchQuery{Mode: sage.ModeSemantic}},
+		{"keyword", sage.SearchQuery{Mode: sage.ModeKeyword}},
+		{"hybrid-project", sage.SearchQuery{Filter: sage.Filter{Project: "p3"}}},
+		{"hybrid-since", sage.SearchQuery{Filter: sage.Filter{Since: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(*benchMemories/2) * time.Minute)}}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var took []time.Duration
+			for b.Loop() {
+				q := c.q
+				q.Query = benchText(r, 6)
+				t0 := time.Now()
+				if _, err := svc.Search(ctx, q); err != nil {
 					b.Fatal(err)
 				}
+				took = append(took, time.Since(t0))
 			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
 		})
 	}
-	b.Run("hybrid-filtered", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := svc.Search(ctx, sage.SearchQuery{Query: benchText(r, 6), Filter: sage.Filter{Project: "p3"}}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }

@@ -34,6 +34,9 @@ const (
 	// document frequencies stays under it; the others only score. When even
 	// the rarest term is more common, candidates must hold every term.
 	maxSelected = 4000
+	// commonTermShare: terms together in more than this share of the
+	// memories do not select candidates either.
+	commonTermShare = 0.2
 	// maxScored caps the rows scored by one keyword query, whatever the terms.
 	maxScored = 5000
 	// dfCap bounds the rows counted for a term's document frequency when
@@ -289,8 +292,8 @@ func (s *MemoryService) stats(ctx context.Context, tx pgx.Tx) (*termStats, error
 	var freqs []float32
 	err := tx.QueryRow(ctx, `SELECT greatest(c.reltuples, 0), s.most_common_elems::text::text[], s.most_common_elem_freqs
 		FROM pg_class c
-		LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = 'memories' AND s.attname = 'tsv'
 		JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = 'memories' AND s.attname = 'tsv'
 		WHERE c.oid = 'memories'::regclass`).Scan(&st.total, &elems, &freqs)
 	if err != nil {
 		return nil, err
@@ -370,16 +373,16 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx pgx.Tx, ns, query str
 	// The rarest terms select the candidates.
 	sort.SliceStable(found, func(i, j int) bool { return found[i].df < found[j].df })
 	var selected []string
-	sum := 0.0
+	sum, limit := 0.0, min(maxSelected, math.Max(commonTermShare*total, 50))
 	for _, t := range found {
-		if sum+t.df > maxSelected && len(selected) > 0 {
+		if sum+t.df > limit && len(selected) > 0 {
 			break
 		}
 		selected = append(selected, t.q)
 		sum += t.df
 	}
 	selector := strings.Join(selected, " | ")
-	if sum > maxSelected && len(found) > 1 {
+	if sum > limit && len(found) > 1 {
 		selector = strings.Join(all, " & ") // only common terms: all of them
 	}
 	w := filterWhere(ns, f, selector, strings.Join(all, " | "))

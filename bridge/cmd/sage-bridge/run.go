@@ -46,6 +46,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 const usage = `Usage:
   sage-bridge [serve] [flags]   serve MCP on stdin/stdout, forwarding to sage-daemon
+                                (--url, --token-file, --request-timeout; see docs/BRIDGE.md)
   sage-bridge hook <event>      run a Claude Code hook (reads its JSON on stdin)
   sage-bridge manage <command>  the sage_manage CLI (also: invoke as sage_manage)
   sage-bridge doctor            check the configuration and the daemon step by step

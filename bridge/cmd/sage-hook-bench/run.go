@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	batch := fs.Int("batch", 500, "turns per seeding request")
 	runs := fs.Int("runs", 200, "measured hook runs")
 	warmup := fs.Int("warmup", 10, "unmeasured runs first")
+	trivial := fs.Bool("trivial", false, "send only the trivial prompt \"ok\" (no daemon call): the floor of process start and setup")
 	corpusDir := fs.String("corpus", filepath.Join(runtime.GOROOT(), "src"), "directory of .go files whose comments make the memories' text")
 	target := fs.Duration("target", 100*time.Millisecond, "p95 target")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
@@ -83,15 +84,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"SAGE_CACHE_DIR="+cache, "SAGE_CONFIG="+filepath.Join(cache, "none.json"))
 
 	rng := rand.New(rand.NewPCG(7, 7))
-	var times []time.Duration
+	var times, daemon []time.Duration
 	injected, chars := 0, 0
 	for i := range *warmup + *runs {
 		if ctx.Err() != nil {
 			return 1
 		}
+		q := cp.prompt(rng)
+		if *trivial {
+			q = "ok"
+		}
 		payload, _ := json.Marshal(map[string]string{
 			"session_id": fmt.Sprintf("bench-run-%d", i), "transcript_path": filepath.Join(cache, "t.jsonl"),
-			"cwd": cwd, "hook_event_name": "UserPromptSubmit", "prompt": cp.prompt(rng),
+			"cwd": cwd, "hook_event_name": "UserPromptSubmit", "prompt": q,
 		})
 		cmd := exec.CommandContext(ctx, bin, "hook", "UserPromptSubmit")
 		cmd.Env = env
@@ -108,13 +113,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		times = append(times, el)
+		// The daemon's share: the same context request, made directly.
+		dstart := time.Now()
+		if *trivial {
+			continue
+		}
+		if _, err := c.Context(ctx, client.ContextParams{Query: q, MaxResults: 8, MaxChars: 8000, Project: "bench"}); err == nil {
+			daemon = append(daemon, time.Since(dstart))
+		}
 		if out.Len() > 0 {
 			injected++
 			chars += out.Len()
 		}
 	}
 	slices.Sort(times)
-	pct := func(p float64) time.Duration { return times[min(len(times)-1, int(p*float64(len(times))))] }
+	slices.Sort(daemon)
+	pctOf := func(ts []time.Duration, p float64) time.Duration {
+		if len(ts) == 0 {
+			return 0
+		}
+		return ts[min(len(ts)-1, int(p*float64(len(ts))))]
+	}
+	pct := func(p float64) time.Duration { return pctOf(times, p) }
 	var sum time.Duration
 	for _, t := range times {
 		sum += t
@@ -124,6 +144,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "injected context in %d of %d runs (mean output %d bytes)\n", injected, len(times), chars/max(injected, 1))
 	fmt.Fprintf(stdout, "latency: p50 %v  p90 %v  p95 %v  p99 %v  max %v  mean %v\n",
 		ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.95)), ms(pct(0.99)), ms(times[len(times)-1]), ms(sum/time.Duration(len(times))))
+	if len(daemon) > 0 {
+		fmt.Fprintf(stdout, "daemon alone (GET /api/v1/context, same queries, warm connection): p50 %v  p95 %v  p99 %v\n",
+			ms(pctOf(daemon, 0.50)), ms(pctOf(daemon, 0.95)), ms(pctOf(daemon, 0.99)))
+	}
 	if pct(0.95) > *target {
 		fmt.Fprintf(stdout, "p95 %v is above the %v target\n", ms(pct(0.95)), *target)
 		return 3

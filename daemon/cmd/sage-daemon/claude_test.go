@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,24 +61,55 @@ func TestClaudeCodeRegistration(t *testing.T) {
 	home := t.TempDir()
 
 	claude(t, bin, home, "mcp", "add", "--transport", "http", "sage", d.URL+"/mcp", "--header", "Authorization: Bearer "+secret)
-	claude(t, bin, home, "mcp", "add", "--transport", "http", "sage-oauth", d.URL+"/mcp")
 	out := claude(t, bin, home, "mcp", "list")
-	var withHeader, without string
-	for _, line := range strings.Split(out, "\n") {
-		switch {
-		case strings.HasPrefix(line, "sage:"):
-			withHeader = line
-		case strings.HasPrefix(line, "sage-oauth:"):
-			without = line
-		}
-	}
-	if !strings.Contains(withHeader, "✔ Connected") {
+	if line := listLine(out, "sage"); !strings.Contains(line, "✔ Connected") {
 		t.Fatalf("with the bearer header, want ✔ Connected:\n%s\ndaemon log:\n%s", out, d.Log.String())
 	}
-	if !strings.Contains(strings.ToLower(without), "needs authentication") {
+	if n := oauthRequests(t, d.URL); n != 0 {
+		t.Fatalf("with the bearer header, Claude Code made %d OAuth requests; want none", n)
+	}
+
+	claude(t, bin, home, "mcp", "add", "--transport", "http", "sage-oauth", d.URL+"/mcp")
+	out = claude(t, bin, home, "mcp", "list")
+	if line := listLine(out, "sage-oauth"); !strings.Contains(strings.ToLower(line), "needs authentication") {
 		t.Fatalf("without a header, want Needs authentication:\n%s", out)
+	}
+	if n := oauthRequests(t, d.URL); n == 0 {
+		t.Fatal("without a header, Claude Code did not discover the OAuth metadata")
 	}
 	if strings.Contains(out, secret) {
 		t.Fatal("claude mcp list printed the token")
 	}
+}
+
+// listLine returns the line of `claude mcp list` for server name.
+func listLine(out, name string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, name+":") {
+			return line
+		}
+	}
+	return ""
+}
+
+// oauthRequests counts the requests to OAuth metadata and registration
+// endpoints so far, from the daemon's metrics (open to loopback).
+func oauthRequests(t testing.TB, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "sage_http_requests_total{") &&
+			(strings.Contains(line, `route="/.well-known/`) || strings.Contains(line, `route="/register"`)) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			n += int(v)
+		}
+	}
+	return n
 }

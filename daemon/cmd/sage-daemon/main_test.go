@@ -194,3 +194,19 @@ func TestVersionLdflags(t *testing.T) {
 		t.Fatalf("version: %q", out)
 	}
 }
+
+func TestBadTokenFileIsFatal(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dataDir, "token"), []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runCmd(t, []string{"SAGE_DATABASE_URL=" + MustDatabase(t), "SAGE_DATA_DIR=" + dataDir,
+		"SAGE_LISTEN=" + freeAddr(t)}, "serve")
+	if code != 1 || !strings.Contains(errOut, "admin token") || !strings.Contains(errOut, "at least 16 characters") {
+		t.Fatalf("code %d; log:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "short") {
+		t.Fatalf("the log contains the token file's content:\n%s", errOut)
+	}
+}

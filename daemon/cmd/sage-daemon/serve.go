@@ -84,28 +84,51 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	bctx, cancelBackend := context.WithCancel(ctx)
 	defer cancelBackend()
-	dbDone := make(chan *postgres.DB, 1)
-	go func() { dbDone <- connect(bctx, cfg, log, srv, emb) }()
+	connected := make(chan connection, 1)
+	go func() { connected <- connect(bctx, cfg, log, srv, emb) }()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
-	select {
-	case err := <-serveErr:
-		cancelBackend()
-		if db := <-dbDone; db != nil {
-			db.Close()
+	var conn *connection
+	var fatal error
+	pending := connected
+wait:
+	for {
+		select {
+		case err := <-serveErr:
+			cancelBackend()
+			if conn == nil {
+				c := <-connected
+				conn = &c
+			}
+			conn.close()
+			return fmt.Errorf("serve: %w", err)
+		case c := <-pending:
+			conn, pending = &c, nil
+			if c.err != nil {
+				fatal = c.err
+				break wait
+			}
+		case <-ctx.Done():
+			break wait
 		}
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	}
+	if fatal != nil && ctx.Err() == nil {
+		log.Error("cannot start: fix the configuration", "err", fatal)
 	}
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = hs.Shutdown(sctx)
 	cancelBackend()
-	if db := <-dbDone; db != nil {
-		db.Close()
+	if conn == nil {
+		c := <-connected
+		conn = &c
+	}
+	conn.close()
+	if fatal != nil && ctx.Err() == nil {
+		return fatal
 	}
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -114,51 +137,71 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
+// connection is the outcome of connect.
+type connection struct {
+	db       *postgres.DB
+	backfill chan struct{} // closed when the backfill loop has stopped
+	err      error         // a problem retrying cannot fix
+}
+
+// close waits for background work and closes the database.
+func (c connection) close() {
+	if c.db == nil {
+		return
+	}
+	if c.backfill != nil {
+		<-c.backfill
+	}
+	c.db.Close()
+}
+
 // connect opens the database, retrying with backoff until it works or ctx
-// ends, then sets the server's backend. It returns the DB (nil if ctx
-// ended first); background work on it stops with ctx.
-func connect(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) *postgres.DB {
+// ends, then sets the server's backend. While ctx lives, the open
+// connection serves (and <-ctx.Done() stops its background work). A bad
+// admin token configuration is not retried: it comes back in err.
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) connection {
 	backoff := minBackoff
 	for attempt := 1; ; attempt++ {
-		db, err := openBackend(ctx, cfg, log, srv, emb)
-		if err == nil {
-			return db
+		c := openBackend(ctx, cfg, log, srv, emb)
+		if c.err == nil || errors.Is(c.err, sage.ErrInvalid) {
+			return c
 		}
 		if ctx.Err() != nil {
-			return nil
+			return connection{}
 		}
-		log.Warn("database not ready; serving 503 until it is", "attempt", attempt, "retry_in", backoff, "err", err)
+		log.Warn("database not ready; serving 503 until it is", "attempt", attempt, "retry_in", backoff, "err", c.err)
 		select {
 		case <-ctx.Done():
-			return nil
+			return connection{}
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
-func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) (*postgres.DB, error) {
+func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) connection {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log.With("component", "postgres")})
 	if err != nil {
-		return nil, err
+		return connection{err: err}
 	}
 	svc := postgres.NewMemoryService(db, emb, log.With("component", "memory"))
 	if err := svc.Start(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return connection{err: err}
 	}
 	tokens := postgres.NewTokenStore(db.Pool())
 	if cfg.Auth {
 		if err := bootstrapToken(ctx, cfg, log, tokens); err != nil {
 			db.Close()
-			if errors.Is(err, sage.ErrUnavailable) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("admin token: %w", err)
+			return connection{err: fmt.Errorf("admin token: %w", err)}
 		}
 	}
 	srv.SetBackend(&sagehttp.Backend{Service: svc, Tokens: tokens, Pool: db.Pool()})
-	go svc.RunBackfill(ctx, time.Minute)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.RunBackfill(ctx, time.Minute)
+	}()
 	log.Info("database ready")
-	return db, nil
+	return connection{db: db, backfill: done}
 }

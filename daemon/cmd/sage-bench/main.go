@@ -1,0 +1,19 @@
+// Command sage-bench benchmarks a real sage-daemon over MCP: it starts the
+// daemon against a fresh database, seeds it with save_conversation, then
+// measures search_memory and get_context latency and the daemon's memory.
+// Run "go run ./daemon/cmd/sage-bench -h".
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
