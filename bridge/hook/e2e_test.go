@@ -411,9 +411,21 @@ func TestOutboxReplayExactlyOnce(t *testing.T) {
 	if q, _ := o.Quarantined(); len(q) != 1 {
 		t.Fatalf("quarantined = %v, want the corrupt entry", q)
 	}
-	// Replaying again changes nothing.
-	if r := e.manage("sync"); r.code != 0 {
-		t.Fatalf("second sync: %d %s", r.code, r.stderr)
+	// Replaying again changes nothing; this time through the binary
+	// invoked as sage_manage.
+	link := filepath.Join(t.TempDir(), "sage_manage")
+	if err := os.Symlink(e.bin, link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(link, "sync", "--json")
+	cmd.Env = e.environ()
+	out, err := cmd.Output()
+	var res struct {
+		Sent      int `json:"sent"`
+		Remaining int `json:"remaining"`
+	}
+	if err != nil || json.Unmarshal(out, &res) != nil || res.Sent != 0 || res.Remaining != 0 {
+		t.Fatalf("sage_manage sync --json: %v %s", err, out)
 	}
 	if n := MustMemories(t, c); n != turns {
 		t.Fatalf("memories after second sync = %d, want %d", n, turns)

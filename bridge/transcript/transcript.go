@@ -77,18 +77,18 @@ type Stats struct {
 
 // entry is the part of a transcript line that Parse reads.
 type entry struct {
-	Type        string          `json:"type"`
-	UUID        string          `json:"uuid"`
-	IsSidechain bool            `json:"isSidechain"`
-	IsMeta      bool            `json:"isMeta"`
+	Type        string `json:"type"`
+	UUID        string `json:"uuid"`
+	IsSidechain bool   `json:"isSidechain"`
+	IsMeta      bool   `json:"isMeta"`
 	// IsCompactSummary marks the summary Claude Code writes as a user
 	// entry after compacting; IsVisibleInTranscriptOnly marks other
 	// entries that never were prompts.
-	IsCompactSummary          bool `json:"isCompactSummary"`
-	IsVisibleInTranscriptOnly bool `json:"isVisibleInTranscriptOnly"`
-	Timestamp   string          `json:"timestamp"`
-	CWD         string          `json:"cwd"`
-	Message     json.RawMessage `json:"message"`
+	IsCompactSummary          bool            `json:"isCompactSummary"`
+	IsVisibleInTranscriptOnly bool            `json:"isVisibleInTranscriptOnly"`
+	Timestamp                 string          `json:"timestamp"`
+	CWD                       string          `json:"cwd"`
+	Message                   json.RawMessage `json:"message"`
 }
 
 type message struct {

@@ -116,9 +116,9 @@ func TestSummarize(t *testing.T) {
 		want latency
 	}{
 		{"empty", nil, latency{}},
-		{"one", ms(7), latency{Mean: 7, P50: 7, P95: 7, P99: 7, Max: 7}},
-		{"hundred", ms(hundred...), latency{Mean: 50.5, P50: 50, P95: 95, P99: 99, Max: 100}},
-		{"ten", ms(10, 1, 2, 3, 4, 5, 6, 7, 8, 9), latency{Mean: 5.5, P50: 5, P95: 10, P99: 10, Max: 10}},
+		{"one", ms(7), latency{Count: 1, Mean: 7, P50: 7, P95: 7, P99: 7, Max: 7}},
+		{"hundred", ms(hundred...), latency{Count: 100, Mean: 50.5, P50: 50, P95: 95, P99: 99, Max: 100}},
+		{"ten", ms(10, 1, 2, 3, 4, 5, 6, 7, 8, 9), latency{Count: 10, Mean: 5.5, P50: 5, P95: 10, P99: 10, Max: 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := summarize(tc.in); got != tc.want {
@@ -155,5 +155,25 @@ func TestReadMemStatusOfSelf(t *testing.T) {
 	}
 	if m.VmRSSKiB <= 0 || m.VmHWMKiB < m.VmRSSKiB {
 		t.Errorf("own memory: %+v", m)
+	}
+}
+
+func TestParseStatTicks(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     int64
+		ok       bool
+	}{
+		{"plain", "1234 (sage-daemon) S 1 1234 1234 0 -1 4194560 900 0 0 0 250 75 0 0 20 0 9 0 100 2019356 7271 18446744073709551615", 325, true},
+		{"spaces in name", "99 (post gres: x) R 1 99 99 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 5 1 1 1", 15, true},
+		{"short", "99 (x) R 1 2", 0, false},
+		{"no name", "garbage", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStatTicks(tc.in)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("parseStatTicks = %d, %v; want %d (ok=%v)", got, err, tc.want, tc.ok)
+			}
+		})
 	}
 }

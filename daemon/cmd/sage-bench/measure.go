@@ -16,11 +16,12 @@ import (
 
 // latency summarizes call durations, in milliseconds.
 type latency struct {
-	Mean float64 `json:"mean_ms"`
-	P50  float64 `json:"p50_ms"`
-	P95  float64 `json:"p95_ms"`
-	P99  float64 `json:"p99_ms"`
-	Max  float64 `json:"max_ms"`
+	Count int     `json:"count"`
+	Mean  float64 `json:"mean_ms"`
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
 }
 
 // summarize computes the latency summary of ds (nearest-rank percentiles).
@@ -36,11 +37,12 @@ func summarize(ds []time.Duration) latency {
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return latency{
-		Mean: ms(sum / time.Duration(len(s))),
-		P50:  ms(percentile(s, 50)),
-		P95:  ms(percentile(s, 95)),
-		P99:  ms(percentile(s, 99)),
-		Max:  ms(s[len(s)-1]),
+		Count: len(s),
+		Mean:  ms(sum / time.Duration(len(s))),
+		P50:   ms(percentile(s, 50)),
+		P95:   ms(percentile(s, 95)),
+		P99:   ms(percentile(s, 99)),
+		Max:   ms(s[len(s)-1]),
 	}
 }
 
@@ -52,14 +54,15 @@ func percentile(s []time.Duration, p float64) time.Duration {
 
 // seedResult is the outcome of the seeding phase.
 type seedResult struct {
-	Memories     int     `json:"memories"`
-	Deduplicated int     `json:"deduplicated"`
-	Sessions     int     `json:"sessions"`
-	Clients      int     `json:"clients"`
-	Seconds      float64 `json:"seconds"`
-	PerSecond    float64 `json:"saves_per_second"`
-	TextBytes    int64   `json:"text_bytes"`
-	Latency      latency `json:"latency"`
+	Memories     int         `json:"memories"`
+	Deduplicated int         `json:"deduplicated"`
+	Sessions     int         `json:"sessions"`
+	Clients      int         `json:"clients"`
+	Seconds      float64     `json:"seconds"`
+	PerSecond    float64     `json:"saves_per_second"`
+	TextBytes    int64       `json:"text_bytes"`
+	Latency      latency     `json:"latency"`
+	CPU          *cpuPerCall `json:"cpu_ms_per_call,omitempty"`
 }
 
 // progress prints a line to w at most every interval.
@@ -104,13 +107,14 @@ func closeAll(css []*mcp.ClientSession) {
 
 // seed saves every turn of c with save_conversation from clients
 // concurrent MCP sessions. It stops at the first failure.
-func seed(ctx context.Context, css []*mcp.ClientSession, c *corpus, log io.Writer) (seedResult, error) {
+func seed(ctx context.Context, css []*mcp.ClientSession, c *corpus, meter *cpuMeter, log io.Writer) (seedResult, error) {
 	res := seedResult{Memories: c.n, Sessions: c.Sessions(), Clients: len(css)}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next, done, dedup, bytes atomic.Int64
 	lat := make([][]time.Duration, len(css))
 	p := &progress{w: log, last: time.Now()}
+	cpu0 := meter.sample(ctx)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w, cs := range css {
@@ -133,7 +137,7 @@ func seed(ctx context.Context, css []*mcp.ClientSession, c *corpus, log io.Write
 				}
 				bytes.Add(int64(len(t.UserPrompt) + len(t.AssistantResponse)))
 				n := done.Add(1)
-				p.maybe("seeded %d/%d (%.0f saves/s)", n, c.n, float64(n)/time.Since(start).Seconds())
+				p.maybe("sage-bench: seeded %d/%d (%.0f saves/s)", n, c.n, float64(n)/time.Since(start).Seconds())
 			}
 		})
 	}
@@ -142,6 +146,7 @@ func seed(ctx context.Context, css []*mcp.ClientSession, c *corpus, log io.Write
 	if err := context.Cause(ctx); err != nil {
 		return res, err
 	}
+	res.CPU = meter.perCall(cpu0, meter.sample(ctx), c.n)
 	res.Seconds = elapsed.Seconds()
 	res.PerSecond = float64(c.n) / elapsed.Seconds()
 	res.Deduplicated = int(dedup.Load())
@@ -161,6 +166,10 @@ type phaseResult struct {
 	Seconds     float64 `json:"seconds"`
 	PerSecond   float64 `json:"calls_per_second"`
 	Latency     latency `json:"latency"`
+	// ByKind breaks the latency down by kind of query (matching, vague,
+	// unrelated; "+project" with a project filter).
+	ByKind map[string]latency `json:"latency_by_kind"`
+	CPU    *cpuPerCall        `json:"cpu_ms_per_call,omitempty"`
 }
 
 // queryFunc runs one query and returns how many results it gave.
@@ -168,7 +177,7 @@ type queryFunc func(ctx context.Context, cs *mcp.ClientSession, q query) (int, e
 
 // measure runs warmup unmeasured queries, then every query of qs, from
 // len(css) concurrent sessions, timing each call.
-func measure(ctx context.Context, tool string, fn queryFunc, css []*mcp.ClientSession, warmup, qs []query, log io.Writer) (phaseResult, error) {
+func measure(ctx context.Context, tool string, fn queryFunc, css []*mcp.ClientSession, warmup, qs []query, meter *cpuMeter, log io.Writer) (phaseResult, error) {
 	res := phaseResult{Tool: tool, Concurrency: len(css), Calls: len(qs)}
 	run := func(qs []query, timed bool) ([]time.Duration, []int, time.Duration, error) {
 		ctx, cancel := context.WithCancelCause(ctx)
@@ -194,7 +203,7 @@ func measure(ctx context.Context, tool string, fn queryFunc, css []*mcp.ClientSe
 					}
 					lat[i], got[i] = time.Since(t0), n
 					if timed {
-						p.maybe("%s c=%d: %d/%d", tool, len(css), i+1, len(qs))
+						p.maybe("sage-bench: %s c=%d: %d/%d", tool, len(css), i+1, len(qs))
 					}
 				}
 			})
@@ -205,12 +214,20 @@ func measure(ctx context.Context, tool string, fn queryFunc, css []*mcp.ClientSe
 	if _, _, _, err := run(warmup, false); err != nil {
 		return res, fmt.Errorf("%s warmup: %w", tool, err)
 	}
+	cpu0 := meter.sample(ctx)
 	lat, got, elapsed, err := run(qs, true)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", tool, err)
 	}
+	res.CPU = meter.perCall(cpu0, meter.sample(ctx), len(qs))
 	total := 0
+	byKind := map[string][]time.Duration{}
 	for i, q := range qs {
+		k := q.Kind
+		if q.Project != "" {
+			k += "+project"
+		}
+		byKind[k] = append(byKind[k], lat[i])
 		if q.Project != "" {
 			res.Filtered++
 		}
@@ -223,5 +240,9 @@ func measure(ctx context.Context, tool string, fn queryFunc, css []*mcp.ClientSe
 	res.Seconds = elapsed.Seconds()
 	res.PerSecond = float64(len(qs)) / elapsed.Seconds()
 	res.Latency = summarize(lat)
+	res.ByKind = map[string]latency{}
+	for k, l := range byKind {
+		res.ByKind[k] = summarize(l)
+	}
 	return res, nil
 }

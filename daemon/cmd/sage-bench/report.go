@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -125,13 +127,24 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| time | %.1f s |\n", s.Seconds)
 	fmt.Fprintf(&b, "| **throughput** | **%.0f saves/s** |\n", s.PerSecond)
 	fmt.Fprintf(&b, "| latency p50 / p95 / p99 | %.1f / %.1f / %.1f ms |\n", s.Latency.P50, s.Latency.P95, s.Latency.P99)
+	fmt.Fprintf(&b, "| CPU per save (client / daemon / PostgreSQL) | %s |\n", s.CPU)
 
-	fmt.Fprintf(&b, "\n| tool | concurrency | calls | project filter | non-empty | calls/s | mean | p50 | p95 | p99 | max |\n")
-	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "\n| tool | concurrency | calls | project filter | non-empty | calls/s | mean | p50 | p95 | p99 | max | CPU per call (client / daemon / PostgreSQL) |\n")
+	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, q := range r.Queries {
 		l := q.Latency
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.0f | %.1f ms | %.1f ms | **%.1f ms** | %.1f ms | %.1f ms |\n",
-			q.Tool, q.Concurrency, q.Calls, q.Filtered, q.NonEmpty, q.PerSecond, l.Mean, l.P50, l.P95, l.P99, l.Max)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.0f | %.1f ms | %.1f ms | **%.1f ms** | %.1f ms | %.1f ms | %s |\n",
+			q.Tool, q.Concurrency, q.Calls, q.Filtered, q.NonEmpty, q.PerSecond, l.Mean, l.P50, l.P95, l.P99, l.Max, q.CPU)
+	}
+	for _, q := range r.Queries {
+		if len(q.ByKind) == 0 || q.Concurrency != 1 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n| %s, concurrency %d, by query | calls | p50 | p95 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n", q.Tool, q.Concurrency)
+		for _, k := range slices.Sorted(maps.Keys(q.ByKind)) {
+			l := q.ByKind[k]
+			fmt.Fprintf(&b, "| %s | %d | %.1f ms | %.1f ms | %.1f ms |\n", k, l.Count, l.P50, l.P95, l.P99)
+		}
 	}
 
 	fmt.Fprintf(&b, "\n| daemon memory | VmRSS | VmHWM |\n| --- | ---: | ---: |\n")
@@ -202,4 +215,18 @@ func loadAverage() float64 {
 		return -1
 	}
 	return l
+}
+
+// String formats c as "client / daemon / PostgreSQL" milliseconds.
+func (c *cpuPerCall) String() string {
+	if c == nil {
+		return "unknown"
+	}
+	f := func(v *float64) string {
+		if v == nil {
+			return "?"
+		}
+		return fmt.Sprintf("%.2f", *v)
+	}
+	return fmt.Sprintf("%.2f / %s / %s ms", c.Client, f(c.Daemon), f(c.Postgres))
 }

@@ -122,7 +122,11 @@ func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *r
 		return nil, err
 	}
 	logf(log, "seeding %d memories in %d sessions with %d clients", cfg.Memories, c.Sessions(), cfg.Clients)
-	r.Seed, err = seed(ctx, css, c, log)
+	meter := &cpuMeter{daemonPID: pid}
+	if db != nil {
+		meter.dbURL, meter.dbName = db.url, db.name
+	}
+	r.Seed, err = seed(ctx, css, c, meter, log)
 	if err != nil {
 		closeAll(css)
 		return nil, err
@@ -170,7 +174,7 @@ func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *r
 			return nil, err
 		}
 		logf(log, "measuring %d %s calls, concurrency %d", len(qs), p.tool, p.conc)
-		res, err := measure(ctx, p.tool, p.fn, css, warm, qs, log)
+		res, err := measure(ctx, p.tool, p.fn, css, warm, qs, meter, log)
 		closeAll(css)
 		if err != nil {
 			return nil, err
