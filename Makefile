@@ -56,6 +56,8 @@ logs:
 # The benchmark programs, built into ./bin beside the binaries they measure
 # and run one after the other; each takes its own flags:
 #   make bench DAEMON_BENCH_ARGS=... BRIDGE_BENCH_ARGS=... HOOK_BENCH_ARGS="-url ... -token ..."
+# (sage-bench needs a PostgreSQL server: SAGE_BENCH_DATABASE_URL; "-h" on
+# each program lists its flags; docs/BENCHMARKS.md records the results.)
 # A program that does not exist (yet) is skipped with a note.
 DAEMON_BENCH_ARGS ?=
 BRIDGE_BENCH_ARGS ?=

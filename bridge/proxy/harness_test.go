@@ -29,6 +29,8 @@ type testServer struct {
 
 	counted   atomic.Int64 // runs of the non-idempotent "count" tool
 	deletes   atomic.Int64 // DELETE requests
+	headers   sync.Map     // "Mcp-Session-Id"/"Mcp-Protocol-Version" → last value seen on a POST
+	started   chan string  // "slow" tool calls that started
 	cancelled chan string  // "slow" tool calls that saw cancellation
 
 	mu     sync.Mutex
@@ -56,7 +58,7 @@ func MustReserveServer(t *testing.T, opts ...serverOpt) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, addr: ln.Addr().String(), cancelled: make(chan string, 16)}
+	s := &testServer{t: t, addr: ln.Addr().String(), started: make(chan string, 16), cancelled: make(chan string, 16)}
 	ln.Close()
 	for _, o := range opts {
 		o(s)
@@ -90,6 +92,7 @@ func (s *testServer) newMCPServer() *mcp.Server {
 		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "slow", Description: "block until cancelled"},
 		func(ctx context.Context, req *mcp.CallToolRequest, in slowIn) (*mcp.CallToolResult, any, error) {
+			s.started <- in.Tag
 			<-ctx.Done()
 			s.cancelled <- in.Tag
 			return nil, nil, ctx.Err()
@@ -134,6 +137,13 @@ func (s *testServer) MustStart() {
 		}
 		if r.Method == http.MethodDelete {
 			s.deletes.Add(1)
+		}
+		if r.Method == http.MethodPost {
+			for _, h := range []string{"Mcp-Session-Id", "Mcp-Protocol-Version"} {
+				if v := r.Header.Get(h); v != "" {
+					s.headers.Store(h, v)
+				}
+			}
 		}
 		h.ServeHTTP(w, r)
 	})

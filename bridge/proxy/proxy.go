@@ -497,9 +497,9 @@ func (b *Bridge) track(id json.RawMessage, c *call) func() {
 	}
 }
 
-// translateCancel maps notifications/cancelled to the upstream id of the
-// request; a request not yet sent is cancelled locally (nil: nothing to
-// forward).
+// translateCancel ends the cancelled request locally (it is answered with
+// CodeCancelled) and maps notifications/cancelled to the request's upstream
+// id; for a request not yet sent it returns nil: nothing to forward.
 func (b *Bridge) translateCancel(e envelope, data []byte) []byte {
 	var p struct {
 		RequestID json.RawMessage `json:"requestId"`
@@ -514,8 +514,10 @@ func (b *Bridge) translateCancel(e envelope, data []byte) []byte {
 	if c == nil {
 		return data
 	}
+	// Stop waiting either way: the client ignores any later answer, and a
+	// call still retrying its connection must not run after all.
+	c.cancel(errCancelledByClient)
 	if !c.sent.Load() {
-		c.cancel(errCancelledByClient)
 		return nil
 	}
 	if bytes.Equal(c.upID, c.clientID) {

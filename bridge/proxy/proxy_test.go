@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,13 @@ func TestForwarding(t *testing.T) {
 			}
 			var empty map[string]any
 			MustResult(t, c.call("4", "ping", ""), &empty)
+			if v, _ := srv.headers.Load("Mcp-Protocol-Version"); v != "2025-06-18" {
+				t.Errorf("Mcp-Protocol-Version sent = %v", v)
+			}
+			_, hasSession := srv.headers.Load("Mcp-Session-Id")
+			if hasSession == srv.stateless {
+				t.Errorf("Mcp-Session-Id sent = %v on a stateless=%v server", hasSession, srv.stateless)
+			}
 		})
 	}
 }
@@ -273,7 +281,11 @@ func TestCancelledIsForwarded(t *testing.T) {
 	for _, id := range []string{`5`, `2.5`} {
 		ch := c.expect(id)
 		c.write(`{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"slow","arguments":{"tag":"` + id + `"}}}`)
-		time.Sleep(300 * time.Millisecond) // let the call reach the tool
+		select {
+		case <-srv.started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("call %s did not reach the tool", id)
+		}
 		c.write(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":` + id + `,"reason":"user"}}`)
 		select {
 		case tag := <-srv.cancelled:
@@ -365,11 +377,35 @@ func TestAuth(t *testing.T) {
 	if strings.Contains(r.Error.Message, "wrong-token-value") {
 		t.Errorf("token in message: %s", r.Error.Message)
 	}
-	good := MustStartBridge(t, proxy.Options{URL: srv.URL(), Token: secret})
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	good := MustStartBridge(t, proxy.Options{URL: srv.URL(), Token: secret, Logger: log, RequestTimeout: 2 * time.Second})
 	good.MustInit()
 	if got := toolText(t, good.call("1", "tools/call", `{"name":"echo","arguments":{"text":"in"}}`)); got != "in" {
 		t.Errorf("echo = %q", got)
 	}
+	srv.Stop() // provoke failure logs too
+	good.call("2", "tools/call", `{"name":"count","arguments":{}}`)
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("token logged:\n%s", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestConfigErrorServes(t *testing.T) {
@@ -398,5 +434,30 @@ func TestIdleBridgeReconnectsAfterRestart(t *testing.T) {
 	c.waitOther("notifications/tools/list_changed", 30*time.Second)
 	if got := toolText(t, c.call("2", "tools/call", `{"name":"count","arguments":{}}`)); got != "1" {
 		t.Fatalf("count = %q", got)
+	}
+}
+
+func TestCancelBeforeSent(t *testing.T) {
+	srv := MustStartServer(t)
+	c := MustStartBridge(t, proxy.Options{URL: srv.URL()})
+	c.MustInit()
+	srv.Stop()
+	// Drop the session so the call waits for the reconnect instead of
+	// being written.
+	srv.MustStart()
+	MustDecode(t, c.call("1", "tools/list", "{}"))
+	srv.Stop()
+	time.Sleep(100 * time.Millisecond)
+	ch := c.expect("7")
+	c.write(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"count","arguments":{}}}`)
+	c.write(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}`)
+	r := MustDecode(t, c.MustResponse(ch, "7"))
+	if r.Error == nil || r.Error.Code != proxy.CodeCancelled {
+		t.Fatalf("cancelled call answered %+v", r)
+	}
+	srv.MustStart()
+	MustDecode(t, c.call("8", "tools/list", "{}"))
+	if n := srv.counted.Load(); n != 0 {
+		t.Errorf("cancelled call ran %d times", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,7 +86,20 @@ func neverSent(err error) bool {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	return errors.Is(err, syscall.ECONNREFUSED)
+	return IsConnRefused(err)
+}
+
+// wsaeconnrefused is Windows' "connection refused" (WSAECONNREFUSED), which
+// syscall.ECONNREFUSED does not match there.
+const wsaeconnrefused = 10061
+
+// IsConnRefused reports whether err is a refused connection, on any OS.
+func IsConnRefused(err error) bool {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno == syscall.ECONNREFUSED || (runtime.GOOS == "windows" && errno == wsaeconnrefused)
+	}
+	return false
 }
 
 // jitterBackoff is retryablehttp's exponential backoff (which honours
@@ -140,7 +154,12 @@ func (b *Bridge) post(ctx context.Context, s *session, msg []byte, idempotent fu
 		}
 		return nil, err
 	}
-	defer resp.Body.Close()
+	keepBody := false
+	defer func() {
+		if !keepBody {
+			resp.Body.Close()
+		}
+	}()
 	if resp.StatusCode == http.StatusNotFound && s != nil && s.id != "" {
 		drain(resp.Body)
 		return nil, errSessionGone
@@ -169,6 +188,11 @@ func (b *Bridge) post(ctx context.Context, s *session, msg []byte, idempotent fu
 			return false
 		})
 		if r.msg != nil {
+			// The server closes the stream after the response; read to its
+			// end in the background so the connection goes back to the pool
+			// (closing it early would cost a new connection per call).
+			keepBody = true
+			go drainStream(resp.Body)
 			return r, nil
 		}
 		if err == nil {
@@ -195,6 +219,15 @@ func isCtxErr(err error) bool {
 }
 
 func drain(r io.Reader) { io.Copy(io.Discard, io.LimitReader(r, 64<<10)) }
+
+// drainStream reads what is left of a response stream (at most 1 MiB, for
+// at most 2 s) and closes it.
+func drainStream(body io.ReadCloser) {
+	t := time.AfterFunc(2*time.Second, func() { body.Close() })
+	io.Copy(io.Discard, io.LimitReader(body, 1<<20))
+	t.Stop()
+	body.Close()
+}
 
 func readStatusError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -690,7 +723,7 @@ func shortCause(err error) string {
 		err = ue.Err
 	}
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case IsConnRefused(err):
 		return "connection refused"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
@@ -760,6 +793,9 @@ func (b *Bridge) getLoop(s *session) {
 		status, err := b.getStream(s)
 		switch {
 		case s.ctx.Err() != nil || status == http.StatusMethodNotAllowed:
+			return
+		case status >= 400 && status < 500 && status != http.StatusNotFound && status != http.StatusTooManyRequests:
+			b.log.Debug("daemon refuses the event stream", "status", status)
 			return
 		case status == http.StatusNotFound:
 			// The daemon restarted: reconnect now rather than on the next

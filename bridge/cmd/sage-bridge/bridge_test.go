@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,6 +170,47 @@ func TestServeBinary(t *testing.T) {
 	p.MustExit()
 }
 
+// TestSignalExit: SIGTERM ends the bridge cleanly (exit 0) after it deletes
+// its daemon session.
+func TestSignalExit(t *testing.T) {
+	bin := MustBuildBridge(t)
+	deletes := make(chan string, 1)
+	srv := mcp.NewServer(&mcp.Implementation{Name: "sig", Version: "1"}, nil)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			deletes <- r.Header.Get("Mcp-Session-Id")
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	p := MustSpawn(t, bin, bridgeEnv(t, "SAGE_URL="+ts.URL+"/mcp"))
+	p.call(1, "initialize", initParams)
+	p.notify("notifications/initialized")
+	p.call(2, "ping", "{}")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("bridge ignored SIGTERM")
+	}
+	select {
+	case sid := <-deletes:
+		if sid == "" {
+			t.Error("DELETE without a session id")
+		}
+	default:
+		t.Error("no DELETE of the session")
+	}
+}
+
 func TestDoctor(t *testing.T) {
 	bin := MustBuildBridge(t)
 	url := MustStartMCPServer(t, "doc-token")
@@ -177,6 +220,10 @@ func TestDoctor(t *testing.T) {
 	}
 	down := "http://" + ln.Addr().String() + "/mcp"
 	ln.Close()
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshake is expected
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
 	tests := []struct {
 		name     string
 		env      []string
@@ -191,6 +238,8 @@ func TestDoctor(t *testing.T) {
 			[]string{"token rejected: the daemon requires a token"}},
 		{"down", []string{"SAGE_URL=" + down}, 1,
 			[]string{"✘ reachable", "connection refused", "docker compose up -d"}},
+		{"untrusted TLS", []string{"SAGE_URL=" + tlsSrv.URL + "/mcp"}, 1,
+			[]string{"✔ reachable", "✘ TLS", "unknown authority", "fix: install the CA"}},
 		{"bad url", []string{"SAGE_URL=ftp://x"}, 1,
 			[]string{"✘ config", "must start with http"}},
 		{"missing token file", []string{"SAGE_URL=" + url, "SAGE_TOKEN_FILE=/nonexistent/token"}, 1,

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sage-mcp/sage/bridge/proxy"
@@ -124,7 +123,7 @@ func (d *doctor) checkReach(ctx context.Context) bool {
 		switch {
 		case errors.As(err, &dns):
 			d.fail("reachable", "cannot resolve "+u.Hostname(), "check the host name in the URL ("+d.cfg.URLSource+")")
-		case errors.Is(err, syscall.ECONNREFUSED):
+		case proxy.IsConnRefused(err):
 			d.fail("reachable", "connection refused at "+addr+": the daemon is not running there",
 				"start it: `docker compose up -d` (or `sage-bridge service start`), or fix the port in the URL ("+d.cfg.URLSource+")")
 		default:

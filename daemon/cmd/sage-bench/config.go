@@ -49,6 +49,11 @@ type Config struct {
 	Warmup int
 	// Seed makes the corpus and the queries reproducible.
 	Seed uint64
+	// NoSeed skips seeding: the queries are about a store seeded by an
+	// earlier run with the same -n and -seed (with -daemon-url, or a kept
+	// database). Matching queries still match: the texts depend only on
+	// -seed and -n.
+	NoSeed bool
 
 	// DatabaseURL names the PostgreSQL server (with pgvector) on which a
 	// fresh database is created for the daemon and dropped after (-database-url,
@@ -120,6 +125,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.IntVar(&cfg.ContextConcurrency, "context-concurrency", cfg.ContextConcurrency, "concurrency of the get_context phase")
 	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured calls before each query phase")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the corpus and the queries")
+	fs.BoolVar(&cfg.NoSeed, "no-seed", cfg.NoSeed, "do not seed: query a store seeded earlier with the same -n and -seed (needs -daemon-url)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL server URL (a fresh database is created on it and dropped after; env "+EnvDatabaseURL+")")
 	fs.BoolVar(&cfg.Keep, "keep", cfg.Keep, "keep the benchmark database after the run")
 	fs.BoolVar(&cfg.Analyze, "analyze", cfg.Analyze, "ANALYZE the memories table after seeding (own database only)")
@@ -175,6 +181,7 @@ func (c Config) Validate() error {
 			check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "-database-url must be a postgres:// URL")
 		}
 		check(c.DaemonPID == 0, "-daemon-pid goes with -daemon-url")
+		check(!c.NoSeed, "-no-seed goes with -daemon-url: a fresh database has nothing to query")
 	}
 	return errors.Join(errs...)
 }

@@ -79,6 +79,7 @@ func TestValidate(t *testing.T) {
 		{"daemon without token", func(c *Config) { c.DaemonURL = "http://127.0.0.1:17800" }, "needs -token"},
 		{"daemon url not http", func(c *Config) { c.DaemonURL, c.Token = "127.0.0.1:17800", "x" }, "http(s) URL"},
 		{"pid without daemon", func(c *Config) { c.DaemonPID = 7 }, "-daemon-pid goes with"},
+		{"no seed without daemon", func(c *Config) { c.NoSeed = true }, "-no-seed goes with"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok

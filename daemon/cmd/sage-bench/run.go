@@ -121,15 +121,17 @@ func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *r
 	if err != nil {
 		return nil, err
 	}
-	logf(log, "seeding %d memories in %d sessions with %d clients", cfg.Memories, c.Sessions(), cfg.Clients)
 	meter := &cpuMeter{daemonPID: pid}
 	if db != nil {
 		meter.dbURL, meter.dbName = db.url, db.name
 	}
-	r.Seed, err = seed(ctx, css, c, meter, log)
-	if err != nil {
-		closeAll(css)
-		return nil, err
+	if !cfg.NoSeed {
+		logf(log, "seeding %d memories in %d sessions with %d clients", cfg.Memories, c.Sessions(), cfg.Clients)
+		r.Seed, err = seed(ctx, css, c, meter, log)
+		if err != nil {
+			closeAll(css)
+			return nil, err
+		}
 	}
 	logf(log, "seeded in %.1fs: %.0f saves/s", r.Seed.Seconds, r.Seed.PerSecond)
 	r.Load.AfterSeed = loadAverage()

@@ -14,9 +14,19 @@ import (
 	"github.com/sage-mcp/sage/shared/pgtest"
 )
 
+// clearEnv unsets the variables sage-bench reads, so a developer's
+// settings do not change what a test runs.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range []string{EnvDatabaseURL, EnvDaemonURL, EnvToken} {
+		t.Setenv(k, "")
+	}
+}
+
 // MustReport runs sage-bench with args and -json, and decodes the report.
 func MustReport(t *testing.T, args ...string) report {
 	t.Helper()
+	clearEnv(t)
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -125,6 +135,12 @@ func TestRunExistingDaemon(t *testing.T) {
 			t.Errorf("run %d: daemon %+v, %d stored; want the running one with %d", run, r.Daemon, r.Stored, 30*run)
 		}
 	}
+	// -no-seed queries what is there.
+	r := MustReport(t, "-daemon-url", d.URL, "-token", d.Token, "-no-seed",
+		"-n", "30", "-queries", "10", "-warmup", "0", "-search-concurrency", "1")
+	if r.Seed.Memories != 0 || r.Stored != 60 || len(r.Queries) != 2 || r.Queries[0].NonEmpty == 0 || len(r.Targets) != 1 || r.RSS.AfterQueries != nil {
+		t.Errorf("-no-seed: %+v", r)
+	}
 	if got := benchDatabases(t, admin); !got[db.name] {
 		t.Errorf("database %s is gone while the daemon still uses it", db.name)
 	}
@@ -150,6 +166,7 @@ func TestCreateAndDropDatabase(t *testing.T) {
 
 func TestRunFailures(t *testing.T) {
 	admin := pgtest.AdminURL(t)
+	clearEnv(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -164,7 +181,6 @@ func TestRunFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			t.Setenv(EnvDatabaseURL, "")
 			code := Run(context.Background(), tc.args, &out, &errOut)
 			if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tc.code, tc.want)
