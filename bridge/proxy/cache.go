@@ -109,7 +109,7 @@ func (c *cache) set(key string, v json.RawMessage) error {
 // builtinInitialize is the InitializeResult the bridge gives when the daemon
 // is down and nothing is cached: the tools capability with listChanged, so
 // Claude Code fetches the tools again after notifications/tools/list_changed.
-func builtinInitialize(protocolVersion, version string) json.RawMessage {
+func builtinInitialize(protocolVersion, version, instructions string) json.RawMessage {
 	if protocolVersion == "" {
 		protocolVersion = "2025-06-18"
 	}
@@ -118,9 +118,8 @@ func builtinInitialize(protocolVersion, version string) json.RawMessage {
 		"capabilities": map[string]any{
 			"tools": map[string]any{"listChanged": true},
 		},
-		"serverInfo": map[string]any{"name": "sage", "version": version},
-		"instructions": "Sage long-term memory. The Sage daemon is not reachable right now; " +
-			"its tools appear once it is back (run `sage-bridge doctor` to see why).",
+		"serverInfo":   map[string]any{"name": "sage", "version": version},
+		"instructions": instructions,
 	}
 	b, _ := json.Marshal(r)
 	return b

@@ -445,13 +445,18 @@ func (b *Bridge) dispatch(l line) {
 	switch e.kind() {
 	case kindRequest:
 		b.wg.Add(1)
+		if e.Method == "initialize" {
+			go func() {
+				defer b.wg.Done()
+				b.handleInitialize(e, data)
+			}()
+			return
+		}
+		ctx, c, done := b.startCall(e)
 		go func() {
 			defer b.wg.Done()
-			if e.Method == "initialize" {
-				b.handleInitialize(e, data)
-				return
-			}
-			b.handleRequest(e, data)
+			defer done()
+			b.handleRequest(ctx, c, e, data)
 		}()
 	case kindNotification:
 		if e.Method == "notifications/cancelled" {
@@ -543,7 +548,8 @@ func (b *Bridge) answerConfigError(e envelope) {
 			ProtocolVersion string `json:"protocolVersion"`
 		}
 		_ = json.Unmarshal(e.Params, &p)
-		b.send(resultResponse(e.ID, builtinInitialize(p.ProtocolVersion, b.opts.Version)))
+		b.send(resultResponse(e.ID, builtinInitialize(p.ProtocolVersion, b.opts.Version,
+			"Sage long-term memory, not available: sage-bridge is misconfigured ("+b.opts.ConfigError.Error()+"); run `sage-bridge doctor`.")))
 	case "ping":
 		b.send(resultResponse(e.ID, json.RawMessage("{}")))
 	default:

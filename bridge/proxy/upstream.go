@@ -482,7 +482,9 @@ func (b *Bridge) handleInitialize(e envelope, raw []byte) {
 	if b.initMsg != nil {
 		b.mu.Unlock()
 		// A second initialize: forward it like any request.
-		b.handleRequest(e, raw)
+		ctx, c, done := b.startCall(e)
+		defer done()
+		b.handleRequest(ctx, c, e, raw)
 		return
 	}
 	b.initMsg = raw
@@ -533,7 +535,8 @@ func (b *Bridge) handleInitialize(e envelope, raw []byte) {
 			ProtocolVersion string `json:"protocolVersion"`
 		}
 		_ = json.Unmarshal(e.Params, &p)
-		res = builtinInitialize(p.ProtocolVersion, b.opts.Version)
+		res = builtinInitialize(p.ProtocolVersion, b.opts.Version, "Sage long-term memory. The Sage daemon is not reachable right now; "+
+			"its tools appear once it is back (run `sage-bridge doctor` to see why).")
 	} else {
 		res = withListChanged(res)
 	}
@@ -563,27 +566,38 @@ var emptyLists = map[string]string{
 }
 
 // handleRequest forwards one client request and sends exactly one response.
-func (b *Bridge) handleRequest(e envelope, raw []byte) {
-	ctx, cancel := context.WithTimeoutCause(b.ctx, b.opts.RequestTimeout, context.DeadlineExceeded)
-	defer cancel()
-	ctx, cancelCause := context.WithCancelCause(ctx)
-	defer cancelCause(nil)
-	c := &call{clientID: e.ID, upID: e.ID, cancel: cancelCause}
+func (b *Bridge) handleRequest(ctx context.Context, c *call, e envelope, raw []byte) {
 	up := raw
-	if !portableID(e.ID) {
-		c.upID = b.newID("")
+	if !bytes.Equal(c.upID, c.clientID) {
 		var err error
 		if up, err = withID(raw, c.upID); err != nil {
 			b.send(errorResponse(e.ID, CodeInvalidRequest, "invalid request: "+err.Error()))
 			return
 		}
 	}
-	defer b.track(e.ID, c)()
 	resp := b.forward(ctx, c, e, up)
 	if b.ctx.Err() != nil {
 		return // shutting down: nobody reads the answer
 	}
 	b.send(resp)
+}
+
+// startCall registers a client request before its goroutine runs, so a
+// notifications/cancelled right behind it finds it. The returned func ends
+// the call.
+func (b *Bridge) startCall(e envelope) (context.Context, *call, func()) {
+	ctx, cancel := context.WithTimeoutCause(b.ctx, b.opts.RequestTimeout, context.DeadlineExceeded)
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	c := &call{clientID: e.ID, upID: e.ID, cancel: cancelCause}
+	if !portableID(e.ID) {
+		c.upID = b.newID("")
+	}
+	untrack := b.track(e.ID, c)
+	return ctx, c, func() {
+		untrack()
+		cancelCause(nil)
+		cancel()
+	}
 }
 
 func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []byte {

@@ -24,10 +24,21 @@ var benchVocab = strings.Fields(`the a to of and I you we it is was for on with 
 	Caroline Melanie John Maria Wei Ken Yuki Ahmed Sofia Luca family friends kids dog cat birthday wedding
 	postgres docker kubernetes golang rust python javascript compiler borrow checker goroutine channel`)
 
+// benchWords is a vocabulary of 20000 words, the common ones first: word
+// frequencies follow Zipf's law, as in natural text.
+var benchWords = func() []string {
+	w := append([]string(nil), benchVocab...)
+	for i := len(w); i < 20000; i++ {
+		w = append(w, fmt.Sprintf("w%dx", i))
+	}
+	return w
+}()
+
 func benchText(r *rand.Rand, words int) string {
+	z := rand.NewZipf(r, 1.07, 2, uint64(len(benchWords)-1))
 	out := make([]string, words)
 	for i := range out {
-		out[i] = benchVocab[r.IntN(len(benchVocab))]
+		out[i] = benchWords[z.Uint64()]
 	}
 	return strings.Join(out, " ")
 }

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -75,5 +74,3 @@ func (f *flakyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32,
 	}
 	return f.Embedder.Embed(ctx, texts)
 }
-
-var errTest = errors.New("test")

@@ -38,7 +38,7 @@ const (
 	// memories do not select candidates either.
 	commonTermShare = 0.2
 	// maxScored caps the rows scored by one keyword query, whatever the terms.
-	maxScored = 5000
+	maxScored = 1500
 	// dfCap bounds the rows counted for a term's document frequency when
 	// the planner's statistics do not know the term (so it is rare).
 	dfCap = 2000

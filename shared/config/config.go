@@ -63,9 +63,12 @@ var ErrInvalid = errors.New("invalid config")
 // Hooks is the "hooks" object of the file. Nil or zero fields mean "use the
 // default".
 type Hooks struct {
-	Inject    *bool `json:"inject,omitempty"`
-	MaxChars  int   `json:"max_chars,omitempty"`
-	TimeoutMS int   `json:"timeout_ms,omitempty"`
+	// Inject: whether the prompt hook injects recalled context.
+	Inject *bool `json:"inject,omitempty"`
+	// MaxChars bounds the injected context.
+	MaxChars int `json:"max_chars,omitempty"`
+	// TimeoutMS bounds one hook's call to the daemon, in milliseconds.
+	TimeoutMS int `json:"timeout_ms,omitempty"`
 
 	extra map[string]json.RawMessage
 }
@@ -73,10 +76,14 @@ type Hooks struct {
 // File is the content of config.json. Unknown fields, at the top level and
 // inside "hooks", survive a Parse/Marshal round trip.
 type File struct {
-	URL       string `json:"url,omitempty"`
-	Token     string `json:"token,omitempty"`
+	// URL is the daemon's MCP endpoint.
+	URL string `json:"url,omitempty"`
+	// Token is the bearer token, inline.
+	Token string `json:"token,omitempty"`
+	// TokenFile names a file holding the token (used when Token is empty).
 	TokenFile string `json:"token_file,omitempty"`
-	Hooks     Hooks  `json:"hooks,omitzero"`
+	// Hooks configures the Claude Code hooks.
+	Hooks Hooks `json:"hooks,omitzero"`
 
 	extra map[string]json.RawMessage
 }
@@ -315,6 +322,8 @@ type Config struct {
 	// FilePath is the config file consulted (it may not exist).
 	FilePath string
 
+	// HooksInject, HooksMaxChars and HooksTimeout are the hooks settings
+	// with defaults applied.
 	HooksInject   bool
 	HooksMaxChars int
 	HooksTimeout  time.Duration
