@@ -343,6 +343,13 @@ func (s *MemoryService) insert(ctx context.Context, recs []*record) ([]sage.Save
 	if err := s.Start(ctx); err != nil {
 		return nil, err
 	}
+	if len(recs) == 1 {
+		r, err := s.insertOne(ctx, recs[0])
+		if err != nil {
+			return nil, fmt.Errorf("save: %w", err)
+		}
+		return []sage.SaveResult{r}, nil
+	}
 	// Insert in one global order (by content key), so that concurrent
 	// batches saving the same turns wait for each other instead of
 	// deadlocking.
@@ -421,6 +428,57 @@ func (s *MemoryService) insertOrdered(ctx context.Context, recs []*record) ([]sa
 		return nil, fmt.Errorf("save: %w", err)
 	}
 	return out, nil
+}
+
+// insertOneSQL stores one memory and creates or extends its session in one
+// statement (one round trip, its own transaction).
+const insertOneSQL = `WITH ins AS (
+	INSERT INTO memories
+		(namespace, project, session_id, kind, text, content_hash, idempotency_key, metadata, tags, tokens, occurred_at, embedding, embedding_model)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::halfvec, $13)
+	ON CONFLICT DO NOTHING
+	RETURNING id, occurred_at
+), sess AS (
+	INSERT INTO sessions (namespace, id, project, title, first_at, last_at)
+	SELECT $1, $3, $2, $14, occurred_at, occurred_at FROM ins WHERE $3 <> ''
+	ON CONFLICT (namespace, id) DO UPDATE SET
+		first_at = LEAST(sessions.first_at, EXCLUDED.first_at),
+		last_at = GREATEST(sessions.last_at, EXCLUDED.last_at),
+		project = CASE WHEN sessions.project = '' THEN EXCLUDED.project ELSE sessions.project END,
+		title = CASE WHEN sessions.title = '' THEN EXCLUDED.title ELSE sessions.title END
+)
+SELECT id FROM ins`
+
+// insertOne is insert for a single memory: the common case of a save.
+func (s *MemoryService) insertOne(ctx context.Context, r *record) (sage.SaveResult, error) {
+	m := r.m
+	var out sage.SaveResult
+	for attempt := 0; attempt < 8; attempt++ {
+		err := s.db.pool.QueryRow(ctx, insertOneSQL, m.Namespace, m.Project, m.SessionID, string(m.Kind), m.Text, m.ContentHash,
+			nullable(m.IdempotencyKey), []byte(m.Metadata), m.Tags, r.tokens, m.OccurredAt,
+			vectorLiteral(r.vec), s.modelFor(r), r.title).Scan(&out.ID)
+		if err == nil {
+			return out, nil
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return out, unavailable(err)
+		}
+		// Already stored: find the first one.
+		err = s.db.pool.QueryRow(ctx, lookupSQL, m.Namespace, nullable(m.IdempotencyKey), m.SessionID, string(m.Kind), m.ContentHash).Scan(&out.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // the conflicting row went away meanwhile: try again
+		}
+		if err != nil {
+			return out, unavailable(err)
+		}
+		out.Deduplicated = true
+		return out, nil
+	}
+	return out, errors.New("save kept conflicting with concurrent changes")
 }
 
 // touchSessions creates or extends the sessions of newly stored records.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,12 +34,12 @@ const (
 	// match: the rarest terms select candidates while the sum of their
 	// document frequencies stays under it; the others only score. When even
 	// the rarest term is more common, candidates must hold every term.
-	maxSelected = 4000
+	maxSelected = 2500
 	// commonTermShare: terms together in more than this share of the
 	// memories do not select candidates either.
 	commonTermShare = 0.2
 	// maxScored caps the rows scored by one keyword query, whatever the terms.
-	maxScored = 1500
+	maxScored = 1000
 	// dfCap bounds the rows counted for a term's document frequency when
 	// the planner's statistics do not know the term (so it is rare).
 	dfCap = 2000
@@ -155,23 +156,30 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 		}
 	}
 
+	// The two retrievers run at once, on two connections.
 	var sem, kw []candidate
-	err := pgx.BeginTxFunc(ctx, s.db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var err error
-		if vec != nil {
-			if sem, err = s.semantic(ctx, tx, ns, vec, q.Filter, pool); err != nil {
-				return fmt.Errorf("vector candidates: %w", err)
-			}
-		}
-		if q.Mode != sage.ModeSemantic {
-			if kw, err = s.keyword(ctx, tx, ns, q.Query, q.Filter, pool); err != nil {
-				return fmt.Errorf("keyword candidates: %w", err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, unavailable(err)
+	var semErr, kwErr error
+	var wg sync.WaitGroup
+	if vec != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			semErr = pgx.BeginTxFunc(ctx, s.db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+				var err error
+				sem, err = s.semantic(ctx, tx, ns, vec, q.Filter, pool)
+				return err
+			})
+		}()
+	}
+	if q.Mode != sage.ModeSemantic {
+		kw, kwErr = s.keyword(ctx, s.db.pool, ns, q.Query, q.Filter, pool)
+	}
+	wg.Wait()
+	if semErr != nil {
+		return nil, fmt.Errorf("vector candidates: %w", unavailable(semErr))
+	}
+	if kwErr != nil {
+		return nil, fmt.Errorf("keyword candidates: %w", unavailable(kwErr))
 	}
 
 	var ranked []candidate
@@ -250,7 +258,7 @@ func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, poo
 // keyword returns the memories matching the query's terms, ranked by a
 // BM25-like score: each matching term weighs its inverse document frequency,
 // so rare words (names, places, things) count more than common ones.
-func (s *MemoryService) keyword(ctx context.Context, tx pgx.Tx, ns, query string, f sage.Filter, pool int) ([]candidate, error) {
+func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) ([]candidate, error) {
 	sql, args, err := s.keywordSQL(ctx, tx, ns, query, f, pool)
 	if err != nil || sql == "" {
 		return nil, err
@@ -271,6 +279,12 @@ func (s *MemoryService) keyword(ctx context.Context, tx pgx.Tx, ns, query string
 	return out, rows.Err()
 }
 
+// querier runs queries: a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // termStats are the planner's statistics of the tsv column: the share of
 // memories holding each of the most common terms. Terms not listed are
 // rarer than every listed one.
@@ -281,7 +295,7 @@ type termStats struct {
 }
 
 // stats returns the term statistics, read at most every statsTTL.
-func (s *MemoryService) stats(ctx context.Context, tx pgx.Tx) (*termStats, error) {
+func (s *MemoryService) stats(ctx context.Context, tx querier) (*termStats, error) {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
 	if s.termStats != nil && time.Since(s.termStats.at) < statsTTL {
@@ -311,7 +325,7 @@ func (s *MemoryService) stats(ctx context.Context, tx pgx.Tx) (*termStats, error
 // has no term found in any memory. It looks up the document frequency of
 // each term first: from the planner's statistics for common terms, by a
 // capped count through the GIN index for the others.
-func (s *MemoryService) keywordSQL(ctx context.Context, tx pgx.Tx, ns, query string, f sage.Filter, pool int) (string, []any, error) {
+func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) (string, []any, error) {
 	terms := tokenize.QueryTerms(query)
 	if len(terms) > maxQueryTerms {
 		terms = terms[:maxQueryTerms]

@@ -111,7 +111,7 @@ func (r *report) writeJSON(w io.Writer) error {
 // writeMarkdown writes r as markdown tables.
 func (r *report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sage-bench %s (%s UTC)\n\n", r.Command, r.Date.UTC().Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "%s (%s UTC)\n\n", strings.TrimSpace("sage-bench "+r.Command), r.Date.UTC().Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "- machine: %d CPUs (%s), %.1f GiB, %s, %s\n", r.Machine.CPUs, r.Machine.CPUModel,
 		float64(r.Machine.MemoryKiB)/(1<<20), r.Machine.OS, r.Machine.Go)
 	d := r.Daemon
@@ -121,7 +121,11 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "- sage-daemon %s, %s; PostgreSQL %s, pgvector %s; embedder %s (%s)\n",
 		d.Version, how, d.Postgres, d.Pgvector, d.Embedder, d.Model)
-	fmt.Fprintf(&b, "- load average (1 min): %.2f at start, %.2f after seeding, %.2f at the end\n", r.Load.Start, r.Load.AfterSeed, r.Load.End)
+	mid := "after seeding"
+	if r.Seed.Memories == 0 {
+		mid = "before the queries"
+	}
+	fmt.Fprintf(&b, "- load average (1 min): %.2f at start, %.2f %s, %.2f at the end\n", r.Load.Start, r.Load.AfterSeed, mid, r.Load.End)
 	fmt.Fprintf(&b, "- memories in the store during the queries: %d (%d embeddings pending)\n", r.Stored, d.Pending)
 	if s := r.Seed; s.Memories > 0 {
 		fmt.Fprintf(&b, "\n| seeding (save_conversation over MCP) | value |\n| --- | --- |\n")
@@ -155,7 +159,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	for _, m := range []struct {
 		name string
 		v    *memStatus
-	}{{"after seeding", r.RSS.AfterSeed}, {"after the queries", r.RSS.AfterQueries}} {
+	}{{mid, r.RSS.AfterSeed}, {"after the queries", r.RSS.AfterQueries}} {
 		if m.v == nil {
 			fmt.Fprintf(&b, "| %s | unknown | unknown |\n", m.name)
 			continue
