@@ -56,7 +56,7 @@ func logf(log io.Writer, format string, a ...any) {
 }
 
 // bench runs one benchmark and returns its report.
-func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *report, err error) {
+func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *report, retErr error) {
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
 		if err != nil {
@@ -96,8 +96,8 @@ func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *r
 			}
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			if derr := db.drop(dctx); derr != nil && err == nil {
-				err = derr
+			if err := db.drop(dctx); err != nil && retErr == nil {
+				retErr = err
 			}
 		}()
 		logf(log, "starting sage-daemon on database %s", db.name)
@@ -106,8 +106,8 @@ func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *r
 			return nil, err
 		}
 		defer func() {
-			if serr := d.stop(); serr != nil && err == nil && ctx.Err() == nil {
-				err = fmt.Errorf("daemon exited with %v\n%s", serr, d.logTail(20))
+			if err := d.stop(); err != nil && retErr == nil && ctx.Err() == nil {
+				retErr = fmt.Errorf("daemon exited with %v\n%s", err, d.logTail(20))
 			}
 		}()
 		base, token, pid = d.URL, d.Token, d.PID()
@@ -132,8 +132,8 @@ func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *r
 			closeAll(css)
 			return nil, err
 		}
+		logf(log, "seeded in %.1fs: %.0f saves/s", r.Seed.Seconds, r.Seed.PerSecond)
 	}
-	logf(log, "seeded in %.1fs: %.0f saves/s", r.Seed.Seconds, r.Seed.PerSecond)
 	r.Load.AfterSeed = loadAverage()
 	if pid > 0 {
 		m, err := readMemStatus(pid)

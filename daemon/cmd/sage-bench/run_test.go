@@ -197,3 +197,23 @@ func TestRunFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestRunDropsDatabaseOnFailure: a run that fails after creating its
+// database drops it.
+func TestRunDropsDatabaseOnFailure(t *testing.T) {
+	admin := pgtest.AdminURL(t)
+	clearEnv(t)
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), []string{"-database-url", admin, "-daemon-bin", "/nonexistent/sage-daemon", "-n", "1"}, &out, &errOut)
+	_, rest, ok := strings.Cut(errOut.String(), "starting sage-daemon on database ")
+	if code != 1 || !ok {
+		t.Fatalf("exit %d; stderr %q", code, errOut.String())
+	}
+	name, _, _ := strings.Cut(rest, "\n")
+	if !strings.HasPrefix(name, "sage_bench_") {
+		t.Fatalf("odd database name %q", name)
+	}
+	if benchDatabases(t, admin)[name] {
+		t.Errorf("failed run left database %s behind", name)
+	}
+}
