@@ -105,20 +105,27 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("semantic search with filter %+v does not use the HNSW index:\n%s", f, plan)
 		}
 	}
-	// A filtered search still returns limit results when that many match.
-	for _, f := range filters {
-		w := filterWhere(sage.DefaultNamespace, f)
-		var matching int
-		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM memories WHERE "+w.sql(), w.args...).Scan(&matching); err != nil {
-			t.Fatal(err)
-		}
-		for _, mode := range []sage.Mode{sage.ModeSemantic, sage.ModeHybrid} {
-			res, err := s.Search(ctx, sage.SearchQuery{Query: "violin concert in the city", Mode: mode, Limit: 40, Filter: f})
-			if err != nil {
+	// A filtered search still returns limit results when that many match,
+	// with iterative index scans (pgvector >= 0.8) and without (0.7: a
+	// wider ef_search instead).
+	for _, iterative := range []bool{true, false} {
+		s.mu.Lock()
+		s.iterative = iterative
+		s.mu.Unlock()
+		for _, f := range filters {
+			w := filterWhere(sage.DefaultNamespace, f)
+			var matching int
+			if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM memories WHERE "+w.sql(), w.args...).Scan(&matching); err != nil {
 				t.Fatal(err)
 			}
-			if want := min(40, matching); len(res) != want {
-				t.Errorf("%s search with filter %+v: %d results, want %d", mode, f, len(res), want)
+			for _, mode := range []sage.Mode{sage.ModeSemantic, sage.ModeHybrid} {
+				res, err := s.Search(ctx, sage.SearchQuery{Query: "violin concert in the city", Mode: mode, Limit: 40, Filter: f})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := min(40, matching); len(res) != want {
+					t.Errorf("%s search (iterative %v) with filter %+v: %d results, want %d", mode, iterative, f, len(res), want)
+				}
 			}
 		}
 	}
