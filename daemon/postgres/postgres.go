@@ -100,8 +100,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open database: %w", unavailable(err))
 	}
-	defer conn.Release()
-	if err := setup(ctx, conn.Conn(), db.logger); err != nil {
+	err = setup(ctx, conn.Conn(), db.logger)
+	conn.Release() // before Close, which waits for every acquired connection
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -230,6 +230,7 @@ func TestOpenWithoutVector(t *testing.T) {
 	if err == nil {
 		t.Fatal("Open without the vector extension succeeded")
 	}
+	t.Logf("Open: %v", err)
 	for _, want := range []string{"vector", "pgvector >= 0.7", "pgvector/pgvector"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
