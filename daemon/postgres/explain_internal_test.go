@@ -105,6 +105,50 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("semantic search with filter %+v does not use the HNSW index:\n%s", f, plan)
 		}
 	}
+	// A small project is searched exactly, through its btree index, with the
+	// same nearest memories as a full scan finds.
+	small := sage.Filter{Project: "p3"}
+	st, err := s.stats(ctx, db.pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.projectRows(small.Project); n <= 0 || n > maxExactRows {
+		t.Fatalf("project %q: %v rows estimated, want 1..%d", small.Project, n, maxExactRows)
+	}
+	settings, sql, args := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], small, 50)
+	if plan := explain(settings, sql, args...); !strings.Contains(plan, "memories_project") || strings.Contains(plan, "Seq Scan") {
+		t.Errorf("exact semantic search of a small project does not use the project index:\n%s", plan)
+	}
+	ids := func(settings, sql string, args ...any) []int64 {
+		t.Helper()
+		var out []int64
+		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, settings); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, sql, args...)
+			if err != nil {
+				return err
+			}
+			out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (int64, error) {
+				var id int64
+				var rest [3]any
+				err := r.Scan(&id, &rest[0], &rest[1], &rest[2])
+				return id, err
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	exact := ids(settings, sql, args...)
+	full := ids("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off", sql, args...)
+	if len(exact) != 50 || fmt.Sprint(exact) != fmt.Sprint(full) {
+		t.Errorf("exact semantic search of a small project: %v, a full scan finds %v", exact, full)
+	}
+
 	// A filtered search still returns limit results when that many match,
 	// with iterative index scans (pgvector >= 0.8) and without (0.7: a
 	// wider ef_search instead).
@@ -148,5 +192,45 @@ func TestQueryPlans(t *testing.T) {
 	}
 	if !strings.Contains(plan, "memories_tsv") || strings.Contains(plan, "Seq Scan") {
 		t.Errorf("keyword search does not use the GIN index:\n%s", plan)
+	}
+}
+
+func TestProjectRows(t *testing.T) {
+	st := &termStats{total: 1000, projects: map[string]float64{"big": 0.5, "mid": 0.2}, otherProjects: 0.3, nProjects: 5}
+	for _, c := range []struct {
+		project string
+		want    float64
+	}{
+		{"big", 500},
+		{"mid", 200},
+		{"rare", 100}, // 30 % shared by the 3 others
+	} {
+		if got := st.projectRows(c.project); got != c.want {
+			t.Errorf("projectRows(%q) = %v, want %v", c.project, got, c.want)
+		}
+	}
+	// No statistics (never analyzed): every row may be the project's.
+	empty := &termStats{total: 300, projects: map[string]float64{}, otherProjects: 1}
+	if got := empty.projectRows("any"); got != 300 {
+		t.Errorf("projectRows without statistics = %v, want 300", got)
+	}
+}
+
+func TestExactProject(t *testing.T) {
+	for _, c := range []struct {
+		n, total float64
+		want     bool
+	}{
+		{0, 0, true},
+		{430, 3000, true},      // small: exact whatever its share
+		{1000, 1000, true},     // small
+		{3000, 100000, true},   // 3 %
+		{3000, 10000, false},   // 30 %: the HNSW index finds it fast
+		{4001, 1000000, false}, // too many rows to read
+		{10000, 100000, false}, // 10 %
+	} {
+		if got := exactProject(c.n, c.total); got != c.want {
+			t.Errorf("exactProject(%v, %v) = %v, want %v", c.n, c.total, got, c.want)
+		}
 	}
 }

@@ -25,6 +25,16 @@ const (
 	poolFactor = 5
 	// maxPool caps the candidate pool (and hnsw.ef_search).
 	maxPool = 500
+	// A project filter matching at most maxExactRows memories (by the
+	// planner's statistics), and either at most minExactRows or at most
+	// maxExactShare of them all, is searched exactly (≈ 4 µs a row), not
+	// through the HNSW index, whose filtered scan walks the farther the
+	// rarer the project is (≈ 20 ms at 5 % of 100 000 memories).
+	maxExactRows  = 4000
+	minExactRows  = 1000
+	maxExactShare = 0.08
+	// minEfSearch is the narrowest hnsw.ef_search (see hnswEfConstruction).
+	minEfSearch = 80
 	// efSearchNoIterative is hnsw.ef_search on pgvector 0.7, which has no
 	// iterative scans: a wide beam so filtered searches still fill up.
 	efSearchNoIterative = 400
@@ -40,6 +50,10 @@ const (
 	commonTermShare = 0.2
 	// maxScored caps the rows scored by one keyword query, whatever the terms.
 	maxScored = 1000
+	// maxScoredTerms bounds the terms that score a keyword candidate: the
+	// rarest ones (a long or Chinese query has many terms; the most common
+	// ones weigh least).
+	maxScoredTerms = 16
 	// dfCap bounds the rows counted for a term's document frequency when
 	// the planner's statistics do not know the term (so it is rare).
 	dfCap = 2000
@@ -82,10 +96,15 @@ func (w *where) add(cond string, arg any) {
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
 
 func filterWhere(ns string, f sage.Filter, args ...any) *where {
+	return filterWhereProject(ns, f, "project = ?", args...)
+}
+
+// filterWhereProject is filterWhere with the project condition given.
+func filterWhereProject(ns string, f sage.Filter, project string, args ...any) *where {
 	w := &where{args: args}
 	w.add("namespace = ?", ns)
 	if f.Project != "" {
-		w.add("project = ?", f.Project)
+		w.add(project, f.Project)
 	}
 	if f.SessionID != "" {
 		w.add("session_id = ?", f.SessionID)
@@ -107,6 +126,11 @@ func filterWhere(ns string, f sage.Filter, args ...any) *where {
 		w.add("occurred_at <= ?", f.Until)
 	}
 	return w
+}
+
+// unfiltered reports whether f selects every memory of the namespace.
+func unfiltered(f sage.Filter) bool {
+	return f.Project == "" && f.SessionID == "" && len(f.Kinds) == 0 && len(f.Tags) == 0 && f.Since.IsZero() && f.Until.IsZero()
 }
 
 // candidate is one retriever's hit.
@@ -201,6 +225,15 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 // rows pass them.
 func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec []float32, f sage.Filter, pool int) ([]candidate, error) {
 	settings, sql, args := s.semanticSQL(ns, vec, f, pool)
+	if f.Project != "" && f.SessionID == "" {
+		st, err := s.stats(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if exactProject(st.projectRows(f.Project), st.total) {
+			settings, sql, args = s.exactSemanticSQL(ns, vec, f, pool)
+		}
+	}
 	if _, err := tx.Exec(ctx, settings); err != nil {
 		return nil, err
 	}
@@ -228,7 +261,14 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 // semanticSQL returns the settings to run first (in the same transaction)
 // and the query of semantic candidates.
 func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, pool int) (settings, sql string, args []any) {
-	settings = fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", min(max(pool, 40), 1000))
+	ef := max(pool, 40)
+	if unfiltered(f) {
+		// Unfiltered: the beam that makes up for the coarser graph. (With a
+		// filter, the iterative scan widens the search anyway, and a wider
+		// beam makes the planner shy away from the index.)
+		ef = max(pool, minEfSearch)
+	}
+	settings = fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", min(ef, 1000))
 	if s.iterative {
 		settings += "; SET LOCAL hnsw.iterative_scan = relaxed_order"
 	} else {
@@ -241,7 +281,11 @@ func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, poo
 		// it whole (through its btree index) is exact and fast.
 		settings += "; SET LOCAL enable_seqscan = off"
 	}
-	w := filterWhere(ns, f, *vectorLiteral(vec))
+	// A project filter is not to be read through the project's btree index:
+	// a small project goes to exactSemanticSQL, a big one is best found
+	// walking the HNSW index. "IS TRUE" hides the condition from the index
+	// (project is never NULL), not from the planner's estimates.
+	w := filterWhereProject(ns, f, "(project = ?) IS TRUE", *vectorLiteral(vec))
 	// The model is a literal, not a parameter, so the planner can match the
 	// partial index of that model.
 	dist := fmt.Sprintf("(embedding::halfvec(%d) <=> $1::text::halfvec(%d))", s.dims, s.dims)
@@ -253,6 +297,27 @@ func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, poo
 		sql = `SELECT * FROM (` + sql + `) c ORDER BY dist`
 	}
 	return settings, sql, w.args
+}
+
+// exactProject reports whether a project of n memories out of total is
+// searched exactly (see maxExactRows).
+func exactProject(n, total float64) bool {
+	return n <= maxExactRows && (n <= minExactRows || n <= maxExactShare*total)
+}
+
+// exactSemanticSQL is semanticSQL for a filter that matches few memories
+// (a small project): it reads them all through the filter's btree index and
+// sorts them by exact distance, where the HNSW index would walk far to find
+// enough of them.
+func (s *MemoryService) exactSemanticSQL(ns string, vec []float32, f sage.Filter, pool int) (settings, sql string, args []any) {
+	w := filterWhere(ns, f, *vectorLiteral(vec))
+	dist := fmt.Sprintf("(embedding::halfvec(%d) <=> $1::text::halfvec(%d))", s.dims, s.dims)
+	// OFFSET 0 keeps the ORDER BY from reaching for the HNSW index.
+	sql = fmt.Sprintf(`SELECT id, dist, content_hash, occurred_at FROM (
+		SELECT id, %s AS dist, content_hash, occurred_at FROM memories
+		WHERE embedding_model = %s AND %s OFFSET 0) c
+		ORDER BY dist LIMIT %d`, dist, quoteLiteral(s.model), w.sql(), pool)
+	return "SET LOCAL enable_seqscan = off", sql, w.args
 }
 
 // keyword returns the memories matching the query's terms, ranked by a
@@ -287,11 +352,30 @@ type querier interface {
 
 // termStats are the planner's statistics of the tsv column: the share of
 // memories holding each of the most common terms. Terms not listed are
-// rarer than every listed one.
+// rarer than every listed one. They hold the same of the project column
+// too.
 type termStats struct {
 	at    time.Time
 	total float64
 	freq  map[string]float64
+
+	projects      map[string]float64 // share of the most common projects
+	otherProjects float64            // share of the others
+	nProjects     float64            // distinct projects
+}
+
+// projectRows estimates the memories of a project (in every namespace):
+// a common one's share of the total, or else at most an even part of what
+// the common ones leave.
+func (st *termStats) projectRows(p string) float64 {
+	if fr, ok := st.projects[p]; ok {
+		return fr * st.total
+	}
+	others := st.nProjects - float64(len(st.projects))
+	if others < 1 {
+		return st.otherProjects * st.total
+	}
+	return st.otherProjects * st.total / others
 }
 
 // stats returns the term statistics, read at most every statsTTL.
@@ -301,20 +385,37 @@ func (s *MemoryService) stats(ctx context.Context, tx querier) (*termStats, erro
 	if s.termStats != nil && time.Since(s.termStats.at) < statsTTL {
 		return s.termStats, nil
 	}
-	st := &termStats{at: time.Now(), freq: map[string]float64{}}
-	var elems []string
-	var freqs []float32
-	err := tx.QueryRow(ctx, `SELECT greatest(c.reltuples, 0), s.most_common_elems::text::text[], s.most_common_elem_freqs
+	st := &termStats{at: time.Now(), freq: map[string]float64{}, projects: map[string]float64{}}
+	var elems, projects []string
+	var freqs, projectFreqs []float32
+	var nDistinct *float64
+	err := tx.QueryRow(ctx, `SELECT greatest(c.reltuples, 0), s.most_common_elems::text::text[], s.most_common_elem_freqs,
+			p.most_common_vals::text::text[], p.most_common_freqs, p.n_distinct
 		FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = 'memories' AND s.attname = 'tsv'
-		WHERE c.oid = 'memories'::regclass`).Scan(&st.total, &elems, &freqs)
+		LEFT JOIN pg_stats p ON p.schemaname = n.nspname AND p.tablename = 'memories' AND p.attname = 'project'
+		WHERE c.oid = 'memories'::regclass`).Scan(&st.total, &elems, &freqs, &projects, &projectFreqs, &nDistinct)
 	if err != nil {
 		return nil, err
 	}
 	for i, e := range elems {
 		if i < len(freqs) {
 			st.freq[e] = float64(freqs[i])
+		}
+	}
+	st.otherProjects = 1
+	for i, p := range projects {
+		if i < len(projectFreqs) {
+			st.projects[p] = float64(projectFreqs[i])
+			st.otherProjects -= float64(projectFreqs[i])
+		}
+	}
+	st.otherProjects = max(st.otherProjects, 0)
+	if nDistinct != nil {
+		st.nProjects = *nDistinct
+		if st.nProjects < 0 { // a share of the rows
+			st.nProjects *= -st.total
 		}
 	}
 	s.termStats = st
@@ -378,10 +479,8 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 	if len(found) == 0 {
 		return "", nil, nil
 	}
-	var score, all []string
+	var all []string
 	for _, t := range found {
-		idf := math.Log(1 + (total-t.df+0.5)/(t.df+0.5))
-		score = append(score, fmt.Sprintf("%.6f * (tsv @@ to_tsquery('simple', %s))::int", idf, quoteLiteral(t.q)))
 		all = append(all, t.q)
 	}
 	// The rarest terms select the candidates.
@@ -399,15 +498,28 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 	if sum > limit && len(found) > 1 {
 		selector = strings.Join(all, " & ") // only common terms: all of them
 	}
+	// The rarest maxScoredTerms terms score (the others weigh least).
+	var score []string
+	for i, t := range found {
+		if i == maxScoredTerms {
+			break
+		}
+		idf := math.Log(1 + (total-t.df+0.5)/(t.df+0.5))
+		score = append(score, fmt.Sprintf("(d @@ %s::tsquery)::int * %.6f::float8", quoteLiteral(t.q), idf))
+	}
 	w := filterWhere(ns, f, selector, strings.Join(all, " | "))
-	// Length normalization (BM25's b = 0.25 over distinct terms), and
-	// cover density as a small bonus for terms found close together.
-	sql := fmt.Sprintf(`SELECT id, score, content_hash, occurred_at FROM (
-		SELECT id, content_hash, occurred_at,
-			(%s) / (0.75 + 0.25 * length(tsv) / 40.0) + 0.1 * ts_rank_cd(tsv, to_tsquery('simple', $2), 1) AS score
-		FROM (SELECT id, content_hash, occurred_at, tsv FROM memories
+	// The innermost query detoasts each candidate's tsv once (d); every
+	// term test then reads it in memory. The score: each matching term's
+	// idf, normalized by length (BM25's b = 0.25 over distinct terms); then,
+	// for the best pool rows only, cover density as a small bonus for terms
+	// found close together.
+	sql := fmt.Sprintf(`SELECT id, score + 0.1::float8 * ts_rank_cd(d, to_tsquery('simple', $2), 1) AS score, content_hash, occurred_at FROM (
+		SELECT id, content_hash, occurred_at, d,
+			(%s) / (0.75::float8 + length(d) / 160.0::float8) AS score
+		FROM (SELECT id, content_hash, occurred_at, tsv || ''::tsvector AS d FROM memories
 			WHERE tsv @@ to_tsquery('simple', $1) AND %s LIMIT %d) m
-	) c ORDER BY score DESC, occurred_at DESC LIMIT %d`, strings.Join(score, " + "), w.sql(), maxScored, pool)
+		ORDER BY score DESC, occurred_at DESC LIMIT %d
+	) c ORDER BY 2 DESC, occurred_at DESC`, strings.Join(score, " + "), w.sql(), maxScored, pool)
 	return sql, w.args, nil
 }
 
