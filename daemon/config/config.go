@@ -1,7 +1,7 @@
 // Package config holds sage-daemon's configuration: a typed Config with
 // defaults and Validate, filled from command-line flags, which win over
 // environment variables (SAGE_*), which win over an optional file of
-// KEY=VALUE lines (SAGE_CONFIG or --config). EnvVars lists every variable
+// KEY=VALUE lines (SAGE_DAEMON_CONFIG or --config). EnvVars lists every variable
 // the daemon reads.
 package config
 
@@ -141,7 +141,7 @@ func specs() []spec {
 }
 
 // EnvConfig names the optional configuration file (KEY=VALUE lines, # comments).
-const EnvConfig = "SAGE_CONFIG"
+const EnvConfig = "SAGE_DAEMON_CONFIG"
 
 // EnvVars lists every environment variable the daemon reads, with its
 // default ("" when none) and a description.
@@ -166,7 +166,7 @@ func Default() Config {
 	return c
 }
 
-// Load fills a Config from defaults, the file named by SAGE_CONFIG or
+// Load fills a Config from defaults, the file named by SAGE_DAEMON_CONFIG or
 // --config, the environment (getenv; nil means os.Getenv) and the flags in
 // args, in rising precedence. It returns the arguments left after the flags.
 // It does not validate.

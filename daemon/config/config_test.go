@@ -39,7 +39,7 @@ func TestPrecedence(t *testing.T) {
 	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"SAGE_CONFIG": file, "SAGE_LISTEN": ":2", "SAGE_ALLOWED_HOSTS": "a.example, b.example"}
+	env := map[string]string{"SAGE_DAEMON_CONFIG": file, "SAGE_LISTEN": ":2", "SAGE_ALLOWED_HOSTS": "a.example, b.example"}
 	c := MustLoad(t, []string{"--listen", ":3"}, env)
 	if c.Listen != ":3" {
 		t.Errorf("flag must win: Listen %q", c.Listen)
@@ -92,7 +92,7 @@ func TestLoadErrors(t *testing.T) {
 		{map[string]string{"SAGE_AUTH": "maybe"}, "SAGE_AUTH"},
 		{map[string]string{"SAGE_EMBED_DIMENSIONS": "many"}, "SAGE_EMBED_DIMENSIONS"},
 		{map[string]string{"SAGE_EMBED_TIMEOUT": "5"}, "SAGE_EMBED_TIMEOUT"},
-		{map[string]string{"SAGE_CONFIG": "/nonexistent/sage.env"}, "read file"},
+		{map[string]string{"SAGE_DAEMON_CONFIG": "/nonexistent/sage.env"}, "read file"},
 	}
 	for _, tt := range tests {
 		_, _, err := config.Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, func(k string) string { return tt.env[k] })
@@ -113,7 +113,7 @@ func TestEnvVarsComplete(t *testing.T) {
 	for _, name := range []string{"SAGE_DATABASE_URL", "SAGE_LISTEN", "SAGE_DATA_DIR", "SAGE_TOKEN", "SAGE_AUTH",
 		"SAGE_PUBLIC_URL", "SAGE_ALLOWED_ORIGINS", "SAGE_ALLOWED_HOSTS", "SAGE_STATEFUL", "SAGE_EMBED_PROVIDER",
 		"SAGE_EMBED_URL", "SAGE_EMBED_MODEL", "SAGE_EMBED_API_KEY", "SAGE_EMBED_DIMENSIONS", "SAGE_LOG_LEVEL",
-		"SAGE_LOG_FORMAT", "SAGE_CONFIG", "SAGE_METRICS"} {
+		"SAGE_LOG_FORMAT", "SAGE_DAEMON_CONFIG", "SAGE_METRICS"} {
 		if !seen[name] {
 			t.Errorf("EnvVars lacks %s", name)
 		}
@@ -121,7 +121,7 @@ func TestEnvVarsComplete(t *testing.T) {
 	// Every variable is settable: a file naming each one parses.
 	var b strings.Builder
 	for _, v := range config.EnvVars() {
-		if v.Name != "SAGE_CONFIG" {
+		if v.Name != "SAGE_DAEMON_CONFIG" {
 			b.WriteString(v.Name + "=" + v.Default + "\n")
 		}
 	}

@@ -15,6 +15,7 @@ const usage = `Usage:
   sage-installer install   [flags]   install Sage for the current user
   sage-installer uninstall [flags]   undo what install did
   sage-installer status    [flags]   show what is installed and whether it works
+  sage-installer version             print the version
 
 Run "sage-installer <command> -h" for the flags. See docs/INSTALL.md.
 `
@@ -33,6 +34,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runUninstall(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		return runVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
