@@ -202,4 +202,3 @@ func Redact(raw string) string {
 	}
 	return strings.TrimSpace(u.String())
 }
-
