@@ -59,6 +59,11 @@ type MemoryService struct {
 
 	statsMu   sync.Mutex
 	termStats *termStats
+
+	analyzeMu    sync.Mutex
+	inserted     int     // rows stored since the last ANALYZE this service ran
+	analyzing    bool    // a background ANALYZE is running
+	analyzedRows float64 // the table's size at that ANALYZE
 }
 
 var _ sage.Service = (*MemoryService)(nil)
@@ -360,7 +365,9 @@ func (s *MemoryService) insert(ctx context.Context, recs []*record) ([]sage.Save
 		if err != nil {
 			return nil, fmt.Errorf("save: %w", err)
 		}
-		return []sage.SaveResult{r}, nil
+		res := []sage.SaveResult{r}
+		s.noteInserted(res)
+		return res, nil
 	}
 	// Insert in one global order (by content key), so that concurrent
 	// batches saving the same turns wait for each other instead of
@@ -391,6 +398,7 @@ func (s *MemoryService) insert(ctx context.Context, recs []*record) ([]sage.Save
 	for i, j := range order {
 		out[j] = res[i]
 	}
+	s.noteInserted(out)
 	return out, nil
 }
 
