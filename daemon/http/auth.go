@@ -73,14 +73,14 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) (sage.Token, boo
 	if s.throttled(w, r) {
 		return sage.Token{}, false
 	}
-	b := s.backend.Load()
-	if b == nil || b.Tokens == nil {
-		s.fail(w, r, errNotReady)
+	tokens, err := s.backendTokens()
+	if err != nil {
+		s.fail(w, r, err)
 		return sage.Token{}, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	t, err := b.Tokens.Authenticate(ctx, secret)
+	t, err := tokens.Authenticate(ctx, secret)
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
 		s.challenge(w, r, "invalid_token")

@@ -63,6 +63,17 @@ func (s *Server) authServerMetadata(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// oauthTokens returns the token store, or answers 503 temporarily_unavailable
+// in OAuth's error format while the database is not connected.
+func (s *Server) oauthTokens(w http.ResponseWriter) (TokenStore, bool) {
+	tokens, err := s.backendTokens()
+	if err != nil {
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "database unavailable")
+		return nil, false
+	}
+	return tokens, true
+}
+
 // oauthError writes an OAuth error response (RFC 6749 §5.2).
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
 	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
@@ -152,12 +163,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	b := s.backend.Load()
-	if b == nil || b.Tokens == nil {
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "database unavailable")
+	tokens, ok := s.oauthTokens(w)
+	if !ok {
 		return
 	}
-	c, err := b.Tokens.RegisterClient(r.Context(), req.ClientName, req.RedirectURIs)
+	c, err := tokens.RegisterClient(r.Context(), req.ClientName, req.RedirectURIs)
 	if err != nil {
 		s.log.Warn("register client", "err", err)
 		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "could not register the client; retry later")
@@ -192,14 +202,14 @@ func parseAuthz(v url.Values) authzRequest {
 // is shown to the user (never redirected to); other problems are
 // redirected back to the client as OAuth errors (redirect true).
 func (s *Server) checkAuthz(ctx context.Context, a authzRequest) (client sage.OAuthClient, oauthErr, msg string, redirect bool) {
-	b := s.backend.Load()
-	if b == nil || b.Tokens == nil {
+	tokens, err := s.backendTokens()
+	if err != nil {
 		return client, "temporarily_unavailable", "The database is unavailable; try again in a moment.", false
 	}
 	if a.ClientID == "" {
 		return client, "invalid_request", "The request names no client (client_id).", false
 	}
-	client, err := b.Tokens.Client(ctx, a.ClientID)
+	client, err = tokens.Client(ctx, a.ClientID)
 	if errors.Is(err, sage.ErrNotFound) {
 		return client, "invalid_client", "This client is not registered with Sage; reconnect from your MCP client.", false
 	}
@@ -323,8 +333,12 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderAuthorize(w, http.StatusTooManyRequests, a, client, "Too many wrong keys: wait "+retryAfter(d)+" seconds and try again.", "")
 		return
 	}
-	b := s.backend.Load()
-	key, err := b.Tokens.Authenticate(r.Context(), strings.TrimSpace(r.PostForm.Get("access_key")))
+	tokens, err := s.backendTokens()
+	if err != nil {
+		s.renderAuthorize(w, http.StatusServiceUnavailable, a, client, "The database is unavailable; try again in a moment.", "")
+		return
+	}
+	key, err := tokens.Authenticate(r.Context(), strings.TrimSpace(r.PostForm.Get("access_key")))
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
 		s.renderAuthorize(w, http.StatusUnauthorized, a, client, "That key is not valid (wrong, expired or revoked).", "")
@@ -340,7 +354,7 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	grant := sage.OAuthCode{ClientID: client.ID, RedirectURI: a.RedirectURI, CodeChallenge: a.CodeChallenge,
 		Resource: a.Resource, ParentID: parent, Scopes: scopeList(a.Scope), ExpiresAt: time.Now().Add(s.opts.CodeTTL)}
-	secret, err := b.Tokens.CreateCode(r.Context(), grant)
+	secret, err := tokens.CreateCode(r.Context(), grant)
 	if err != nil {
 		s.log.Warn("create authorization code", "err", err)
 		s.renderAuthorize(w, http.StatusServiceUnavailable, a, client, "The database is unavailable; try again in a moment.", "")
@@ -404,9 +418,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts; retry later")
 		return
 	}
-	b := s.backend.Load()
-	if b == nil || b.Tokens == nil {
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "database unavailable")
+	tokens, ok := s.oauthTokens(w)
+	if !ok {
 		return
 	}
 	f := r.PostForm
@@ -416,7 +429,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	switch f.Get("grant_type") {
 	case "authorization_code":
 		var g sage.OAuthCode
-		g, err = b.Tokens.ConsumeCode(r.Context(), f.Get("code"))
+		g, err = tokens.ConsumeCode(r.Context(), f.Get("code"))
 		if err == nil {
 			switch {
 			case g.ClientID != clientID:
@@ -431,10 +444,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if err == nil {
-			pair, err = b.Tokens.IssueOAuthTokens(r.Context(), g.ParentID, clientID, g.Scopes, s.opts.AccessTTL, s.opts.RefreshTTL)
+			pair, err = tokens.IssueOAuthTokens(r.Context(), g.ParentID, clientID, g.Scopes, s.opts.AccessTTL, s.opts.RefreshTTL)
 		}
 	case "refresh_token":
-		pair, err = b.Tokens.RefreshOAuthTokens(r.Context(), f.Get("refresh_token"), clientID, s.opts.AccessTTL, s.opts.RefreshTTL)
+		pair, err = tokens.RefreshOAuthTokens(r.Context(), f.Get("refresh_token"), clientID, s.opts.AccessTTL, s.opts.RefreshTTL)
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
 		return
@@ -481,12 +494,11 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	if s.throttled(w, r) {
 		return
 	}
-	b := s.backend.Load()
-	if b == nil || b.Tokens == nil {
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "database unavailable")
+	tokens, ok := s.oauthTokens(w)
+	if !ok {
 		return
 	}
-	t, err := b.Tokens.Authenticate(r.Context(), secret)
+	t, err := tokens.Authenticate(r.Context(), secret)
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
