@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -64,7 +63,7 @@ func Start(t testing.TB, opts ...Options) *Daemon {
 		o.DatabaseURL = pgtest.NewDatabase(t)
 	}
 	bin := MustBuild(t)
-	port := freePort(t)
+	port := pgtest.FreePort(t)
 	d := &Daemon{
 		URL:         fmt.Sprintf("http://127.0.0.1:%d", port),
 		Token:       "sage_test_" + randomHex(16),
@@ -215,16 +214,6 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func randomHex(n int) string {

@@ -68,7 +68,7 @@ func StartServer(t testing.TB) *Server {
 	if out, err := s.cmd(filepath.Join(bindir, "initdb"), "-D", s.data(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
-	s.port = freePort(t)
+	s.port = FreePort(t)
 	s.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -165,7 +165,9 @@ func findBinDir() string {
 	return ""
 }
 
-func freePort(t testing.TB) int {
+// FreePort returns a loopback TCP port that is free right now, for a test
+// server to listen on.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
