@@ -112,8 +112,8 @@ func TestQueryPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := st.projectRows(small.Project); n <= 0 || n > maxExactRows {
-		t.Fatalf("project %q: %v rows estimated, want 1..%d", small.Project, n, maxExactRows)
+	if n := st.projectRows(small.Project); n <= 0 || !exactProject(n, st.total, 50) {
+		t.Fatalf("project %q: %v rows of %v estimated, want few enough to read exactly", small.Project, n, st.total)
 	}
 	settings, sql, args := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], small, 50)
 	if plan := explain(settings, sql, args...); !strings.Contains(plan, "memories_project") || strings.Contains(plan, "Seq Scan") {
@@ -222,15 +222,17 @@ func TestExactProject(t *testing.T) {
 		want     bool
 	}{
 		{0, 0, true},
-		{430, 3000, true},      // small: exact whatever its share
-		{1000, 1000, true},     // small
-		{3000, 100000, true},   // 3 %
-		{3000, 10000, false},   // 30 %: the HNSW index finds it fast
-		{4001, 1000000, false}, // too many rows to read
-		{10000, 100000, false}, // 10 %
+		{430, 3000, true},       // small: exact whatever its share
+		{1000, 1000, true},      // small
+		{3000, 100000, true},    // 3 %
+		{6000, 100000, true},    // 6 %: the index would visit ≈ 830 memories
+		{3000, 10000, false},    // 30 %: the HNSW index finds it fast
+		{10000, 100000, false},  // 10 %
+		{20000, 1000000, true},  // 2 %: reading 20 000 beats visiting 2 500
+		{30000, 1000000, false}, // 3 %: visiting ≈ 1 700 beats reading 30 000
 	} {
-		if got := exactProject(c.n, c.total); got != c.want {
-			t.Errorf("exactProject(%v, %v) = %v, want %v", c.n, c.total, got, c.want)
+		if got := exactProject(c.n, c.total, 50); got != c.want {
+			t.Errorf("exactProject(%v, %v, 50) = %v, want %v", c.n, c.total, got, c.want)
 		}
 	}
 }

@@ -103,7 +103,7 @@ func (s *TokenStore) issuePair(ctx context.Context, tx pgx.Tx, parentID, clientI
 	if err != nil {
 		return sage.OAuthTokens{}, tokenErr("issue oauth tokens", err)
 	}
-	if err := s.usable(ctx, parent); err != nil {
+	if _, err := s.usable(ctx, parent); err != nil {
 		if errors.Is(err, sage.ErrUnauthenticated) {
 			return sage.OAuthTokens{}, fmt.Errorf("%w: %w", sage.ErrInvalidGrant, err)
 		}
@@ -174,7 +174,7 @@ func (s *TokenStore) RefreshOAuthTokens(ctx context.Context, refresh, clientID s
 	if t.ClientID != clientID {
 		return sage.OAuthTokens{}, fmt.Errorf("%w: issued to another client", sage.ErrInvalidGrant)
 	}
-	if err := s.usable(ctx, t); err != nil {
+	if _, err := s.usable(ctx, t); err != nil {
 		if errors.Is(err, sage.ErrUnauthenticated) {
 			return sage.OAuthTokens{}, fmt.Errorf("%w: %w", sage.ErrInvalidGrant, err)
 		}

@@ -25,31 +25,32 @@ const (
 	poolFactor = 5
 	// maxPool caps the candidate pool (and hnsw.ef_search).
 	maxPool = 500
-	// A project filter matching at most maxExactRows memories (by the
-	// planner's statistics), and either at most minExactRows or at most
-	// maxExactShare of them all, is searched exactly (≈ 4 µs a row), not
-	// through the HNSW index, whose filtered scan walks the farther the
-	// rarer the project is (≈ 20 ms at 5 % of 100 000 memories).
-	maxExactRows  = 4000
-	minExactRows  = 1000
-	maxExactShare = 0.08
-	// minEfSearch is the narrowest hnsw.ef_search (see hnswEfConstruction).
-	minEfSearch = 80
+	// A semantic search filtered to a project either reads the project's
+	// memories exactly (through its btree index, ≈ 1.5 µs a memory) or walks
+	// the HNSW index until pool of them turned up (≈ 12 µs for each memory
+	// visited, pool × total / n of them for a project of n memories out of
+	// total). Exact wins while n² < exactCostRatio × pool × total, and always
+	// below minExactRows (see exactProject).
+	exactCostRatio = 8
+	minExactRows   = 1000
+	// minEfSearch is the narrowest hnsw.ef_search of an unfiltered search
+	// (see hnswM).
+	minEfSearch = 120
 	// efSearchNoIterative is hnsw.ef_search on pgvector 0.7, which has no
 	// iterative scans: a wide beam so filtered searches still fill up.
 	efSearchNoIterative = 400
 	// maxQueryTerms bounds the terms of a keyword query.
 	maxQueryTerms = 32
-	// maxSelected bounds the rows the selecting terms of a keyword query may
-	// match: the rarest terms select candidates while the sum of their
-	// document frequencies stays under it; the others only score. When even
-	// the rarest term is more common, candidates must hold every term.
-	maxSelected = 2500
-	// commonTermShare: terms together in more than this share of the
-	// memories do not select candidates either.
+	// maxScored bounds the rows one keyword query scores: each is read
+	// from the table (≈ 6 µs). The rarest terms of the query select the
+	// candidates while the sum of their document frequencies stays under it
+	// (the others only score); when even the rarest term is more common, the
+	// candidates must hold the fewest rarest terms together that are
+	// expected to match fewer rows.
+	maxScored = 500
+	// commonTermShare: terms in more than this share of the memories do not
+	// select candidates on their own either.
 	commonTermShare = 0.2
-	// maxScored caps the rows scored by one keyword query, whatever the terms.
-	maxScored = 1000
 	// maxScoredTerms bounds the terms that score a keyword candidate: the
 	// rarest ones (a long or Chinese query has many terms; the most common
 	// ones weigh least).
@@ -230,7 +231,7 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 		if err != nil {
 			return nil, err
 		}
-		if exactProject(st.projectRows(f.Project), st.total) {
+		if exactProject(st.projectRows(f.Project), st.total, pool) {
 			settings, sql, args = s.exactSemanticSQL(ns, vec, f, pool)
 		}
 	}
@@ -299,10 +300,11 @@ func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, poo
 	return settings, sql, w.args
 }
 
-// exactProject reports whether a project of n memories out of total is
-// searched exactly (see maxExactRows).
-func exactProject(n, total float64) bool {
-	return n <= maxExactRows && (n <= minExactRows || n <= maxExactShare*total)
+// exactProject reports whether the pool nearest memories of a project of n
+// memories out of total are found faster by reading all n than through the
+// HNSW index (see exactCostRatio).
+func exactProject(n, total float64, pool int) bool {
+	return n <= minExactRows || n*n <= exactCostRatio*float64(pool)*total
 }
 
 // exactSemanticSQL is semanticSQL for a filter that matches few memories
@@ -451,9 +453,11 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 		countIdx = append(countIdx, i)
 	}
 	if len(count) > 0 {
-		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT 1 FROM memories
-				WHERE namespace = $1 AND tsv @@ to_tsquery('simple', t) LIMIT %d) x)
-			FROM unnest($2::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, dfCap), ns, count)
+		// Counted in every namespace, like the planner's statistics: the
+		// index alone answers (no row is read but those not yet vacuumed).
+		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT FROM memories
+				WHERE tsv @@ to_tsquery('simple', t) LIMIT %d) x)
+			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, dfCap), count)
 		if err != nil {
 			return "", nil, err
 		}
@@ -486,7 +490,7 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 	// The rarest terms select the candidates.
 	sort.SliceStable(found, func(i, j int) bool { return found[i].df < found[j].df })
 	var selected []string
-	sum, limit := 0.0, min(maxSelected, math.Max(commonTermShare*total, 50))
+	sum, limit := 0.0, min(maxScored, math.Max(commonTermShare*total, 50))
 	for _, t := range found {
 		if sum+t.df > limit && len(selected) > 0 {
 			break
@@ -496,7 +500,17 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 	}
 	selector := strings.Join(selected, " | ")
 	if sum > limit && len(found) > 1 {
-		selector = strings.Join(all, " & ") // only common terms: all of them
+		// Only common terms: the rarest ones together, as few as are
+		// expected (as if independent) to match at most limit rows.
+		expected, k := found[0].df, 1
+		for ; k < len(found) && expected > limit; k++ {
+			expected *= found[k].df / total
+		}
+		together := make([]string, k)
+		for i := range together {
+			together[i] = found[i].q
+		}
+		selector = strings.Join(together, " & ")
 	}
 	// The rarest maxScoredTerms terms score (the others weigh least).
 	var score []string

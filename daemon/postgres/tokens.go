@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,17 +30,37 @@ const (
 	tokenSecretBytes  = 32
 )
 
+// AuthCacheTTL is how long Authenticate trusts a token it has checked
+// without asking the database again (two queries a request otherwise). A
+// revocation through this TokenStore takes effect at once; one made by
+// another daemon on the same database, within AuthCacheTTL. Expiry is always
+// exact.
+const AuthCacheTTL = 5 * time.Second
+
+// maxAuthCache bounds the tokens Authenticate remembers.
+const maxAuthCache = 1024
+
 // TokenStore keeps access tokens and OAuth state in PostgreSQL (tables of
 // migration 002). Secrets are stored only as SHA-256 hashes: they are
 // high-entropy random strings, so a fast hash is enough.
 type TokenStore struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+
+	authMu  sync.Mutex
+	auth    map[[sha256.Size]byte]authEntry // by secret hash
+	authGen uint64                          // bumped by forgetAuth
+}
+
+// authEntry is a token Authenticate checked.
+type authEntry struct {
+	t     sage.Token
+	until time.Time // trusted until then (AuthCacheTTL, or the token's or its key's expiry)
 }
 
 // NewTokenStore returns a TokenStore on pool.
 func NewTokenStore(pool *pgxpool.Pool) *TokenStore {
-	return &TokenStore{pool: pool, now: time.Now}
+	return &TokenStore{pool: pool, now: time.Now, auth: map[[sha256.Size]byte]authEntry{}}
 }
 
 // NewSecret returns a fresh random token secret.
@@ -191,7 +212,16 @@ func (s *TokenStore) Authenticate(ctx context.Context, secret string) (sage.Toke
 	if secret == "" || len(secret) > 512 {
 		return sage.Token{}, sage.ErrUnauthenticated
 	}
-	t, err := s.lookup(ctx, HashSecret(secret))
+	sum := sha256.Sum256([]byte(secret))
+	now := s.now()
+	s.authMu.Lock()
+	e, ok := s.auth[sum]
+	gen := s.authGen
+	s.authMu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.t, nil
+	}
+	t, err := s.lookup(ctx, sum[:])
 	if errors.Is(err, sage.ErrNotFound) {
 		return sage.Token{}, sage.ErrUnauthenticated
 	}
@@ -201,41 +231,66 @@ func (s *TokenStore) Authenticate(ctx context.Context, secret string) (sage.Toke
 	if t.Kind == sage.TokenOAuthRefresh {
 		return sage.Token{}, sage.ErrUnauthenticated
 	}
-	if err := s.usable(ctx, t); err != nil {
+	expires, err := s.usable(ctx, t)
+	if err != nil {
 		return sage.Token{}, err
 	}
 	// Record use at most once a minute per token; a failure here is harmless.
 	_, _ = s.pool.Exec(ctx, `UPDATE auth_tokens SET last_used_at = now()
 		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, t.ID)
+	until := now.Add(AuthCacheTTL)
+	if !expires.IsZero() && expires.Before(until) {
+		until = expires
+	}
+	s.authMu.Lock()
+	if gen == s.authGen { // no revocation since the lookup
+		if len(s.auth) >= maxAuthCache {
+			clear(s.auth)
+		}
+		s.auth[sum] = authEntry{t: t, until: until}
+	}
+	s.authMu.Unlock()
 	return t, nil
 }
 
-// usable checks that t and its parent key are neither revoked nor expired.
-func (s *TokenStore) usable(ctx context.Context, t sage.Token) error {
+// forgetAuth drops every token Authenticate remembers.
+func (s *TokenStore) forgetAuth() {
+	s.authMu.Lock()
+	clear(s.auth)
+	s.authGen++
+	s.authMu.Unlock()
+}
+
+// usable checks that t and its parent key are neither revoked nor expired,
+// and returns when the first of them expires (zero: never).
+func (s *TokenStore) usable(ctx context.Context, t sage.Token) (time.Time, error) {
 	now := s.now()
 	if !t.RevokedAt.IsZero() {
-		return fmt.Errorf("token revoked: %w", sage.ErrUnauthenticated)
+		return time.Time{}, fmt.Errorf("token revoked: %w", sage.ErrUnauthenticated)
 	}
 	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
-		return fmt.Errorf("token expired: %w", sage.ErrUnauthenticated)
+		return time.Time{}, fmt.Errorf("token expired: %w", sage.ErrUnauthenticated)
 	}
 	if t.ParentID == "" {
-		return nil
+		return t.ExpiresAt, nil
 	}
 	p, err := s.Token(ctx, t.ParentID)
 	if errors.Is(err, sage.ErrNotFound) {
-		return fmt.Errorf("access key deleted: %w", sage.ErrUnauthenticated)
+		return time.Time{}, fmt.Errorf("access key deleted: %w", sage.ErrUnauthenticated)
 	}
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if !p.RevokedAt.IsZero() {
-		return fmt.Errorf("access key revoked: %w", sage.ErrUnauthenticated)
+		return time.Time{}, fmt.Errorf("access key revoked: %w", sage.ErrUnauthenticated)
 	}
 	if !p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt) {
-		return fmt.Errorf("access key expired: %w", sage.ErrUnauthenticated)
+		return time.Time{}, fmt.Errorf("access key expired: %w", sage.ErrUnauthenticated)
 	}
-	return nil
+	if t.ExpiresAt.IsZero() || (!p.ExpiresAt.IsZero() && p.ExpiresAt.Before(t.ExpiresAt)) {
+		return p.ExpiresAt, nil
+	}
+	return t.ExpiresAt, nil
 }
 
 // Token returns the token with this id, or sage.ErrNotFound.
@@ -286,6 +341,7 @@ func (s *TokenStore) CountActiveKeys(ctx context.Context) (int, error) {
 // RevokeToken revokes a key, and with it every OAuth token issued from it.
 // Revoking twice is not an error; an unknown id is sage.ErrNotFound.
 func (s *TokenStore) RevokeToken(ctx context.Context, id string) error {
+	defer s.forgetAuth()
 	tag, err := s.pool.Exec(ctx, `UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, now())
 		WHERE id = $1 OR parent_id = $1`, id)
 	if err != nil {
