@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgvector/pgvector-go"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/tokenize"
@@ -310,22 +311,14 @@ func (s *MemoryService) embedTexts(ctx context.Context, texts []string) ([][]flo
 	return vecs, nil
 }
 
-// vectorLiteral formats v as pgvector's text input, "[1,2,3]".
-func vectorLiteral(v []float32) *string {
+// halfvec is v as a query argument: a halfvec in pgvector's binary format
+// (see registerVectorTypes), or NULL when v is nil (pending).
+func halfvec(v []float32) *pgvector.HalfVector {
 	if v == nil {
 		return nil
 	}
-	b := make([]byte, 0, len(v)*10+2)
-	b = append(b, '[')
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendFloat(b, float64(x), 'g', 6, 32)
-	}
-	b = append(b, ']')
-	str := string(b)
-	return &str
+	h := pgvector.NewHalfVector(v)
+	return &h
 }
 
 func (s *MemoryService) modelFor(r *record) *string {
@@ -345,7 +338,7 @@ func nullable(s string) *string {
 
 const insertSQL = `INSERT INTO memories
 	(namespace, project, session_id, kind, text, content_hash, idempotency_key, metadata, tags, tsv, occurred_at, embedding, embedding_model)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('simple', $10), $11, $12::text::halfvec, $13)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('simple', $10), $11, $12::halfvec, $13)
 	ON CONFLICT DO NOTHING
 	RETURNING id`
 
@@ -412,7 +405,7 @@ func (s *MemoryService) insertOrdered(ctx context.Context, recs []*record) ([]sa
 			m := r.m
 			b.Queue(insertSQL, m.Namespace, m.Project, m.SessionID, string(m.Kind), m.Text, m.ContentHash,
 				nullable(m.IdempotencyKey), []byte(m.Metadata), m.Tags, r.tokens, m.OccurredAt,
-				vectorLiteral(r.vec), s.modelFor(r))
+				halfvec(r.vec), s.modelFor(r))
 		}
 		br := tx.SendBatch(ctx, b)
 		var missing []int
@@ -456,7 +449,7 @@ func (s *MemoryService) insertOrdered(ctx context.Context, recs []*record) ([]sa
 const insertOneSQL = `WITH ins AS (
 	INSERT INTO memories
 		(namespace, project, session_id, kind, text, content_hash, idempotency_key, metadata, tags, tsv, occurred_at, embedding, embedding_model)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('simple', $10), $11, $12::text::halfvec, $13)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('simple', $10), $11, $12::halfvec, $13)
 	ON CONFLICT DO NOTHING
 	RETURNING id, occurred_at
 ), sess AS (
@@ -477,7 +470,7 @@ func (s *MemoryService) insertOne(ctx context.Context, r *record) (sage.SaveResu
 	for attempt := 0; attempt < 8; attempt++ {
 		err := s.db.pool.QueryRow(ctx, insertOneSQL, m.Namespace, m.Project, m.SessionID, string(m.Kind), m.Text, m.ContentHash,
 			nullable(m.IdempotencyKey), []byte(m.Metadata), m.Tags, r.tokens, m.OccurredAt,
-			vectorLiteral(r.vec), s.modelFor(r), r.title).Scan(&out.ID)
+			halfvec(r.vec), s.modelFor(r), r.title).Scan(&out.ID)
 		if err == nil {
 			return out, nil
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
+	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/migrations"
@@ -85,6 +86,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "sage-daemon"
 	}
+	cfg.AfterConnect = registerVectorTypes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w: %w", sage.ErrUnavailable, err)
@@ -106,7 +108,24 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	// The connection setup used may predate the vector extension, and so
+	// lack its types: start afresh.
+	pool.Reset()
 	return db, nil
+}
+
+// registerVectorTypes teaches a new connection pgvector's types, so that
+// vectors travel in their binary format (pgvector-go), once the vector
+// extension exists (setup creates it).
+func registerVectorTypes(ctx context.Context, conn *pgx.Conn) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regtype('halfvec') IS NOT NULL").Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		return nil
+	}
+	return pgxvec.RegisterTypes(ctx, conn)
 }
 
 // Migrate connects to url once, creates the vector extension and applies

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
 
 	sage "github.com/sage-mcp/sage/daemon"
 )
@@ -100,13 +101,13 @@ func (s *MemoryService) storeVectors(ctx context.Context, tx pgx.Tx, ids []int64
 	if err != nil {
 		return err
 	}
-	lits := make([]string, len(vecs))
+	hs := make([]pgvector.HalfVector, len(vecs))
 	for i, v := range vecs {
-		lits[i] = *vectorLiteral(v)
+		hs[i] = pgvector.NewHalfVector(v)
 	}
-	_, err = tx.Exec(ctx, `UPDATE memories m SET embedding = v.e::halfvec, embedding_model = $3
-		FROM unnest($1::bigint[], $2::text[]) AS v(id, e)
-		WHERE m.id = v.id AND ($4 = '' OR m.namespace = $4)`, ids, lits, s.model, ns)
+	_, err = tx.Exec(ctx, `UPDATE memories m SET embedding = v.e, embedding_model = $3
+		FROM unnest($1::bigint[], $2::halfvec[]) AS v(id, e)
+		WHERE m.id = v.id AND ($4 = '' OR m.namespace = $4)`, ids, hs, s.model, ns)
 	if err != nil {
 		return unavailable(err)
 	}
