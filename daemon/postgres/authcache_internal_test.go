@@ -8,7 +8,6 @@ import (
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
-	"github.com/sage-mcp/sage/shared/pgtest"
 )
 
 // clock is a settable time source.
@@ -25,17 +24,20 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // revocation through the same store is seen at once, one by another daemon
 // within AuthCacheTTL, and expiry always exactly.
 func TestAuthCache(t *testing.T) {
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(MigrationsKey(), Migrate))
 	ctx := context.Background()
-	db, err := Open(ctx, url, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := mustDB(t)
 	clk := &clock{t: time.Now()}
 	a, b := NewTokenStore(db.Pool()), NewTokenStore(db.Pool()) // two daemons
 	a.now = clk.now
 
+	mustIssue := func(spec sage.TokenSpec) (sage.Token, string) {
+		t.Helper()
+		tok, secret, err := a.IssueToken(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, secret
+	}
 	mustAuth := func(s *TokenStore, secret string, want error) {
 		t.Helper()
 		_, err := s.Authenticate(ctx, secret)
@@ -45,10 +47,7 @@ func TestAuthCache(t *testing.T) {
 	}
 
 	// Revoked through the same store: refused at once.
-	k1, s1, err := a.IssueToken(ctx, sage.TokenSpec{Name: "one"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k1, s1 := mustIssue(sage.TokenSpec{Name: "one"})
 	mustAuth(a, s1, nil)
 	if err := a.RevokeToken(ctx, k1.ID); err != nil {
 		t.Fatal(err)
@@ -56,10 +55,7 @@ func TestAuthCache(t *testing.T) {
 	mustAuth(a, s1, sage.ErrUnauthenticated)
 
 	// Revoked by another daemon: refused once AuthCacheTTL has passed.
-	k2, s2, err := a.IssueToken(ctx, sage.TokenSpec{Name: "two"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k2, s2 := mustIssue(sage.TokenSpec{Name: "two"})
 	mustAuth(a, s2, nil)
 	if err := b.RevokeToken(ctx, k2.ID); err != nil {
 		t.Fatal(err)
@@ -70,10 +66,7 @@ func TestAuthCache(t *testing.T) {
 	mustAuth(a, s2, sage.ErrUnauthenticated)
 
 	// Expiring before AuthCacheTTL: refused from the moment it expires.
-	_, s3, err := a.IssueToken(ctx, sage.TokenSpec{Name: "three", TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s3 := mustIssue(sage.TokenSpec{Name: "three", TTL: time.Hour})
 	clk.add(time.Hour - time.Second)
 	mustAuth(a, s3, nil)
 	clk.add(time.Second)

@@ -16,6 +16,18 @@ import (
 	"github.com/sage-mcp/sage/shared/pgtest"
 )
 
+// mustDB opens a fresh migrated database, closed when t ends.
+func mustDB(t *testing.T) *DB {
+	t.Helper()
+	url := pgtest.NewDatabase(t, pgtest.WithTemplate(MigrationsKey(), Migrate))
+	db, err := Open(context.Background(), url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
 // syntheticText returns a pseudo-random sentence from a fixed vocabulary.
 func syntheticText(r *rand.Rand, words int) string {
 	vocab := strings.Fields(`alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike
@@ -35,13 +47,8 @@ func syntheticText(r *rand.Rand, words int) string {
 // (no sequential scan) and keyword search the GIN index, on a table big
 // enough for the planner to prefer them.
 func TestQueryPlans(t *testing.T) {
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(MigrationsKey(), Migrate))
 	ctx := context.Background()
-	db, err := Open(ctx, url, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := mustDB(t)
 	emb, err := embed.NewBuiltin(384)
 	if err != nil {
 		t.Fatal(err)
