@@ -212,7 +212,9 @@ type Service interface {
 	SaveTurns(ctx context.Context, ts []Turn) ([]SaveResult, error)
 	// Remember stores a note.
 	Remember(ctx context.Context, n Note) (SaveResult, error)
-	// Search ranks memories by relevance to the query.
+	// Search ranks memories by relevance to the query. Memories with the
+	// same or nearly the same text appear once: the most relevant (or, when
+	// as relevant, the most recent).
 	Search(ctx context.Context, q SearchQuery) ([]Result, error)
 	// Context builds a block of relevant memories within q.MaxChars.
 	Context(ctx context.Context, q ContextQuery) (Context, error)

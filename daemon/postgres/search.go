@@ -217,8 +217,12 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	default:
 		ranked = fuse(sem, kw)
 	}
-	ranked = collapse(ranked, q.Limit)
-	return s.fetch(ctx, ns, ranked)
+	ranked = collapse(ranked, q.Limit+dupSlack(q.Limit))
+	res, err := s.fetch(ctx, ns, ranked)
+	if err != nil {
+		return nil, err
+	}
+	return dropNearDuplicates(res, q.Limit), nil
 }
 
 // semantic returns the nearest memories of the current model by cosine

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,7 @@ func Run(t *testing.T, newService Factory) {
 		{"Remember", testRemember},
 		{"Search", testSearch},
 		{"SearchFilters", testSearchFilters},
+		{"SearchNearDuplicates", testSearchNearDuplicates},
 		{"SearchInvalid", testSearchInvalid},
 		{"Context", testContext},
 		{"Forget", testForget},
@@ -357,6 +359,37 @@ func testSearch(t *testing.T, s sage.Service) {
 	res := MustSearch(t, s, ctx, sage.SearchQuery{Query: "Dutch oven preheat", Limit: 1})
 	if len(res) != 1 || res[0].ID != seed["oven"] || res[0].Project != "kitchen" || res[0].SessionID != "s2" || res[0].Kind != sage.KindTodo || len(res[0].Tags) != 2 || res[0].OccurredAt.IsZero() {
 		t.Errorf("result = %+v", res)
+	}
+}
+
+// testSearchNearDuplicates: memories that say the same thing (the same turn
+// saved in two sessions, or with other punctuation) appear once in results,
+// and the limit still fills up with other memories.
+func testSearchNearDuplicates(t *testing.T, s sage.Service) {
+	ctx := context.Background()
+	text := "We moved the nightly backup to three in the morning because the index rebuild ran at two and both fought for the disk"
+	var dups []int64
+	for i, v := range []string{text, text, strings.ToUpper(text[:1]) + text[1:] + "!"} {
+		r := MustSaveTurn(t, s, ctx, sage.Turn{SessionID: fmt.Sprint("dup-", i), UserPrompt: "why did the backup move?", AssistantResponse: v})
+		if r.Deduplicated {
+			t.Fatalf("turn in session dup-%d deduplicated: different sessions keep their own copy", i)
+		}
+		dups = append(dups, r.ID)
+	}
+	other := MustRemember(t, s, ctx, sage.Note{Content: "The nightly backup writes to the second disk since the rebuild moved."}).ID
+	more := MustRemember(t, s, ctx, sage.Note{Content: "Backup retention is thirty days, the morning job prunes older ones."}).ID
+	for _, mode := range []sage.Mode{sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword} {
+		res := MustSearch(t, s, ctx, sage.SearchQuery{Query: "nightly backup moved morning index rebuild disk", Mode: mode, Limit: 3})
+		got := ids(res)
+		n := 0
+		for _, id := range got {
+			if slices.Contains(dups, id) {
+				n++
+			}
+		}
+		if n != 1 || len(got) != 3 || !slices.Contains(got, other) || !slices.Contains(got, more) {
+			t.Errorf("mode %q: %v; want one of the near-duplicates %v, then %d and %d", mode, got, dups, other, more)
+		}
 	}
 }
 
