@@ -288,6 +288,21 @@ func (h *handlers) addTools(s *mcp.Server) {
 	}), h.getStatus)
 }
 
+// callService checks in, passes it to the service method fn and turns a failure
+// of either into the error result of tool (notFound: the message when
+// nothing was found, see fail).
+func callService[In interface{ Validate() error }, Out any](ctx context.Context, h *handlers, tool, notFound string, in In, fn func(context.Context, In) (Out, error)) (Out, error) {
+	var zero Out
+	if err := in.Validate(); err != nil {
+		return zero, h.fail(ctx, tool, err, notFound)
+	}
+	out, err := fn(ctx, in)
+	if err != nil {
+		return zero, h.fail(ctx, tool, err, notFound)
+	}
+	return out, nil
+}
+
 func (h *handlers) saveConversation(ctx context.Context, req *mcp.CallToolRequest, in SaveConversationInput) (*mcp.CallToolResult, api.SaveResult, error) {
 	ctx = withNamespace(ctx, req.Extra)
 	at, err := parseTime("occurred_at", in.OccurredAt, false)
@@ -303,12 +318,9 @@ func (h *handlers) saveConversation(ctx context.Context, req *mcp.CallToolReques
 		Metadata:          in.Metadata,
 		OccurredAt:        at,
 	}
-	if err := t.Validate(); err != nil {
-		return nil, api.SaveResult{}, h.fail(ctx, ToolSaveConversation, err, "")
-	}
-	r, err := h.svc.SaveTurn(ctx, t)
+	r, err := callService(ctx, h, ToolSaveConversation, "", t, h.svc.SaveTurn)
 	if err != nil {
-		return nil, api.SaveResult{}, h.fail(ctx, ToolSaveConversation, err, "")
+		return nil, api.SaveResult{}, err
 	}
 	return nil, api.SaveResult{ID: r.ID, Deduplicated: r.Deduplicated}, nil
 }
@@ -329,12 +341,9 @@ func (h *handlers) remember(ctx context.Context, req *mcp.CallToolRequest, in Re
 		Metadata:       in.Metadata,
 		OccurredAt:     at,
 	}
-	if err := n.Validate(); err != nil {
-		return nil, api.SaveResult{}, h.fail(ctx, ToolRemember, err, "")
-	}
-	r, err := h.svc.Remember(ctx, n)
+	r, err := callService(ctx, h, ToolRemember, "", n, h.svc.Remember)
 	if err != nil {
-		return nil, api.SaveResult{}, h.fail(ctx, ToolRemember, err, "")
+		return nil, api.SaveResult{}, err
 	}
 	return nil, api.SaveResult{ID: r.ID, Deduplicated: r.Deduplicated}, nil
 }
@@ -346,12 +355,9 @@ func (h *handlers) searchMemory(ctx context.Context, req *mcp.CallToolRequest, i
 		return nil, api.SearchResponse{}, err
 	}
 	q := sage.SearchQuery{Query: in.Query, Limit: in.Limit, Mode: sage.Mode(in.Mode), Filter: f}
-	if err := q.Validate(); err != nil {
-		return nil, api.SearchResponse{}, h.fail(ctx, ToolSearchMemory, err, "")
-	}
-	rs, err := h.svc.Search(ctx, q)
+	rs, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Search)
 	if err != nil {
-		return nil, api.SearchResponse{}, h.fail(ctx, ToolSearchMemory, err, "")
+		return nil, api.SearchResponse{}, err
 	}
 	return nil, api.SearchResponse{Results: apiResults(rs)}, nil
 }
@@ -364,12 +370,9 @@ func (h *handlers) getContext(ctx context.Context, req *mcp.CallToolRequest, in 
 		MaxChars:   in.MaxChars,
 		Filter:     sage.Filter{Project: in.Project, SessionID: in.SessionID},
 	}
-	if err := q.Validate(); err != nil {
-		return nil, api.ContextResponse{}, h.fail(ctx, ToolGetContext, err, "")
-	}
-	c, err := h.svc.Context(ctx, q)
+	c, err := callService(ctx, h, ToolGetContext, "", q, h.svc.Context)
 	if err != nil {
-		return nil, api.ContextResponse{}, h.fail(ctx, ToolGetContext, err, "")
+		return nil, api.ContextResponse{}, err
 	}
 	maxChars := q.MaxChars
 	if maxChars == 0 {
@@ -392,12 +395,9 @@ func (h *handlers) getContext(ctx context.Context, req *mcp.CallToolRequest, in 
 func (h *handlers) forget(ctx context.Context, req *mcp.CallToolRequest, in ForgetInput) (*mcp.CallToolResult, ForgetOutput, error) {
 	ctx = withNamespace(ctx, req.Extra)
 	r := sage.ForgetRequest{IDs: in.IDs, SessionID: in.SessionID}
-	if err := r.Validate(); err != nil {
-		return nil, ForgetOutput{}, h.fail(ctx, ToolForget, err, "")
-	}
-	n, err := h.svc.Forget(ctx, r)
+	n, err := callService(ctx, h, ToolForget, notFoundSession(in.SessionID), r, h.svc.Forget)
 	if err != nil {
-		return nil, ForgetOutput{}, h.fail(ctx, ToolForget, err, notFoundSession(in.SessionID))
+		return nil, ForgetOutput{}, err
 	}
 	return nil, ForgetOutput{Deleted: n}, nil
 }
