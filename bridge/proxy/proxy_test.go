@@ -15,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sage-mcp/sage/bridge/proxy"
+	"github.com/sage-mcp/sage/shared/daemontest"
 )
 
 func TestForwarding(t *testing.T) {
@@ -377,7 +378,7 @@ func TestAuth(t *testing.T) {
 	if strings.Contains(r.Error.Message, "wrong-token-value") {
 		t.Errorf("token in message: %s", r.Error.Message)
 	}
-	logs := &syncBuffer{}
+	logs := &daemontest.Output{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	good := MustStartBridge(t, proxy.Options{URL: srv.URL(), Token: secret, Logger: log, RequestTimeout: 2 * time.Second})
 	good.MustInit()
@@ -389,23 +390,6 @@ func TestAuth(t *testing.T) {
 	if strings.Contains(logs.String(), secret) {
 		t.Errorf("token logged:\n%s", logs.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestConfigErrorServes(t *testing.T) {

@@ -49,7 +49,7 @@ type Daemon struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	log  *syncBuffer
+	log  *Output
 }
 
 // Start builds (once) and starts a daemon for t, stopped when t ends.
@@ -71,7 +71,7 @@ func Start(t testing.TB, opts ...Options) *Daemon {
 		DataDir:     t.TempDir(),
 		t:           t,
 		bin:         bin,
-		log:         &syncBuffer{},
+		log:         &Output{},
 	}
 	d.MCPURL = d.URL + "/mcp"
 	d.env = append(os.Environ(),
@@ -222,18 +222,22 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-type syncBuffer struct {
+// Output collects what a process or a logger writes, safe to read while it
+// writes. The zero value is ready to use.
+type Output struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *Output) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns everything written so far.
+func (s *Output) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/shared/daemontest"
 	"github.com/sage-mcp/sage/shared/pgtest"
 )
 
@@ -62,28 +63,10 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writer and test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // daemon is a running sage-daemon binary.
 type daemon struct {
 	URL, Addr string
-	Log       *syncBuffer
+	Log       *daemontest.Output
 	cmd       *exec.Cmd
 	done      chan error
 }
@@ -93,7 +76,7 @@ type daemon struct {
 func MustStartDaemon(t testing.TB, env ...string) *daemon {
 	t.Helper()
 	addr := freeAddr(t)
-	d := &daemon{URL: "http://" + addr, Addr: addr, Log: &syncBuffer{}, done: make(chan error, 1)}
+	d := &daemon{URL: "http://" + addr, Addr: addr, Log: &daemontest.Output{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(MustBinary(t), "serve")
 	d.cmd.Env = append(os.Environ(), append([]string{"SAGE_LISTEN=" + addr, "SAGE_LOG_LEVEL=debug"}, env...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
