@@ -21,6 +21,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/sage-mcp/sage/shared/claudetest"
 	"github.com/sage-mcp/sage/shared/daemontest"
 )
 
@@ -316,13 +317,7 @@ func TestCrossCompile(t *testing.T) {
 // TestClaudeCodeRegistration registers the bridge with the real Claude Code
 // CLI and checks that `claude mcp list` connects through it.
 func TestClaudeCodeRegistration(t *testing.T) {
-	claude := os.Getenv("SAGE_TEST_CLAUDE")
-	if claude == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SAGE_TEST_CLAUDE must name the Claude Code CLI under CI")
-		}
-		t.Skip("SAGE_TEST_CLAUDE not set")
-	}
+	claude := claudetest.MustCLI(t)
 	bin := MustBuildBridge(t)
 	url := MustStartMCPServer(t, "claude-token")
 	env := bridgeEnv(t)

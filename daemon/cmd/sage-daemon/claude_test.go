@@ -11,26 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sage-mcp/sage/shared/claudetest"
 )
-
-// EnvClaude names the Claude Code CLI binary for the end-to-end
-// registration test. Under CI=true it must be set.
-const EnvClaude = "SAGE_TEST_CLAUDE"
-
-// MustClaude returns the Claude Code CLI, skipping t locally without one
-// and failing it under CI.
-func MustClaude(t testing.TB) string {
-	t.Helper()
-	bin := os.Getenv(EnvClaude)
-	if bin == "" {
-		msg := EnvClaude + " is not set: run the tests with `make test`, which installs the Claude Code CLI"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return bin
-}
 
 // claude runs the CLI with a private HOME in dir, with a timeout.
 func claude(t testing.TB, bin, home string, args ...string) string {
@@ -54,7 +37,7 @@ func claude(t testing.TB, bin, home string, args ...string) string {
 // the server needs authentication (OAuth discovery works), not a failure.
 func TestClaudeCodeRegistration(t *testing.T) {
 	t.Parallel()
-	bin := MustClaude(t)
+	bin := claudetest.MustCLI(t)
 	secret := "claude-e2e-admin-token-0123456789"
 	d := MustStartDaemon(t, "SAGE_DATABASE_URL="+MustDatabase(t), "SAGE_DATA_DIR="+t.TempDir(), "SAGE_TOKEN="+secret)
 	d.MustReady(t)

@@ -12,26 +12,9 @@ import (
 
 	"github.com/sage-mcp/sage/installer/claude"
 	"github.com/sage-mcp/sage/shared/claudehooks"
+	"github.com/sage-mcp/sage/shared/claudetest"
 	"github.com/sage-mcp/sage/shared/daemontest"
 )
-
-// claudeCLI returns the real Claude Code CLI named by SAGE_TEST_CLAUDE.
-// Under CI=true it must be set.
-func claudeCLI(t *testing.T) string {
-	t.Helper()
-	c := os.Getenv("SAGE_TEST_CLAUDE")
-	if c == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SAGE_TEST_CLAUDE must name the Claude Code CLI under CI=true (make test installs it)")
-		}
-		t.Skip("SAGE_TEST_CLAUDE is not set (make test sets it)")
-	}
-	abs, err := exec.LookPath(c)
-	if err != nil {
-		t.Fatalf("SAGE_TEST_CLAUDE=%s: %v", c, err)
-	}
-	return abs
-}
 
 var (
 	bridgeOnce sync.Once
@@ -80,7 +63,7 @@ func TestMain(m *testing.M) {
 // TestClaudeCodeSeesSage installs with the real claude CLI against a real
 // daemon and asks Claude Code whether it connects, in both modes.
 func TestClaudeCodeSeesSage(t *testing.T) {
-	cli := claudeCLI(t)
+	cli := claudetest.MustCLI(t)
 	bridge := MustBuildBridge(t)
 	d := daemontest.Start(t)
 	for _, mode := range []string{"stdio", "http"} {
