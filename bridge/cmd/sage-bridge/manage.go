@@ -169,6 +169,30 @@ func (m *manageCtx) client() (*client.Client, error) {
 	return c, nil
 }
 
+// parseN parses args and checks that at least min and at most max (< 0:
+// any number) positional arguments came; want says what to give otherwise.
+func (m *manageCtx) parseN(args []string, min, max int, want string) ([]string, error) {
+	pos, err := m.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) < min || (max >= 0 && len(pos) > max) {
+		return nil, m.usageErr("%s", want)
+	}
+	return pos, nil
+}
+
+// connect returns a client of the daemon and ctx bounded by --timeout; the
+// caller calls cancel when done (also after an error).
+func (m *manageCtx) connect(ctx context.Context) (*client.Client, context.Context, context.CancelFunc, error) {
+	c, err := m.client()
+	if err != nil {
+		return nil, ctx, func() {}, err
+	}
+	ctx, cancel := m.withTimeout(ctx)
+	return c, ctx, cancel, nil
+}
+
 // withTimeout applies --timeout to ctx.
 func (m *manageCtx) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if m.timeout <= 0 {

@@ -13,22 +13,18 @@ import (
 func manageExport(ctx context.Context, m *manageCtx, args []string) error {
 	fs := m.flags("[file] [flags]", "Write every memory as JSONL (one api.Memory per line) to file, or stdout.\nThe file is written atomically; \"sage_manage import\" reads it back.")
 	project := fs.String("project", "", "only this project")
-	pos, err := m.parse(args)
+	pos, err := m.parseN(args, 0, 1, "at most one file")
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		return m.usageErr("at most one file")
 	}
 	if !isSet(fs, "timeout") {
 		m.timeout = 0
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	var total int64
 	if st, err := c.Status(ctx); err == nil && *project == "" {
 		total = st.Memories
@@ -93,12 +89,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // manageImport reads memories from JSONL.
 func manageImport(ctx context.Context, m *manageCtx, args []string) error {
 	m.flags("[file] [flags]", "Import memories from JSONL (as written by \"sage_manage export\"), from file or stdin.\nImporting is idempotent: the same file twice stores nothing new.")
-	pos, err := m.parse(args)
+	pos, err := m.parseN(args, 0, 1, "at most one file")
 	if err != nil {
 		return err
-	}
-	if len(pos) > 1 {
-		return m.usageErr("at most one file")
 	}
 	if !isSet(m.fs, "timeout") {
 		m.timeout = 0

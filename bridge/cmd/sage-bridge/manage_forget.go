@@ -32,12 +32,11 @@ func manageForget(ctx context.Context, m *manageCtx, args []string) error {
 			ids = append(ids, id)
 		}
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	n, err := c.Forget(ctx, ids, *session)
 	if err != nil {
 		return err

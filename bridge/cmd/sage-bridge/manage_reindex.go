@@ -11,20 +11,17 @@ import (
 // manageReindex re-embeds stale memories, with progress.
 func manageReindex(ctx context.Context, m *manageCtx, args []string) error {
 	m.flags("[flags]", "Re-embed every memory whose vector is missing or from another model than the\ndaemon's current embedder. Needs an admin token. Search keeps working meanwhile.")
-	if pos, err := m.parse(args); err != nil {
+	if _, err := m.parseN(args, 0, 0, "takes no arguments"); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return m.usageErr("takes no arguments")
 	}
 	if !isSet(m.fs, "timeout") {
 		m.timeout = 0
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	bar := newProgress(m.stderr, "reindex")
 	last, err := c.Reindex(ctx, func(p client.ReindexProgress) { bar.update(p.Done, p.Total, false) })
 	bar.update(last.Done, last.Total, true)

@@ -28,12 +28,11 @@ func manageSearch(ctx context.Context, m *manageCtx, args []string) error {
 	if *limit < 1 || *limit > 100 {
 		return m.usageErr("--limit %d: want 1 to 100", *limit)
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	p := client.SearchParams{Query: q, Limit: *limit, Mode: *mode, Project: *project, SessionID: *session}
 	if *kind != "" {
 		p.Kinds = strings.Split(*kind, ",")

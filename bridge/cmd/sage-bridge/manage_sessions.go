@@ -11,17 +11,14 @@ func manageSessions(ctx context.Context, m *manageCtx, args []string) error {
 	fs := m.flags("[flags]", "List sessions, most recent first.")
 	limit := fs.Int("limit", 20, "at most this many sessions")
 	project := fs.String("project", "", "only this project")
-	if pos, err := m.parse(args); err != nil {
+	if _, err := m.parseN(args, 0, 0, "takes no arguments"); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return m.usageErr("takes no arguments")
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	ss, err := c.Sessions(ctx, *project, *limit)
 	if err != nil {
 		return err
@@ -46,19 +43,15 @@ func manageSessions(ctx context.Context, m *manageCtx, args []string) error {
 // manageShow prints one session's memories.
 func manageShow(ctx context.Context, m *manageCtx, args []string) error {
 	m.flags("<session> [flags]", "Show a session and its memories in time order.")
-	pos, err := m.parse(args)
+	pos, err := m.parseN(args, 1, 1, "give one session id (see \"sage_manage sessions\")")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return m.usageErr("give one session id (see \"sage_manage sessions\")")
-	}
-	c, err := m.client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := m.withTimeout(ctx)
+	c, ctx, cancel, err := m.connect(ctx)
 	defer cancel()
+	if err != nil {
+		return err
+	}
 	s, err := c.Session(ctx, pos[0])
 	if err != nil {
 		return err

@@ -11,17 +11,14 @@ import (
 // manageStatus prints the daemon's status and the local outbox's.
 func manageStatus(ctx context.Context, m *manageCtx, args []string) error {
 	m.flags("", "Show the daemon's version, store and embedder, and the local outbox.")
-	if pos, err := m.parse(args); err != nil {
+	if _, err := m.parseN(args, 0, 0, "takes no arguments"); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return m.usageErr("takes no arguments")
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	st, err := c.Status(ctx)
 	pending, quarantined := outboxCounts()
 	if err != nil {

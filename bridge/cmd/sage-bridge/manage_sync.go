@@ -11,10 +11,8 @@ import (
 // manageSync drains the local outbox.
 func manageSync(ctx context.Context, m *manageCtx, args []string) error {
 	m.flags("[flags]", "Deliver the turns queued in the local outbox (saved while the daemon was\nunreachable) in order. Replays are harmless: every turn has an idempotency key.")
-	if pos, err := m.parse(args); err != nil {
+	if _, err := m.parseN(args, 0, 0, "takes no arguments"); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return m.usageErr("takes no arguments")
 	}
 	c, err := m.client()
 	if err != nil {

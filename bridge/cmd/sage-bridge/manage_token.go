@@ -38,24 +38,20 @@ func manageTokenIssue(ctx context.Context, m *manageCtx, args []string) error {
 	scopes := fs.String("scopes", "", "comma-separated scopes (default: the daemon's default, memories)")
 	ttl := fs.String("ttl", "", "lifetime, a Go duration like 720h (default: no expiry)")
 	ns := fs.String("namespace", "", "namespace of the token (default: the caller's)")
-	pos, err := m.parse(args)
+	pos, err := m.parseN(args, 1, 1, "give the token a name, like: sage_manage token issue laptop")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return m.usageErr("give the token a name, like: sage_manage token issue laptop")
 	}
 	if *ttl != "" {
 		if _, err := time.ParseDuration(*ttl); err != nil {
 			return m.usageErr("--ttl %q: %v", *ttl, err)
 		}
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	req := api.IssueTokenRequest{Name: pos[0], Namespace: *ns, TTL: *ttl}
 	if *scopes != "" {
 		req.Scopes = strings.Split(*scopes, ",")
@@ -75,17 +71,14 @@ func manageTokenIssue(ctx context.Context, m *manageCtx, args []string) error {
 
 func manageTokenList(ctx context.Context, m *manageCtx, args []string) error {
 	m.flags("[flags]", "List tokens (never their secrets).")
-	if pos, err := m.parse(args); err != nil {
+	if _, err := m.parseN(args, 0, 0, "takes no arguments"); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return m.usageErr("takes no arguments")
 	}
-	c, err := m.client()
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
 	ts, err := c.Tokens(ctx)
 	if err != nil {
 		return err
@@ -118,19 +111,15 @@ func manageTokenList(ctx context.Context, m *manageCtx, args []string) error {
 
 func manageTokenRevoke(ctx context.Context, m *manageCtx, args []string) error {
 	m.flags("<id> [flags]", "Revoke a token by id (see \"sage_manage token list\").")
-	pos, err := m.parse(args)
+	pos, err := m.parseN(args, 1, 1, "give one token id")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return m.usageErr("give one token id")
-	}
-	c, err := m.client()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := m.withTimeout(ctx)
+	c, ctx, cancel, err := m.connect(ctx)
 	defer cancel()
+	if err != nil {
+		return err
+	}
 	if err := c.RevokeToken(ctx, pos[0]); err != nil {
 		return err
 	}
