@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"slices"
+	"unicode"
+	"unicode/utf8"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/tokenize"
@@ -23,23 +25,67 @@ const (
 // remain when near-duplicates are dropped.
 func dupSlack(limit int) int { return limit/2 + 5 }
 
-// shingles is the comparable form of a text: its words, and the set of its
-// adjacent-word pairs.
+// shingles is the comparable form of a text: the hashes of its words, in
+// order, and the sorted set of the hashes of its adjacent-word pairs.
 type shingles struct {
-	words []string
-	pairs map[[2]string]struct{}
+	words []uint64
+	pairs []uint64
 }
 
+// FNV-1a, 64 bits.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// newShingles hashes the words of text: runs of letters and digits, case
+// folded, and each CJK character on its own (as package tokenize splits
+// them), without allocating a string per word.
 func newShingles(text string) shingles {
-	w := tokenize.Words(text)
-	if len(w) > maxDupWords {
-		w = w[:maxDupWords]
+	var sh shingles
+	h, inWord := uint64(fnvOffset), false
+	flush := func() {
+		if inWord {
+			sh.words = append(sh.words, h)
+		}
+		h, inWord = fnvOffset, false
 	}
-	p := make(map[[2]string]struct{}, len(w))
-	for i := 1; i < len(w); i++ {
-		p[[2]string{w[i-1], w[i]}] = struct{}{}
+	for _, r := range text {
+		if len(sh.words) == maxDupWords {
+			break
+		}
+		switch {
+		case r < utf8.RuneSelf:
+			switch {
+			case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+				h, inWord = (h^uint64(r))*fnvPrime, true
+			case 'A' <= r && r <= 'Z':
+				h, inWord = (h^uint64(r+'a'-'A'))*fnvPrime, true
+			default:
+				flush()
+			}
+		case tokenize.IsCJK(r):
+			flush()
+			h, inWord = (h^uint64(r))*fnvPrime, true
+			flush()
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			h, inWord = (h^uint64(unicode.ToLower(r)))*fnvPrime, true
+		default:
+			flush()
+		}
 	}
-	return shingles{words: w, pairs: p}
+	if len(sh.words) < maxDupWords {
+		flush()
+	}
+	if len(sh.words) > 1 {
+		sh.pairs = make([]uint64, len(sh.words)-1)
+		for i := 1; i < len(sh.words); i++ {
+			sh.pairs[i-1] = (sh.words[i-1]*fnvPrime ^ sh.words[i]) * fnvPrime
+		}
+		slices.Sort(sh.pairs)
+		sh.pairs = slices.Compact(sh.pairs)
+	}
+	return sh
 }
 
 // nearDuplicate reports whether a and b say the same thing.
@@ -47,21 +93,28 @@ func nearDuplicate(a, b shingles) bool {
 	if len(a.pairs) < minDupPairs || len(b.pairs) < minDupPairs {
 		return slices.Equal(a.words, b.words)
 	}
-	small, large := a.pairs, b.pairs
-	if len(small) > len(large) {
+	small, large := len(a.pairs), len(b.pairs)
+	if small > large {
 		small, large = large, small
 	}
 	// Jaccard ≥ share needs |small| ≥ share × |large|.
-	if float64(len(small)) < nearDupShare*float64(len(large)) {
+	if float64(small) < nearDupShare*float64(large) {
 		return false
 	}
 	shared := 0
-	for p := range small {
-		if _, ok := large[p]; ok {
+	for i, j := 0, 0; i < len(a.pairs) && j < len(b.pairs); {
+		switch {
+		case a.pairs[i] < b.pairs[j]:
+			i++
+		case a.pairs[i] > b.pairs[j]:
+			j++
+		default:
 			shared++
+			i++
+			j++
 		}
 	}
-	union := len(small) + len(large) - shared
+	union := len(a.pairs) + len(b.pairs) - shared
 	return float64(shared) >= nearDupShare*float64(union)
 }
 

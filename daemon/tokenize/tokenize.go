@@ -23,6 +23,9 @@ const MaxTokenBytes = 64
 // words (Han, Hiragana, Katakana, Hangul, Thai), whose runes are tokens of
 // their own.
 func IsCJK(r rune) bool {
+	if r < 0x0E00 { // below Thai, the first of them: most text is here
+		return false
+	}
 	return unicode.Is(unicode.Han, r) ||
 		unicode.Is(unicode.Hiragana, r) ||
 		unicode.Is(unicode.Katakana, r) ||
@@ -40,6 +43,9 @@ func fold(r rune) rune {
 
 // isWordRune reports whether r may be part of a (non-CJK) word.
 func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -124,4 +125,20 @@ func FuzzTerms(f *testing.F) {
 			t.Fatalf("fewer terms than words for %q", s)
 		}
 	})
+}
+
+// TestRuneClassesFast checks the fast paths of IsCJK and isWordRune against
+// their definitions, for every rune.
+func TestRuneClassesFast(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		cjk := unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) ||
+			unicode.Is(unicode.Hangul, r) || unicode.Is(unicode.Thai, r)
+		if IsCJK(r) != cjk {
+			t.Fatalf("IsCJK(%U) = %v, want %v", r, !cjk, cjk)
+		}
+		word := unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+		if isWordRune(r) != word {
+			t.Fatalf("isWordRune(%U) = %v, want %v", r, !word, word)
+		}
+	}
 }
