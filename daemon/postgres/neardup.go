@@ -21,8 +21,8 @@ const (
 	maxDupWords = 400
 )
 
-// dupSlack is how many results beyond the limit are loaded, so that some
-// remain when near-duplicates are dropped.
+// dupSlack is how many results beyond those still missing are loaded at
+// once, so that some remain when near-duplicates are dropped.
 func dupSlack(limit int) int { return limit/2 + 5 }
 
 // shingles is the comparable form of a text: the hashes of its words, in
@@ -118,21 +118,36 @@ func nearDuplicate(a, b shingles) bool {
 	return float64(shared) >= nearDupShare*float64(union)
 }
 
+// distinct collects results in order, dropping each that is a
+// near-duplicate of one kept before it, up to limit.
+type distinct struct {
+	limit int
+	out   []sage.Result
+	kept  []shingles
+}
+
+// full reports whether limit results are kept.
+func (d *distinct) full() bool { return len(d.out) >= d.limit }
+
+// add offers rs, in order.
+func (d *distinct) add(rs []sage.Result) {
+	for _, r := range rs {
+		if d.full() {
+			return
+		}
+		sh := newShingles(r.Text)
+		if slices.ContainsFunc(d.kept, func(k shingles) bool { return nearDuplicate(k, sh) }) {
+			continue
+		}
+		d.kept = append(d.kept, sh)
+		d.out = append(d.out, r)
+	}
+}
+
 // dropNearDuplicates keeps, in order, the results that are not a
 // near-duplicate of one kept before them, up to limit.
 func dropNearDuplicates(rs []sage.Result, limit int) []sage.Result {
-	out := rs[:0:0]
-	var kept []shingles
-	for _, r := range rs {
-		if len(out) == limit {
-			break
-		}
-		sh := newShingles(r.Text)
-		if slices.ContainsFunc(kept, func(k shingles) bool { return nearDuplicate(k, sh) }) {
-			continue
-		}
-		kept = append(kept, sh)
-		out = append(out, r)
-	}
-	return out
+	d := distinct{limit: limit}
+	d.add(rs)
+	return d.out
 }

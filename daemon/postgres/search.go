@@ -49,9 +49,6 @@ const (
 	// candidates must hold the fewest rarest terms together that are
 	// expected to match fewer rows.
 	maxScored = 500
-	// commonTermShare: terms in more than this share of the memories do not
-	// select candidates on their own either.
-	commonTermShare = 0.2
 	// maxScoredTerms bounds the terms that score a keyword candidate: the
 	// rarest ones (a long or Chinese query has many terms; the most common
 	// ones weigh least).
@@ -217,12 +214,23 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	default:
 		ranked = fuse(sem, kw)
 	}
-	ranked = collapse(ranked, q.Limit+dupSlack(q.Limit))
-	res, err := s.fetch(ctx, ns, ranked)
-	if err != nil {
-		return nil, err
+	ranked = collapse(ranked, len(ranked))
+	// Load the best, dropping near-duplicates, until limit are kept or no
+	// candidate is left.
+	d := distinct{limit: q.Limit}
+	for start := 0; start < len(ranked) && !d.full(); {
+		end := min(len(ranked), start+q.Limit-len(d.out)+dupSlack(q.Limit))
+		res, err := s.fetch(ctx, ns, ranked[start:end])
+		if err != nil {
+			return nil, err
+		}
+		d.add(res)
+		start = end
 	}
-	return dropNearDuplicates(res, q.Limit), nil
+	if d.out == nil {
+		return []sage.Result{}, nil
+	}
+	return d.out, nil
 }
 
 // semantic returns the nearest memories of the current model by cosine
@@ -495,7 +503,10 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 	// The rarest terms select the candidates.
 	sort.SliceStable(found, func(i, j int) bool { return found[i].df < found[j].df })
 	var selected []string
-	sum, limit := 0.0, min(maxScored, math.Max(commonTermShare*total, 50))
+	// Every term selects when together they match few enough rows (a small
+	// store, or rare words): BM25 over any matching term, as a search
+	// engine would; only in a big store do the common terms just score.
+	sum, limit := 0.0, float64(maxScored)
 	for _, t := range found {
 		if sum+t.df > limit && len(selected) > 0 {
 			break
@@ -567,7 +578,7 @@ func fuse(lists ...[]candidate) []candidate {
 }
 
 // collapse sorts by score (recency breaks ties), drops repeats of the same
-// content and keeps limit.
+// content and keeps at most limit.
 func collapse(cs []candidate, limit int) []candidate {
 	sort.SliceStable(cs, func(i, j int) bool {
 		if d := cs[i].score - cs[j].score; math.Abs(d) > 1e-9 {

@@ -363,13 +363,18 @@ func testSearch(t *testing.T, s sage.Service) {
 }
 
 // testSearchNearDuplicates: memories that say the same thing (the same turn
-// saved in two sessions, or with other punctuation) appear once in results,
-// and the limit still fills up with other memories.
+// saved in several sessions, or with other punctuation) appear once in
+// results, and the limit still fills up with other memories, however many
+// copies rank before them.
 func testSearchNearDuplicates(t *testing.T, s sage.Service) {
 	ctx := context.Background()
 	text := "We moved the nightly backup to three in the morning because the index rebuild ran at two and both fought for the disk"
+	variants := []string{text, text, strings.ToUpper(text[:1]) + text[1:] + "!"}
+	for i := range 20 {
+		variants = append(variants, text+strings.Repeat(".", i+2))
+	}
 	var dups []int64
-	for i, v := range []string{text, text, strings.ToUpper(text[:1]) + text[1:] + "!"} {
+	for i, v := range variants {
 		r := MustSaveTurn(t, s, ctx, sage.Turn{SessionID: fmt.Sprint("dup-", i), UserPrompt: "why did the backup move?", AssistantResponse: v})
 		if r.Deduplicated {
 			t.Fatalf("turn in session dup-%d deduplicated: different sessions keep their own copy", i)
