@@ -216,10 +216,11 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	}
 	ranked = collapse(ranked, len(ranked))
 	// Load the best, dropping near-duplicates, until limit are kept or no
-	// candidate is left.
+	// candidate is left; each further round loads twice as many (a store
+	// full of copies takes a few rounds, not one per copy).
 	d := distinct{limit: q.Limit}
-	for start := 0; start < len(ranked) && !d.full(); {
-		end := min(len(ranked), start+q.Limit-len(d.out)+dupSlack(q.Limit))
+	for start, round := 0, 0; start < len(ranked) && !d.full(); round++ {
+		end := min(len(ranked), start+(q.Limit-len(d.out)+dupSlack(q.Limit))<<min(round, 10))
 		res, err := s.fetch(ctx, ns, ranked[start:end])
 		if err != nil {
 			return nil, err
