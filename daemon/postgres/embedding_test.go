@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -272,5 +273,60 @@ func TestConcurrentBatches(t *testing.T) {
 	var count int
 	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM memories").Scan(&count); err != nil || count != n {
 		t.Fatalf("rows = %d, want %d (%v)", count, n, err)
+	}
+}
+
+// oddEmbedder returns the vectors of an embedder scaled far beyond the
+// range of halfvec, or with a NaN component.
+type oddEmbedder struct {
+	sage.Embedder
+	scale float32
+	nan   bool
+}
+
+func (o oddEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, err := o.Embedder.Embed(ctx, texts)
+	for _, v := range vecs {
+		for i := range v {
+			v[i] *= o.scale
+		}
+		if o.nan {
+			v[0] = float32(math.NaN())
+		}
+	}
+	return vecs, err
+}
+
+// TestVectorScale: vectors are stored at unit length, so a provider whose
+// vectors are not normalized (components past halfvec's ±65504) works;
+// one returning NaN leaves the memory pending instead of failing the save.
+func TestVectorScale(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t, MustDatabase(t))
+	big := postgres.NewMemoryService(db, oddEmbedder{Embedder: MustBuiltin(t, 384), scale: 1e7}, nil)
+	r, err := big.Remember(ctx, sage.Note{Content: "The lighthouse keeper logs the tides at dawn."})
+	if err != nil {
+		t.Fatalf("save with vectors of length 1e7: %v", err)
+	}
+	res, err := big.Search(ctx, sage.SearchQuery{Query: "lighthouse tides", Mode: sage.ModeSemantic})
+	if err != nil || len(res) != 1 || res[0].ID != r.ID || res[0].Score < 0.3 {
+		t.Fatalf("semantic search = %+v, %v", res, err)
+	}
+	var norm float64
+	if err := db.Pool().QueryRow(ctx, "SELECT l2_norm(embedding) FROM memories WHERE id = $1", r.ID).Scan(&norm); err != nil || math.Abs(norm-1) > 1e-3 {
+		t.Fatalf("stored vector length = %v, %v; want 1", norm, err)
+	}
+
+	nan := postgres.NewMemoryService(db, oddEmbedder{Embedder: MustBuiltin(t, 384), scale: 1, nan: true}, nil)
+	p, err := nan.Remember(ctx, sage.Note{Content: "A note whose vector came back broken."})
+	if err != nil {
+		t.Fatalf("save with a NaN vector: %v", err)
+	}
+	var pending bool
+	if err := db.Pool().QueryRow(ctx, "SELECT embedding IS NULL FROM memories WHERE id = $1", p.ID).Scan(&pending); err != nil || !pending {
+		t.Fatalf("memory with a NaN vector: pending = %v, %v; want a NULL vector", pending, err)
+	}
+	if _, err := nan.Search(ctx, sage.SearchQuery{Query: "broken vector", Mode: sage.ModeSemantic}); !errors.Is(err, sage.ErrEmbedder) {
+		t.Fatalf("semantic search with a NaN query vector = %v, want ErrEmbedder", err)
 	}
 }
