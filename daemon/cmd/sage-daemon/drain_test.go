@@ -46,9 +46,20 @@ func TestSIGTERMDrainsInFlight(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		done <- result{status: resp.StatusCode, body: string(b)}
 	}()
-	if _, err := io.WriteString(pw, line("first half of an import")); err != nil {
+	// A first line longer than the client's write buffer, so that the
+	// request is on the wire, not buffered.
+	if _, err := io.WriteString(pw, line("first half of an import "+strings.Repeat("x", 16<<10))); err != nil {
 		t.Fatal(err)
 	}
+	// The server accepts connections in order: once a request on a new
+	// connection is answered, the import's connection has been accepted
+	// (and is one Shutdown waits for), not left in the listen queue.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := fresh.Get(d.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

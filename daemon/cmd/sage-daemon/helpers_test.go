@@ -98,8 +98,11 @@ func MustStartDaemon(t testing.TB, env ...string) *daemon {
 
 // Stop sends SIGTERM and waits for the exit; it returns the exit error.
 func (d *daemon) Stop(t testing.TB) error {
-	if d.cmd.ProcessState != nil {
-		return nil
+	select {
+	case err := <-d.done: // exited already
+		d.done <- err
+		return err
+	default:
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
