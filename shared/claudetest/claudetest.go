@@ -4,9 +4,10 @@
 package claudetest
 
 import (
-	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/sage-mcp/sage/shared/testenv"
 )
 
 // Env names the Claude Code CLI binary (a path, or a name on PATH).
@@ -17,14 +18,7 @@ const Env = "SAGE_TEST_CLAUDE"
 // skipped end-to-end test would hide a broken setup.
 func MustCLI(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv(Env)
-	if bin == "" {
-		msg := Env + " is not set: run the tests with `make test`, which installs the Claude Code CLI"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := testenv.Require(t, Env, "installs the Claude Code CLI")
 	abs, err := exec.LookPath(bin)
 	if err != nil {
 		t.Fatalf("%s=%s: %v", Env, bin, err)

@@ -18,13 +18,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sage-mcp/sage/shared/testenv"
 )
 
 // EnvURL is the environment variable naming the test server.
@@ -53,15 +54,7 @@ func WithTemplate(key string, setup SetupFunc) Option {
 // when none is set, or fails it under CI.
 func AdminURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv(EnvURL)
-	if u == "" {
-		msg := EnvURL + " is not set: run the tests with `make test`, which provides PostgreSQL with pgvector"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return u
+	return testenv.Require(t, EnvURL, "provides PostgreSQL with pgvector")
 }
 
 // NewDatabase creates a fresh database for t and returns its URL. The
