@@ -401,15 +401,24 @@ func pkceOK(verifier, challenge string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }
 
-// token is the token endpoint: authorization_code (with PKCE) and
-// refresh_token grants. Codes work once; refresh tokens rotate.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+// postForm reads the form of a POST request, or answers the OAuth error
+// and returns false.
+func postForm(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
-		return
+		return false
 	}
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "body must be application/x-www-form-urlencoded")
+		return false
+	}
+	return true
+}
+
+// token is the token endpoint: authorization_code (with PKCE) and
+// refresh_token grants. Codes work once; refresh tokens rotate.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	if !postForm(w, r) {
 		return
 	}
 	if d := s.throttle.wait(clientIP(r)); d > 0 {
@@ -475,12 +484,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 // bearer header) answers whether it is active, and its namespace, scope
 // and expiry. Unknown tokens count as failed authentications.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "body must be application/x-www-form-urlencoded")
+	if !postForm(w, r) {
 		return
 	}
 	secret := r.PostForm.Get("token")
