@@ -22,39 +22,10 @@ import (
 	"github.com/sage-mcp/sage/shared/daemontest"
 )
 
-var (
-	bridgeOnce sync.Once
-	bridgeBin  string
-	bridgeErr  error
-)
-
 // MustBridge builds cmd/sage-bridge once per test process.
 func MustBridge(t testing.TB) string {
 	t.Helper()
-	bridgeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sage-bridge-hooktest-")
-		if err != nil {
-			bridgeErr = err
-			return
-		}
-		bridgeBin = filepath.Join(dir, "sage-bridge")
-		cmd := exec.Command("go", "build", "-o", bridgeBin, "../cmd/sage-bridge")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			bridgeErr = fmt.Errorf("build sage-bridge: %v\n%s", err, out)
-		}
-	})
-	if bridgeErr != nil {
-		t.Fatal(bridgeErr)
-	}
-	return bridgeBin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bridgeBin != "" {
-		os.RemoveAll(filepath.Dir(bridgeBin))
-	}
-	os.Exit(code)
+	return daemontest.MustBuildCommand(t, "bridge/cmd/sage-bridge")
 }
 
 // env is the environment of one simulated Claude Code user.

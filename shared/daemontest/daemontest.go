@@ -2,7 +2,8 @@
 // bridge, the hooks and the installer. It builds daemon/cmd/sage-daemon from
 // this checkout (once per test process, with the Go build cache), starts it on
 // a free loopback port against a pgtest database and a known admin token, and
-// waits until it is ready.
+// waits until it is ready. MustBuildCommand builds the checkout's other
+// commands the same way.
 package daemontest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,48 +155,75 @@ func (d *Daemon) Stop() {
 // Log returns what the daemon has logged so far.
 func (d *Daemon) Log() string { return d.log.String() }
 
-var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
-)
-
 // MustBuild builds daemon/cmd/sage-daemon once per process and returns the
 // binary's path.
 func MustBuild(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		root, err := RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir := filepath.Join(os.TempDir(), "sage-daemontest")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			buildErr = err
-			return
-		}
-		// Binaries of earlier test processes are litter after an hour.
-		if old, _ := filepath.Glob(filepath.Join(dir, "sage-daemon-*")); len(old) > 0 {
-			for _, f := range old {
-				if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > time.Hour {
-					_ = os.Remove(f)
-				}
+	return MustBuildCommand(t, "daemon/cmd/sage-daemon")
+}
+
+// build is one command built for this test process.
+type build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+var (
+	buildsMu sync.Mutex
+	builds   = map[string]*build{}
+)
+
+// MustBuildCommand builds the command in dir (relative to the checkout's
+// top, like "bridge/cmd/sage-bridge") with extra go build flags, once per
+// process and set of flags, and returns the binary's path. Binaries go to
+// the temporary directory's sage-daemontest folder, where later test
+// processes remove them after an hour.
+func MustBuildCommand(t testing.TB, dir string, flags ...string) string {
+	t.Helper()
+	key := strings.Join(append([]string{dir}, flags...), "\x00")
+	buildsMu.Lock()
+	b := builds[key]
+	if b == nil {
+		b = &build{}
+		builds[key] = b
+	}
+	buildsMu.Unlock()
+	b.once.Do(func() { b.bin, b.err = buildCommand(dir, flags) })
+	if b.err != nil {
+		t.Fatalf("daemontest: %v", b.err)
+	}
+	return b.bin
+}
+
+func buildCommand(dir string, flags []string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(os.TempDir(), "sage-daemontest")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	name := filepath.Base(dir)
+	// Binaries of earlier test processes are litter after an hour.
+	if old, _ := filepath.Glob(filepath.Join(out, "*")); len(old) > 0 {
+		for _, f := range old {
+			if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				_ = os.Remove(f)
 			}
 		}
-		buildBin = filepath.Join(dir, fmt.Sprintf("sage-daemon-%d-%s", os.Getpid(), randomHex(4)))
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", buildBin, "./cmd/sage-daemon")
-		cmd.Dir = filepath.Join(root, "daemon")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build sage-daemon: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("daemontest: %v", buildErr)
 	}
-	return buildBin
+	bin := filepath.Join(out, fmt.Sprintf("%s-%d-%s", name, os.Getpid(), randomHex(4)))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	args := append(append([]string{"build"}, flags...), "-o", bin, "./"+dir)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", dir, err, b)
+	}
+	return bin, nil
 }
 
 // RepoRoot finds the checkout's top directory (the one holding go.work),

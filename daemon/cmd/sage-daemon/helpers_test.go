@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,31 +16,11 @@ import (
 	"github.com/sage-mcp/sage/shared/pgtest"
 )
 
-var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
-)
-
-// MustBinary builds ./cmd/sage-daemon once per test process.
+// MustBinary builds ./cmd/sage-daemon once per test process, with the
+// version test-1.2.3.
 func MustBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sage-daemon-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildBin = filepath.Join(dir, "sage-daemon")
-		cmd := exec.Command("go", "build", "-ldflags", "-X github.com/sage-mcp/sage/daemon.Version=test-1.2.3", "-o", buildBin, ".")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
+	return daemontest.MustBuildCommand(t, "daemon/cmd/sage-daemon", "-ldflags", "-X github.com/sage-mcp/sage/daemon.Version=test-1.2.3")
 }
 
 // MustDatabase returns the URL of a fresh, migrated database.

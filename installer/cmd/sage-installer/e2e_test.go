@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/sage-mcp/sage/installer/claude"
 	"github.com/sage-mcp/sage/shared/claudehooks"
@@ -16,48 +12,10 @@ import (
 	"github.com/sage-mcp/sage/shared/daemontest"
 )
 
-var (
-	bridgeOnce sync.Once
-	bridgeBin  string
-	bridgeErr  error
-)
-
 // MustBuildBridge builds the real sage-bridge from this checkout, once.
 func MustBuildBridge(t *testing.T) string {
 	t.Helper()
-	bridgeOnce.Do(func() {
-		root, err := daemontest.RepoRoot()
-		if err != nil {
-			bridgeErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "sage-installer-test-*")
-		if err != nil {
-			bridgeErr = err
-			return
-		}
-		bridgeBin = filepath.Join(dir, "sage-bridge")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bridgeBin, "./cmd/sage-bridge")
-		cmd.Dir = filepath.Join(root, "bridge")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			bridgeErr = err
-			bridgeBin = string(out)
-		}
-	})
-	if bridgeErr != nil {
-		t.Fatalf("go build sage-bridge: %v\n%s", bridgeErr, bridgeBin)
-	}
-	return bridgeBin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bridgeBin != "" && bridgeErr == nil {
-		os.RemoveAll(filepath.Dir(bridgeBin))
-	}
-	os.Exit(code)
+	return daemontest.MustBuildCommand(t, "bridge/cmd/sage-bridge")
 }
 
 // TestClaudeCodeSeesSage installs with the real claude CLI against a real
