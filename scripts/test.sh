@@ -8,7 +8,7 @@
 # tests (npm @anthropic-ai/claude-code into the cache), unless SAGE_TEST_CLAUDE
 # points at one.
 #
-# Env: GOTESTFLAGS (default "-race -count=1"), SAGE_TEST_PACKAGES (default ./...).
+# Env: GOTESTFLAGS (default "-race -count=1 -timeout 30m"), SAGE_TEST_PACKAGES (default ./...).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -140,7 +140,7 @@ if [ -z "${SAGE_TEST_CLAUDE:-}" ]; then
 fi
 
 # ---------------------------------------------------------------- tests
-read -r -a flags <<<"${GOTESTFLAGS:--race -count=1}"
+read -r -a flags <<<"${GOTESTFLAGS:--race -count=1 -timeout 30m}"
 status=0
 for mod in $(go list -m -f '{{.Dir}}'); do
   say "go test ${flags[*]} ${SAGE_TEST_PACKAGES:-./...} in ${mod#"$top"/}"
