@@ -30,6 +30,7 @@ const (
 // database is reachable and keeps trying to open it.
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() { usage(fs.Output()) }
 	cfg, _, err := loadConfig(e, fs, args, true)
 	if err != nil {
 		return fail(e, err)
