@@ -327,12 +327,7 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderAuthorize(w, http.StatusBadRequest, a, client, "", msg)
 		return
 	}
-	if d := s.throttle.wait(clientIP(r)); d > 0 {
-		s.metrics.authThrottled.Inc()
-		w.Header().Set("Retry-After", retryAfter(d))
-		s.renderAuthorize(w, http.StatusTooManyRequests, a, client, "Too many wrong keys: wait "+retryAfter(d)+" seconds and try again.", "")
-		return
-	}
+	wait := s.throttle.wait(clientIP(r)) // a valid key passes even so
 	tokens, err := s.backendTokens()
 	if err != nil {
 		s.renderAuthorize(w, http.StatusServiceUnavailable, a, client, "The database is unavailable; try again in a moment.", "")
@@ -341,6 +336,12 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 	key, err := tokens.Authenticate(r.Context(), strings.TrimSpace(r.PostForm.Get("access_key")))
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
+		if wait > 0 {
+			s.metrics.authThrottled.Inc()
+			w.Header().Set("Retry-After", retryAfter(wait))
+			s.renderAuthorize(w, http.StatusTooManyRequests, a, client, "Too many wrong keys: wait "+retryAfter(wait)+" seconds and try again.", "")
+			return
+		}
 		s.renderAuthorize(w, http.StatusUnauthorized, a, client, "That key is not valid (wrong, expired or revoked).", "")
 		return
 	}
@@ -421,12 +422,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if !postForm(w, r) {
 		return
 	}
-	if d := s.throttle.wait(clientIP(r)); d > 0 {
-		s.metrics.authThrottled.Inc()
-		w.Header().Set("Retry-After", retryAfter(d))
-		oauthError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts; retry later")
-		return
-	}
+	wait := s.throttle.wait(clientIP(r)) // a valid grant passes even so
 	tokens, ok := s.oauthTokens(w)
 	if !ok {
 		return
@@ -463,6 +459,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if errors.Is(err, sage.ErrInvalidGrant) {
 		s.authFailed(r)
+		if wait > 0 {
+			s.metrics.authThrottled.Inc()
+			w.Header().Set("Retry-After", retryAfter(wait))
+			oauthError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts; retry later")
+			return
+		}
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code or refresh token is invalid, used, expired or revoked, or does not match this request")
 		return
 	}
@@ -495,9 +497,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "give the token to introspect as token=…")
 		return
 	}
-	if s.throttled(w, r) {
-		return
-	}
+	wait := s.throttle.wait(clientIP(r)) // a valid token passes even so
 	tokens, ok := s.oauthTokens(w)
 	if !ok {
 		return
@@ -505,6 +505,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	t, err := tokens.Authenticate(r.Context(), secret)
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
+		if s.throttled(w, wait) {
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}

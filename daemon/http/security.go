@@ -144,7 +144,8 @@ func limitBody(n int64, h http.Handler) http.Handler {
 
 // throttle is a token bucket per client IP, spent by failed
 // authentications: a client may fail Burst times at once, then once per
-// Every. A client with an empty bucket gets 429 until it refills.
+// Every. While its bucket is empty, a client's failures get 429 (with
+// Retry-After) instead of 401; valid keys are still accepted.
 type throttle struct {
 	burst float64
 	every time.Duration
@@ -209,9 +210,9 @@ func (t *throttle) fail(ip string) {
 	}
 }
 
-// throttled writes 429 when ip must wait, and reports whether it did.
-func (s *Server) throttled(w http.ResponseWriter, r *http.Request) bool {
-	d := s.throttle.wait(clientIP(r))
+// throttled writes 429 when the client must wait d, and reports whether it
+// did.
+func (s *Server) throttled(w http.ResponseWriter, d time.Duration) bool {
 	if d <= 0 {
 		return false
 	}
