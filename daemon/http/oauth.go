@@ -256,6 +256,9 @@ button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}.err{color:#b00020}.h
 <h1>Connect {{.ClientName}} to Sage</h1>
 {{if .Fatal}}<p class="err">{{.Fatal}}</p>{{else}}
 <p>{{.ClientName}} asks to read and write your memories. Approve by entering your Sage access key.</p>
+<p>After approval your browser returns to <strong class="host">{{.RedirectHost}}</strong>, which receives the access.
+The name &ldquo;{{.ClientName}}&rdquo; is self-declared by the client and not verified: approve only if you started
+this connection and expect that address.</p>
 {{if .Error}}<p class="err">{{.Error}}</p>{{end}}
 <form method="post" action="authorize">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
@@ -269,8 +272,8 @@ button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}.err{color:#b00020}.h
 `))
 
 type authorizeView struct {
-	ClientName, Error, Fatal string
-	Hidden                   map[string]string
+	ClientName, RedirectHost, Error, Fatal string
+	Hidden                                 map[string]string
 }
 
 func (s *Server) renderAuthorize(w http.ResponseWriter, status int, a authzRequest, client sage.OAuthClient, errMsg, fatal string) {
@@ -284,8 +287,12 @@ func (s *Server) renderAuthorize(w http.ResponseWriter, status int, a authzReque
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	host := "(unknown)"
+	if u, err := url.Parse(a.RedirectURI); err == nil && u.Host != "" {
+		host = u.Host
+	}
 	w.WriteHeader(status)
-	_ = authorizeTmpl.Execute(w, authorizeView{ClientName: name, Error: errMsg, Fatal: fatal, Hidden: map[string]string{
+	_ = authorizeTmpl.Execute(w, authorizeView{ClientName: name, RedirectHost: host, Error: errMsg, Fatal: fatal, Hidden: map[string]string{
 		"response_type": a.ResponseType, "client_id": a.ClientID, "redirect_uri": a.RedirectURI, "state": a.State,
 		"scope": a.Scope, "resource": a.Resource, "code_challenge": a.CodeChallenge,
 		"code_challenge_method": a.CodeChallengeMethod,
