@@ -74,6 +74,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		AllowedOrigins: cfg.AllowedOrigins,
 		AllowedHosts:   cfg.AllowedHosts,
 		Metrics:        cfg.Metrics,
+		ReadTimeout:    cfg.ReadTimeout,
 		MCP: func(svc sage.Service) http.Handler {
 			return mcpserver.Handler(svc, mcpserver.Options{
 				Logger:       quieter(log.With("component", "mcp"), slog.LevelWarn),
@@ -91,9 +92,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = sagehttp.LimitListener(ln, cfg.MaxConnections)
 	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:     srv,
+		ConnContext: sagehttp.ConnContext,
+		// No ReadTimeout or WriteTimeout: they would cut long responses
+		// (SSE streams, reindex progress); the Server bounds bodies itself.
+		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
