@@ -203,7 +203,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sage
 }
 
 func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) connection {
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log.With("component", "postgres")})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log.With("component", "postgres"), QueryTimeout: cfg.DBQueryTimeout})
 	if err != nil {
 		return connection{err: err}
 	}
