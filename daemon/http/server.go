@@ -184,7 +184,7 @@ func (s *Server) routes() http.Handler {
 
 	// MCP.
 	if s.opts.MCP != nil {
-		h := s.authenticate(sage.ScopeMemories, true, s.instrumentMCP(s.opts.MCP(s.Service())))
+		h := s.authenticate(sage.ScopeMemories, true, s.instrumentMCP(newKeepIDs(s.opts.MCP(s.Service()))))
 		handle("/mcp", "/mcp", limitBody(s.opts.MaxBodyBytes, h))
 	}
 
