@@ -79,6 +79,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return mcpserver.Handler(svc, mcpserver.Options{
 				Logger:       quieter(log.With("component", "mcp"), slog.LevelWarn),
 				Stateful:     cfg.Stateful,
+				MaxSessions:  cfg.MaxSessions,
 				MaxBodyBytes: sagehttp.DefaultMaxBodyBytes,
 				// The HTTP layer checks Host itself, and allows the names
 				// configured beyond loopback.
