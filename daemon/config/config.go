@@ -166,7 +166,7 @@ func specs() []spec {
 			func(c *Config, v string) error { c.LogFormat = strings.ToLower(v); return nil }},
 		{EnvVar{Name: "SAGE_SHUTDOWN_TIMEOUT", Default: DefaultShutdownTimeout.String(), Description: "how long SIGTERM waits for in-flight requests"}, "shutdown-timeout", false,
 			func(c *Config, v string) error { d, err := parseDuration(v); c.ShutdownTimeout = d; return err }},
-		{EnvVar{Name: "SAGE_READ_TIMEOUT", Default: DefaultReadTimeout.String(), Description: "how long a client may take to send a request's headers and body (time the daemon spends working on a streamed import is not counted); slower requests are cut"}, "read-timeout", false,
+		{EnvVar{Name: "SAGE_READ_TIMEOUT", Default: DefaultReadTimeout.String(), Description: "how long a client may take to send a request body, counting only the time spent waiting for it (a streamed import's work does not count); a slower body is cut and its connection closed. Headers get the lesser of this and 10s"}, "read-timeout", false,
 			func(c *Config, v string) error { d, err := parseDuration(v); c.ReadTimeout = d; return err }},
 		{EnvVar{Name: "SAGE_MAX_CONNECTIONS", Default: strconv.Itoa(DefaultMaxConnections), Description: "most open client connections; beyond, 16 more may only reach /healthz and /readyz, and further ones are closed at once"}, "max-connections", false,
 			func(c *Config, v string) error { n, err := parseInt(v); c.MaxConnections = n; return err }},
