@@ -60,10 +60,6 @@ func run(ctx context.Context, e *env, args []string) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	if name == "help" {
-		usage(e.stdout)
-		return 0
-	}
 	for _, c := range commands() {
 		if c.name == name {
 			return c.run(ctx, e, args)
