@@ -25,8 +25,23 @@ import (
 
 // Defaults.
 const (
-	DefaultListen          = ":17800"
+	// DefaultListen is loopback only: other hosts cannot reach a native
+	// daemon unless SAGE_LISTEN says so (the container image sets
+	// 0.0.0.0:17800).
+	DefaultListen          = "127.0.0.1:17800"
 	DefaultShutdownTimeout = 15 * time.Second
+	// DefaultReadTimeout bounds the time a request may take to send its
+	// headers and its body (time the daemon spends working meanwhile is
+	// not counted).
+	DefaultReadTimeout = time.Minute
+	// DefaultMaxConnections bounds the open client connections; a few more
+	// are kept for /healthz and /readyz (see sagehttp.LimitListener).
+	DefaultMaxConnections = 1000
+	// DefaultDBQueryTimeout bounds how long the daemon waits for
+	// PostgreSQL to answer a query.
+	DefaultDBQueryTimeout = 10 * time.Second
+	// DefaultMaxSessions bounds the MCP sessions kept with SAGE_STATEFUL.
+	DefaultMaxSessions = 1000
 	// MetricsLoopback serves /metrics without a token to loopback clients
 	// only; others need an admin token.
 	MetricsLoopback = "loopback"
@@ -72,6 +87,18 @@ type Config struct {
 	// ShutdownTimeout bounds draining in-flight requests on SIGTERM.
 	// SAGE_SHUTDOWN_TIMEOUT.
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds how long a client may take to send a request's
+	// headers and body. SAGE_READ_TIMEOUT.
+	ReadTimeout time.Duration
+	// MaxConnections bounds the open client connections.
+	// SAGE_MAX_CONNECTIONS.
+	MaxConnections int
+	// DBQueryTimeout bounds how long the daemon waits for PostgreSQL to
+	// answer. SAGE_DB_QUERY_TIMEOUT.
+	DBQueryTimeout time.Duration
+	// MaxSessions bounds the MCP sessions kept when Stateful.
+	// SAGE_MAX_SESSIONS.
+	MaxSessions int
 }
 
 // EnvVar describes an environment variable the daemon reads.
@@ -111,6 +138,8 @@ func specs() []spec {
 			func(c *Config, v string) error { c.AllowedHosts = splitList(v); return nil }},
 		{EnvVar{Name: "SAGE_STATEFUL", Default: "false", Description: "keep MCP sessions (Mcp-Session-Id); default stateless, which survives daemon restarts"}, "stateful", false,
 			func(c *Config, v string) error { b, err := parseBool(v); c.Stateful = b; return err }},
+		{EnvVar{Name: "SAGE_MAX_SESSIONS", Default: strconv.Itoa(DefaultMaxSessions), Description: "with SAGE_STATEFUL: most MCP sessions kept at once; a new one closes the longest-idle session, or is refused (503) when all are busy"}, "max-sessions", false,
+			func(c *Config, v string) error { n, err := parseInt(v); c.MaxSessions = n; return err }},
 		{EnvVar{Name: "SAGE_METRICS", Default: MetricsLoopback, Description: "who may read /metrics without a token: loopback, public, or token (admin token required)"}, "metrics", false,
 			func(c *Config, v string) error { c.Metrics = v; return nil }},
 		{EnvVar{Name: "SAGE_EMBED_PROVIDER", Default: embed.ProviderBuiltin, Description: "embedder: builtin (offline) or openai (any OpenAI-compatible endpoint)"}, "embed-provider", false,
@@ -137,6 +166,12 @@ func specs() []spec {
 			func(c *Config, v string) error { c.LogFormat = strings.ToLower(v); return nil }},
 		{EnvVar{Name: "SAGE_SHUTDOWN_TIMEOUT", Default: DefaultShutdownTimeout.String(), Description: "how long SIGTERM waits for in-flight requests"}, "shutdown-timeout", false,
 			func(c *Config, v string) error { d, err := parseDuration(v); c.ShutdownTimeout = d; return err }},
+		{EnvVar{Name: "SAGE_READ_TIMEOUT", Default: DefaultReadTimeout.String(), Description: "how long a client may take to send a request body, counting only the time spent waiting for it (a streamed import's work does not count); a slower body is cut and its connection closed. Headers get the lesser of this and 10s"}, "read-timeout", false,
+			func(c *Config, v string) error { d, err := parseDuration(v); c.ReadTimeout = d; return err }},
+		{EnvVar{Name: "SAGE_MAX_CONNECTIONS", Default: strconv.Itoa(DefaultMaxConnections), Description: "most open client connections; beyond, 16 more may only reach /healthz and /readyz, and further ones are closed at once"}, "max-connections", false,
+			func(c *Config, v string) error { n, err := parseInt(v); c.MaxConnections = n; return err }},
+		{EnvVar{Name: "SAGE_DB_QUERY_TIMEOUT", Default: DefaultDBQueryTimeout.String(), Description: "how long the daemon waits for PostgreSQL to answer a query before failing it with \"database unavailable\" (creating a vector index and migrating are not bounded)"}, "db-query-timeout", false,
+			func(c *Config, v string) error { d, err := parseDuration(v); c.DBQueryTimeout = d; return err }},
 	}
 }
 
@@ -272,7 +307,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("SAGE_DATABASE_URL must be a postgres:// URL"))
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("SAGE_LISTEN %q: want host:port, like :17800 or 127.0.0.1:17800", c.Listen))
+		errs = append(errs, fmt.Errorf("SAGE_LISTEN %q: want host:port, like 127.0.0.1:17800 or 0.0.0.0:17800", c.Listen))
 	}
 	if c.Token != "" && len(c.Token) < 16 {
 		errs = append(errs, errors.New("SAGE_TOKEN must be at least 16 characters"))
@@ -303,6 +338,18 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SAGE_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if c.ReadTimeout <= 0 {
+		errs = append(errs, errors.New("SAGE_READ_TIMEOUT must be positive"))
+	}
+	if c.MaxConnections < 1 {
+		errs = append(errs, errors.New("SAGE_MAX_CONNECTIONS must be at least 1"))
+	}
+	if c.DBQueryTimeout <= 0 {
+		errs = append(errs, errors.New("SAGE_DB_QUERY_TIMEOUT must be positive"))
+	}
+	if c.MaxSessions < 1 {
+		errs = append(errs, errors.New("SAGE_MAX_SESSIONS must be at least 1"))
 	}
 	if err := c.Embed.Validate(); err != nil {
 		errs = append(errs, err)

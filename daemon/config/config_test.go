@@ -23,9 +23,15 @@ func MustLoad(t testing.TB, args []string, env map[string]string) config.Config 
 
 func TestDefaults(t *testing.T) {
 	c := MustLoad(t, nil, nil)
-	if c.Listen != ":17800" || !c.Auth || c.Stateful || c.LogLevel != "info" || c.LogFormat != "text" ||
+	if c.Listen != "127.0.0.1:17800" || !c.Auth || c.Stateful || c.LogLevel != "info" || c.LogFormat != "text" ||
 		c.Metrics != config.MetricsLoopback || c.Embed.Provider != "builtin" || c.ShutdownTimeout != 15*time.Second {
 		t.Fatalf("defaults %+v", c)
+	}
+	if c.ReadTimeout != time.Minute || c.MaxConnections != 1000 || c.DBQueryTimeout != 10*time.Second || c.MaxSessions != 1000 {
+		t.Fatalf("limits %+v", c)
+	}
+	if got := c.LocalURL(); got != "http://127.0.0.1:17800" {
+		t.Errorf("LocalURL = %q", got)
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SAGE_DATABASE_URL is required") {
 		t.Fatalf("Validate without a database URL: %v", err)
@@ -73,6 +79,10 @@ func TestValidate(t *testing.T) {
 		{"format", func(c *config.Config) { c.LogFormat = "xml" }, "SAGE_LOG_FORMAT"},
 		{"embed", func(c *config.Config) { c.Embed.Provider = "magic" }, "SAGE_EMBED_PROVIDER"},
 		{"shutdown", func(c *config.Config) { c.ShutdownTimeout = 0 }, "SAGE_SHUTDOWN_TIMEOUT"},
+		{"read timeout", func(c *config.Config) { c.ReadTimeout = 0 }, "SAGE_READ_TIMEOUT"},
+		{"connections", func(c *config.Config) { c.MaxConnections = 0 }, "SAGE_MAX_CONNECTIONS"},
+		{"query timeout", func(c *config.Config) { c.DBQueryTimeout = -time.Second }, "SAGE_DB_QUERY_TIMEOUT"},
+		{"sessions", func(c *config.Config) { c.MaxSessions = 0 }, "SAGE_MAX_SESSIONS"},
 	}
 	for _, tt := range tests {
 		c := base

@@ -70,9 +70,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) (sage.Token, boo
 			"authentication required: send Authorization: Bearer <token> (see SAGE_DATA_DIR/token) or use OAuth")
 		return sage.Token{}, false
 	}
-	if s.throttled(w, r) {
-		return sage.Token{}, false
-	}
+	// The throttle never refuses a valid key: the token is checked even
+	// while its address is throttled, and only a failure then gets 429.
+	wait := s.throttle.wait(clientIP(r))
 	tokens, err := s.backendTokens()
 	if err != nil {
 		s.fail(w, r, err)
@@ -83,6 +83,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) (sage.Token, boo
 	t, err := tokens.Authenticate(ctx, secret)
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
+		if s.throttled(w, wait) {
+			return sage.Token{}, false
+		}
 		s.challenge(w, r, "invalid_token")
 		writeErr(w, http.StatusUnauthorized, api.CodeUnauthorized, "invalid, expired or revoked token")
 		return sage.Token{}, false

@@ -226,8 +226,12 @@ func TestAuthThrottle(t *testing.T) {
 	if eb.Error.Code != api.CodeRateLimited {
 		t.Fatalf("body %s", r.Body)
 	}
-	// While throttled, even a good token waits: guessing cannot continue.
-	MustDo(t, "GET", st.URL+"/api/v1/status", good, nil).MustStatus(t, 429)
+	// While throttled, a valid key is still accepted (the bridge and hooks
+	// of this address keep working), over REST and MCP; wrong ones get 429.
+	MustDo(t, "GET", st.URL+"/api/v1/status", good, nil).MustStatus(t, 200)
+	MustDo(t, "POST", st.URL+"/mcp", good, `{"jsonrpc":"2.0","id":1,"method":"ping"}`,
+		"Accept", "application/json, text/event-stream").MustStatus(t, 200)
+	MustDo(t, "GET", st.URL+"/api/v1/status", "sage_wrong", nil).MustStatus(t, 429)
 	// Requests without a token are not failures and still get 401 + discovery.
 	MustDo(t, "GET", st.URL+"/api/v1/status", "", nil).MustStatus(t, 401)
 }

@@ -256,6 +256,9 @@ button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}.err{color:#b00020}.h
 <h1>Connect {{.ClientName}} to Sage</h1>
 {{if .Fatal}}<p class="err">{{.Fatal}}</p>{{else}}
 <p>{{.ClientName}} asks to read and write your memories. Approve by entering your Sage access key.</p>
+<p>After approval your browser returns to <strong class="host">{{.RedirectHost}}</strong>, which receives the access.
+The name &ldquo;{{.ClientName}}&rdquo; is self-declared by the client and not verified: approve only if you started
+this connection and expect that address.</p>
 {{if .Error}}<p class="err">{{.Error}}</p>{{end}}
 <form method="post" action="authorize">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">
@@ -269,8 +272,8 @@ button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}.err{color:#b00020}.h
 `))
 
 type authorizeView struct {
-	ClientName, Error, Fatal string
-	Hidden                   map[string]string
+	ClientName, RedirectHost, Error, Fatal string
+	Hidden                                 map[string]string
 }
 
 func (s *Server) renderAuthorize(w http.ResponseWriter, status int, a authzRequest, client sage.OAuthClient, errMsg, fatal string) {
@@ -284,8 +287,12 @@ func (s *Server) renderAuthorize(w http.ResponseWriter, status int, a authzReque
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	host := "(unknown)"
+	if u, err := url.Parse(a.RedirectURI); err == nil && u.Host != "" {
+		host = u.Host
+	}
 	w.WriteHeader(status)
-	_ = authorizeTmpl.Execute(w, authorizeView{ClientName: name, Error: errMsg, Fatal: fatal, Hidden: map[string]string{
+	_ = authorizeTmpl.Execute(w, authorizeView{ClientName: name, RedirectHost: host, Error: errMsg, Fatal: fatal, Hidden: map[string]string{
 		"response_type": a.ResponseType, "client_id": a.ClientID, "redirect_uri": a.RedirectURI, "state": a.State,
 		"scope": a.Scope, "resource": a.Resource, "code_challenge": a.CodeChallenge,
 		"code_challenge_method": a.CodeChallengeMethod,
@@ -327,12 +334,7 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderAuthorize(w, http.StatusBadRequest, a, client, "", msg)
 		return
 	}
-	if d := s.throttle.wait(clientIP(r)); d > 0 {
-		s.metrics.authThrottled.Inc()
-		w.Header().Set("Retry-After", retryAfter(d))
-		s.renderAuthorize(w, http.StatusTooManyRequests, a, client, "Too many wrong keys: wait "+retryAfter(d)+" seconds and try again.", "")
-		return
-	}
+	wait := s.throttle.wait(clientIP(r)) // a valid key passes even so
 	tokens, err := s.backendTokens()
 	if err != nil {
 		s.renderAuthorize(w, http.StatusServiceUnavailable, a, client, "The database is unavailable; try again in a moment.", "")
@@ -341,6 +343,12 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 	key, err := tokens.Authenticate(r.Context(), strings.TrimSpace(r.PostForm.Get("access_key")))
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
+		if wait > 0 {
+			s.metrics.authThrottled.Inc()
+			w.Header().Set("Retry-After", retryAfter(wait))
+			s.renderAuthorize(w, http.StatusTooManyRequests, a, client, "Too many wrong keys: wait "+retryAfter(wait)+" seconds and try again.", "")
+			return
+		}
 		s.renderAuthorize(w, http.StatusUnauthorized, a, client, "That key is not valid (wrong, expired or revoked).", "")
 		return
 	}
@@ -421,12 +429,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if !postForm(w, r) {
 		return
 	}
-	if d := s.throttle.wait(clientIP(r)); d > 0 {
-		s.metrics.authThrottled.Inc()
-		w.Header().Set("Retry-After", retryAfter(d))
-		oauthError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts; retry later")
-		return
-	}
+	wait := s.throttle.wait(clientIP(r)) // a valid grant passes even so
 	tokens, ok := s.oauthTokens(w)
 	if !ok {
 		return
@@ -463,6 +466,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if errors.Is(err, sage.ErrInvalidGrant) {
 		s.authFailed(r)
+		if wait > 0 {
+			s.metrics.authThrottled.Inc()
+			w.Header().Set("Retry-After", retryAfter(wait))
+			oauthError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts; retry later")
+			return
+		}
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "the code or refresh token is invalid, used, expired or revoked, or does not match this request")
 		return
 	}
@@ -495,9 +504,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "give the token to introspect as token=…")
 		return
 	}
-	if s.throttled(w, r) {
-		return
-	}
+	wait := s.throttle.wait(clientIP(r)) // a valid token passes even so
 	tokens, ok := s.oauthTokens(w)
 	if !ok {
 		return
@@ -505,6 +512,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	t, err := tokens.Authenticate(r.Context(), secret)
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
+		if s.throttled(w, wait) {
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}

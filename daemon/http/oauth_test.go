@@ -194,3 +194,31 @@ func TestWellKnown(t *testing.T) {
 		t.Fatalf("scopes not advertised: %s", r.Body)
 	}
 }
+
+// TestAuthorizePageShowsRedirectHost: the approval page names the host the
+// code goes to, and says that the client's name is its own claim.
+func TestAuthorizePageShowsRedirectHost(t *testing.T) {
+	t.Parallel()
+	st := MustStack(t, sagehttp.Options{}, "")
+	tests := []struct{ name, redirect, host string }{
+		{"remote https", "https://app.example.net:8443/oauth/cb", "app.example.net:8443"},
+		{"loopback", "http://127.0.0.1:33418/callback", "127.0.0.1:33418"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var reg struct {
+				ClientID string `json:"client_id"`
+			}
+			MustDo(t, "POST", st.URL+"/register", "", map[string]any{"client_name": "Claude Code", "redirect_uris": []string{tt.redirect}}).
+				MustStatus(t, 201).MustJSON(t, &reg)
+			q := url.Values{"response_type": {"code"}, "client_id": {reg.ClientID}, "redirect_uri": {tt.redirect},
+				"code_challenge": {pkce(strings.Repeat("v", 43))}, "code_challenge_method": {"S256"}, "state": {"s"}}
+			page := string(MustDo(t, "GET", st.URL+"/authorize?"+q.Encode(), "", nil).MustStatus(t, 200).Body)
+			for _, want := range []string{`<strong class="host">` + tt.host + `</strong>`, "self-declared", "not verified"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("page lacks %q:\n%s", want, page)
+				}
+			}
+		})
+	}
+}

@@ -1,14 +1,20 @@
 package http
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sage-mcp/sage/shared/api"
@@ -144,7 +150,8 @@ func limitBody(n int64, h http.Handler) http.Handler {
 
 // throttle is a token bucket per client IP, spent by failed
 // authentications: a client may fail Burst times at once, then once per
-// Every. A client with an empty bucket gets 429 until it refills.
+// Every. While its bucket is empty, a client's failures get 429 (with
+// Retry-After) instead of 401; valid keys are still accepted.
 type throttle struct {
 	burst float64
 	every time.Duration
@@ -209,9 +216,9 @@ func (t *throttle) fail(ip string) {
 	}
 }
 
-// throttled writes 429 when ip must wait, and reports whether it did.
-func (s *Server) throttled(w http.ResponseWriter, r *http.Request) bool {
-	d := s.throttle.wait(clientIP(r))
+// throttled writes 429 when the client must wait d, and reports whether it
+// did.
+func (s *Server) throttled(w http.ResponseWriter, d time.Duration) bool {
 	if d <= 0 {
 		return false
 	}
@@ -227,4 +234,136 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) authFailed(r *http.Request) {
 	s.metrics.authFailures.Inc()
 	s.throttle.fail(clientIP(r))
+}
+
+// HealthReserve is how many connections LimitListener accepts beyond its
+// maximum so that /healthz and /readyz still answer when it is reached.
+const HealthReserve = 16
+
+// LimitListener bounds the connections open at once through ln to max
+// (SAGE_MAX_CONNECTIONS): up to HealthReserve more are accepted, but may
+// only ask /healthz or /readyz (others get 503, see Server), and beyond
+// those a new connection is closed at once. A connection counts until it
+// is closed. Serve with ConnContext so that the Server knows which
+// connections are in the reserve.
+func LimitListener(ln net.Listener, max int) net.Listener {
+	return &limitListener{Listener: ln, max: int64(max)}
+}
+
+type limitListener struct {
+	net.Listener
+	max  int64
+	open atomic.Int64
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		n := l.open.Add(1)
+		if n > l.max+HealthReserve {
+			l.open.Add(-1)
+			_ = c.Close()
+			continue
+		}
+		return &limitedConn{Conn: c, l: l, reserve: n > l.max}, nil
+	}
+}
+
+// limitedConn is a connection counted by its limitListener.
+type limitedConn struct {
+	net.Conn
+	l       *limitListener
+	reserve bool // accepted beyond the maximum: health checks only
+	once    sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() { c.l.open.Add(-1) })
+	return c.Conn.Close()
+}
+
+type reserveKey struct{}
+
+// ConnContext is http.Server's ConnContext for connections of a
+// LimitListener: it marks those in the health reserve.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok && lc.reserve {
+		return context.WithValue(ctx, reserveKey{}, true)
+	}
+	return ctx
+}
+
+// limitConns answers requests on reserve connections (see LimitListener)
+// with 503 unless they are health checks, and closes those connections
+// after the response.
+func limitConns(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(reserveKey{}) == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Connection", "close")
+		if r.Method == http.MethodGet && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		writeErr(w, http.StatusServiceUnavailable, api.CodeUnavailable,
+			"too many open connections (SAGE_MAX_CONNECTIONS); retry later")
+	})
+}
+
+// ErrReadTimeout is the error of a request body read after the client
+// used up its read time (Options.ReadTimeout).
+var ErrReadTimeout = errors.New("request body too slow: not received within SAGE_READ_TIMEOUT")
+
+// timeBodies bounds the time the client of each request may take to send
+// its body to d in total: only time spent waiting in Read counts, not the
+// time the handler works between reads (a streamed import).
+func timeBodies(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			// Also bounds what the server reads of an unread body after
+			// the handler.
+			_ = rc.SetReadDeadline(time.Now().Add(d))
+			r.Body = &timedBody{ReadCloser: r.Body, rc: rc, left: d}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// timedBody is a request body whose reads share a time budget.
+type timedBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	left time.Duration
+	done bool // EOF seen: no deadline any more
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.ReadCloser.Read(p)
+	}
+	if b.left <= 0 {
+		return 0, ErrReadTimeout
+	}
+	start := time.Now()
+	_ = b.rc.SetReadDeadline(start.Add(b.left))
+	n, err := b.ReadCloser.Read(p)
+	b.left -= time.Since(start)
+	switch {
+	case err == io.EOF:
+		b.done = true
+		// Long responses (SSE, reindex progress) must not be cut by a
+		// deadline once the body is in.
+		_ = b.rc.SetReadDeadline(time.Time{})
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		b.left = 0
+		err = fmt.Errorf("%w: %w", ErrReadTimeout, err)
+	}
+	return n, err
 }

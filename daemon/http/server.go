@@ -24,6 +24,7 @@ const (
 	DefaultAccessTTL      = time.Hour
 	DefaultRefreshTTL     = 30 * 24 * time.Hour
 	DefaultCodeTTL        = 2 * time.Minute
+	DefaultReadTimeout    = time.Minute // for a request's body, in total
 )
 
 // Who may read /metrics.
@@ -83,6 +84,11 @@ type Options struct {
 	AuthEvery time.Duration
 	// Lifetimes of OAuth access tokens, refresh tokens and codes.
 	AccessTTL, RefreshTTL, CodeTTL time.Duration
+	// ReadTimeout bounds the time a client may take to send a request
+	// body, counting only the time spent waiting for it (SAGE_READ_TIMEOUT);
+	// a body still incomplete then fails to read and the connection is
+	// closed. Headers are bounded by http.Server.ReadHeaderTimeout.
+	ReadTimeout time.Duration
 }
 
 // Server is the daemon's HTTP handler.
@@ -122,6 +128,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Metrics == "" {
 		opts.Metrics = MetricsLoopback
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
 	}
 	s := &Server{opts: opts, log: opts.Logger, throttle: newThrottle(opts.AuthBurst, opts.AuthEvery)}
 	if s.log == nil {
@@ -175,7 +184,7 @@ func (s *Server) routes() http.Handler {
 
 	// MCP.
 	if s.opts.MCP != nil {
-		h := s.authenticate(sage.ScopeMemories, true, s.instrumentMCP(s.opts.MCP(s.Service())))
+		h := s.authenticate(sage.ScopeMemories, true, s.instrumentMCP(newKeepIDs(s.opts.MCP(s.Service()))))
 		handle("/mcp", "/mcp", limitBody(s.opts.MaxBodyBytes, h))
 	}
 
@@ -205,7 +214,7 @@ func (s *Server) routes() http.Handler {
 	handle("/", "other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
-	return s.guard(mux)
+	return limitConns(timeBodies(s.opts.ReadTimeout, s.guard(mux)))
 }
 
 // cors allows cross-origin calls from any page, for the public OAuth

@@ -69,6 +69,9 @@ type Options struct {
 	// clients that vanish do not pile up (0: DefaultSessionTimeout;
 	// negative: never).
 	SessionTimeout time.Duration
+	// MaxSessions bounds the stateful sessions kept at once (0:
+	// DefaultMaxSessions); see sessionCap for what happens beyond.
+	MaxSessions int
 	// MaxBodyBytes bounds each HTTP request body (0: the SDK default, 4 MiB).
 	MaxBodyBytes int64
 	// DisableLocalhostProtection turns off the SDK's DNS-rebinding guard,
@@ -112,13 +115,25 @@ func Handler(svc sage.Service, opts Options) http.Handler {
 	case timeout < 0:
 		timeout = 0 // the SDK's "never"
 	}
-	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{
 		Stateless:                  !opts.Stateful,
 		Logger:                     opts.Logger,
 		SessionTimeout:             timeout,
 		MaxRequestBodyBytes:        opts.MaxBodyBytes,
 		DisableLocalhostProtection: opts.DisableLocalhostProtection,
 	})
+	if !opts.Stateful {
+		return h
+	}
+	max := opts.MaxSessions
+	if max <= 0 {
+		max = DefaultMaxSessions
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return newSessionCap(h, s, max, logger)
 }
 
 // Namespace returns the namespace of a request: TokenInfo.Extra[NamespaceKey]

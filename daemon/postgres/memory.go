@@ -109,6 +109,7 @@ func (s *MemoryService) Start(ctx context.Context) error {
 		return fmt.Errorf("start memory service: %w", unavailable(err))
 	}
 	defer conn.Release()
+	defer unbounded(conn.Conn())() // building an index takes a while
 	v, err := pgvectorVersion(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("start memory service: %w", err)

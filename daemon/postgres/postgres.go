@@ -12,14 +12,18 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +40,7 @@ import (
 const (
 	DefaultConnectTimeout = 5 * time.Second
 	DefaultMaxConns       = 16
+	DefaultQueryTimeout   = 10 * time.Second
 )
 
 // VersionTable is the table where tern records the schema version.
@@ -53,6 +58,13 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// MaxConns is the size of the connection pool (default 16).
 	MaxConns int32
+	// QueryTimeout bounds how long a connection waits for PostgreSQL to
+	// send anything while a query is under way (default 10s; negative:
+	// never): a frozen or unreachable server then fails the query with
+	// a *QueryTimeoutError, which wraps as sage.ErrUnavailable, instead of
+	// holding the connection. Setting up the schema and building a vector
+	// index are not bounded.
+	QueryTimeout time.Duration
 	// Logger receives operational messages; nil means silent.
 	Logger *slog.Logger
 }
@@ -74,6 +86,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultMaxConns
 	}
+	if opts.QueryTimeout == 0 {
+		opts.QueryTimeout = DefaultQueryTimeout
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open database: parse url: %w", sanitize(err))
@@ -87,6 +102,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "sage-daemon"
 	}
 	cfg.AfterConnect = registerVectorTypes
+	if opts.QueryTimeout > 0 {
+		cfg.ConnConfig.DialFunc = boundedDial(cfg.ConnConfig.DialFunc, opts.QueryTimeout)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w: %w", sage.ErrUnavailable, err)
@@ -102,7 +120,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open database: %w", unavailable(err))
 	}
+	restore := unbounded(conn.Conn()) // migrations may wait for other daemons
 	err = setup(ctx, conn.Conn(), db.logger)
+	restore()
 	conn.Release() // before Close, which waits for every acquired connection
 	if err != nil {
 		pool.Close()
@@ -298,6 +318,10 @@ func unavailable(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	var qt *QueryTimeoutError
+	if errors.As(err, &qt) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", sage.ErrUnavailable, err)
+	}
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) || isConnectError(err) {
 		return fmt.Errorf("%w: %w", sage.ErrUnavailable, err)
 	}
@@ -318,4 +342,111 @@ func isConnectError(err error) bool {
 // sanitize drops the text of URL parse errors, which may quote a password.
 func sanitize(error) error {
 	return errors.New("invalid database URL (expected postgres://user@host:port/db?sslmode=…)")
+}
+
+// QueryTimeoutError is the error of a query PostgreSQL did not answer
+// within Options.QueryTimeout.
+type QueryTimeoutError struct{ After time.Duration }
+
+func (e *QueryTimeoutError) Error() string {
+	return "PostgreSQL did not answer within " + e.After.String() + " (SAGE_DB_QUERY_TIMEOUT)"
+}
+
+// Timeout reports true: pgconn treats the error as a timeout (net.Error).
+func (e *QueryTimeoutError) Timeout() bool { return true }
+
+// Temporary reports false (net.Error).
+func (e *QueryTimeoutError) Temporary() bool { return false }
+
+// boundedDial wraps dial so that every connection it makes bounds each
+// read from the server to timeout (see boundedConn).
+func boundedDial(dial pgconn.DialFunc, timeout time.Duration) pgconn.DialFunc {
+	if dial == nil {
+		d := &net.Dialer{KeepAlive: 5 * time.Minute}
+		dial = d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &boundedConn{Conn: c, timeout: timeout}, nil
+	}
+}
+
+// boundedConn is a connection to PostgreSQL whose reads wait at most
+// timeout for the server, on top of the deadlines pgconn sets itself (it
+// interrupts reads through them when a context ends). pgconn reads only
+// while it expects an answer, so an idle pooled connection is not
+// affected; a read that times out breaks the connection, and the pool
+// replaces it.
+type boundedConn struct {
+	net.Conn
+	timeout time.Duration
+
+	mu     sync.Mutex
+	off    int       // > 0: reads are not bounded (see unbounded)
+	theirs time.Time // the read deadline pgconn asked for
+}
+
+func (c *boundedConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	d, ours := c.theirs, false
+	if c.off == 0 {
+		if lim := time.Now().Add(c.timeout); d.IsZero() || lim.Before(d) {
+			d, ours = lim, true
+		}
+	}
+	err := c.Conn.SetReadDeadline(d)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(p)
+	if err != nil && ours && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.mu.Lock()
+		theirs := c.theirs
+		c.mu.Unlock()
+		if theirs.IsZero() || time.Now().Before(theirs) {
+			err = &QueryTimeoutError{After: c.timeout}
+		}
+	}
+	return n, err
+}
+
+func (c *boundedConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.theirs = t
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *boundedConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.theirs = t
+	return c.Conn.SetReadDeadline(t)
+}
+
+// unbounded lifts Options.QueryTimeout from conn until the returned
+// function is called: for work that may legitimately keep PostgreSQL
+// silent for long (migrations waiting for another daemon, building an
+// index).
+func unbounded(conn *pgx.Conn) (restore func()) {
+	nc := conn.PgConn().Conn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	bc, ok := nc.(*boundedConn)
+	if !ok {
+		return func() {}
+	}
+	bc.mu.Lock()
+	bc.off++
+	bc.mu.Unlock()
+	return func() {
+		bc.mu.Lock()
+		bc.off--
+		bc.mu.Unlock()
+	}
 }

@@ -210,3 +210,40 @@ func TestBadTokenFileIsFatal(t *testing.T) {
 		t.Fatalf("the log contains the token file's content:\n%s", errOut)
 	}
 }
+
+// TestHelp: every way of asking for help lists every command with its
+// description, then serve's flags, and exits 0.
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		toStderr bool
+	}{
+		{"--help", []string{"--help"}, false},
+		{"-h", []string{"-h"}, false},
+		{"help", []string{"help"}, false},
+		{"serve -h", []string{"serve", "-h"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			e := &env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+			if code := run(context.Background(), e, tt.args); code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+			}
+			text := out.String()
+			if tt.toStderr {
+				text = errOut.String()
+			}
+			for _, c := range commands() {
+				if !strings.Contains(text, "  "+c.name+" ") || !strings.Contains(text, c.usage) {
+					t.Errorf("help lacks command %s (%q):\n%s", c.name, c.usage, text)
+				}
+			}
+			flags := strings.Index(text, "-listen")
+			if flags < 0 || flags < strings.Index(text, "commands:") || !strings.Contains(text, "SAGE_LISTEN") {
+				t.Errorf("help lacks serve's flags after the commands:\n%s", text)
+			}
+		})
+	}
+}

@@ -16,7 +16,7 @@ func runMigrate(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: newLogger(cfg, e.stderr)})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: newLogger(cfg, e.stderr), QueryTimeout: cfg.DBQueryTimeout})
 	if err != nil {
 		return fail(e, err)
 	}

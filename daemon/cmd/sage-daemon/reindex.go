@@ -26,7 +26,7 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log, QueryTimeout: cfg.DBQueryTimeout})
 	if err != nil {
 		return fail(e, err)
 	}

@@ -27,9 +27,9 @@ type env struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "serve MCP and REST (the default)", runServe},
+		{"serve", "serve MCP and REST (the default; its flags are below)", runServe},
 		{"healthcheck", "exit 0 when the daemon at SAGE_LISTEN is ready (--live: alive), else 1", runHealthcheck},
-		{"token", "manage access tokens: token issue|list|revoke|show", runToken},
+		{"token", "manage access keys: token issue|list|revoke|show (show prints SAGE_DATA_DIR/token)", runToken},
 		{"migrate", "apply the database migrations and exit", runMigrate},
 		{"reindex", "re-embed memories whose vectors are missing or from another model", runReindex},
 		{"version", "print the version", runVersion},
@@ -42,14 +42,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return run(ctx, &env{stdout: stdout, stderr: stderr, getenv: os.Getenv}, args)
 }
 
+// isHelp reports whether arg asks for the usage.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
 func run(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		usage(e.stdout)
+		return 0
+	}
 	name := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
-	}
-	if name == "help" || name == "-h" || name == "--help" {
-		usage(e.stdout)
-		return 0
 	}
 	for _, c := range commands() {
 		if c.name == name {
@@ -61,13 +70,21 @@ func run(ctx context.Context, e *env, args []string) int {
 	return 2
 }
 
+// usage prints every command with a line each, then serve's flags.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: sage-daemon [command] [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.usage)
 	}
-	fmt.Fprintln(w, "\nEvery setting is a flag or an environment variable (flags win); \"sage-daemon serve -h\" lists them.")
+	fmt.Fprintf(w, "  %-12s %s\n", "help", "print this help (also -h, --help)")
+	fmt.Fprintln(w, "\nEvery setting is a flag or an environment variable (flags win over the environment).")
+	fmt.Fprintln(w, "\nflags of serve (and of the commands that reach the database):")
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	_, _, _ = config.Load(fs, nil, func(string) string { return "" })
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 // loadConfig parses the config flags of a subcommand (plus the extra ones

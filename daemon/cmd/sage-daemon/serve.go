@@ -30,6 +30,7 @@ const (
 // database is reachable and keeps trying to open it.
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() { usage(fs.Output()) }
 	cfg, _, err := loadConfig(e, fs, args, true)
 	if err != nil {
 		return fail(e, err)
@@ -73,10 +74,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		AllowedOrigins: cfg.AllowedOrigins,
 		AllowedHosts:   cfg.AllowedHosts,
 		Metrics:        cfg.Metrics,
+		ReadTimeout:    cfg.ReadTimeout,
 		MCP: func(svc sage.Service) http.Handler {
 			return mcpserver.Handler(svc, mcpserver.Options{
 				Logger:       quieter(log.With("component", "mcp"), slog.LevelWarn),
 				Stateful:     cfg.Stateful,
+				MaxSessions:  cfg.MaxSessions,
 				MaxBodyBytes: sagehttp.DefaultMaxBodyBytes,
 				// The HTTP layer checks Host itself, and allows the names
 				// configured beyond loopback.
@@ -90,9 +93,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = sagehttp.LimitListener(ln, cfg.MaxConnections)
 	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:     srv,
+		ConnContext: sagehttp.ConnContext,
+		// No ReadTimeout or WriteTimeout: they would cut long responses
+		// (SSE streams, reindex progress); the Server bounds bodies itself.
+		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
@@ -197,7 +204,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sage
 }
 
 func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) connection {
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log.With("component", "postgres")})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log.With("component", "postgres"), QueryTimeout: cfg.DBQueryTimeout})
 	if err != nil {
 		return connection{err: err}
 	}
