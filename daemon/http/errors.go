@@ -1,8 +1,10 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -10,12 +12,33 @@ import (
 	"github.com/sage-mcp/sage/shared/api"
 )
 
-// writeJSON writes v as JSON with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as JSON with status. v is encoded before anything is
+// written: if it cannot be (a time outside the years 0–9999, say), the
+// answer is 500 with the REST error body, never a status with an empty
+// body, and the encoding error is returned for the caller to log (reply
+// does).
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	err := json.NewEncoder(&buf).Encode(v)
+	if err != nil {
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = json.NewEncoder(&buf).Encode(api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeInternal,
+			Message: "internal error: the answer could not be encoded (see the daemon's log)"}})
+		err = fmt.Errorf("encode response: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(buf.Bytes())
+	return err
+}
+
+// reply is writeJSON that logs an answer it could not encode.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := writeJSON(w, status, v); err != nil {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
 }
 
 // writeErr writes the one REST error format.
