@@ -71,12 +71,18 @@ func errorStatus(err error) (status int, code, msg string) {
 	return http.StatusInternalServerError, api.CodeInternal, "internal error"
 }
 
-// fail writes err as a REST error, logging the unexpected ones.
+// fail writes err as a REST error, logging the unexpected ones. A request
+// whose client went away (its context ended) fails with whatever error the
+// database gives then; that is logged at debug level, not as an error.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errorStatus(err)
-	if status == http.StatusInternalServerError {
+	switch {
+	case status < http.StatusInternalServerError:
+	case r.Context().Err() != nil:
+		s.log.Debug("request canceled", "method", r.Method, "path", r.URL.Path, "err", err)
+	case status == http.StatusInternalServerError:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else if status == http.StatusServiceUnavailable {
+	case status == http.StatusServiceUnavailable:
 		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeErr(w, status, code, msg)

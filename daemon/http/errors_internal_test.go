@@ -2,7 +2,9 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +52,36 @@ func TestReplyEncodingFailure(t *testing.T) {
 			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "encode response") ||
 				!strings.Contains(logs.String(), "/api/v1/sessions") {
 				t.Fatalf("log %q", logs.String())
+			}
+		})
+	}
+}
+
+// TestCanceledRequestNotAnError: a request whose client went away fails
+// with the database's "canceling statement" error; that is logged at
+// debug level, not as an error (an unexpected error is).
+func TestCanceledRequestNotAnError(t *testing.T) {
+	tests := []struct {
+		name     string
+		canceled bool
+		want     string
+	}{
+		{"canceled", true, `level=DEBUG msg="request canceled"`},
+		{"not canceled", false, `level=ERROR msg="request failed"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			s := &Server{log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.canceled {
+				cancel()
+			}
+			r := httptest.NewRequest("GET", "/api/v1/search", nil).WithContext(ctx)
+			s.fail(httptest.NewRecorder(), r, errors.New("search: ERROR: canceling statement due to user request (SQLSTATE 57014)"))
+			if !strings.Contains(logs.String(), tt.want) || tt.canceled && strings.Contains(logs.String(), "level=ERROR") {
+				t.Fatalf("log %q, want %q", logs.String(), tt.want)
 			}
 		})
 	}

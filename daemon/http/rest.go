@@ -412,7 +412,7 @@ func (s *Server) importMemories(w http.ResponseWriter, r *http.Request) {
 	}
 	failAt := func(line int, err error) {
 		status, code, msg := errorStatus(err)
-		if status == http.StatusInternalServerError {
+		if status == http.StatusInternalServerError && r.Context().Err() == nil {
 			s.log.Error("import failed", "line", line, "err", err)
 		}
 		writeErr(w, status, code, fmt.Sprintf("line %d: %s (%d memories before it were imported, %d deduplicated; importing again is idempotent)",
