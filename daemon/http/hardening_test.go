@@ -88,11 +88,23 @@ func TestRESTRefusesBadText(t *testing.T) {
 			MustDo(t, tt.method, u+tt.path, tt.token, body).mustError(t, 400, api.CodeInvalid, tt.field)
 		})
 	}
+	// The same through /mcp: an IsError result naming the argument.
+	r := MustDo(t, "POST", st.URL+"/mcp", key,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"remember","arguments":{"content":"caf\ud83d"}}}`,
+		"Accept", "application/json, text/event-stream").MustStatus(t, 200)
+	if !bytes.Contains(r.Body, []byte(`"isError":true`)) || !bytes.Contains(r.Body, []byte("invalid content: is not valid Unicode text")) {
+		t.Fatalf("MCP remember with a lone surrogate: %s", r.Body)
+	}
 	// Nothing was stored or changed by the refused requests.
 	var ss api.SessionsResponse
 	MustDo(t, "GET", u+"/sessions", key, nil).MustStatus(t, 200).MustJSON(t, &ss)
 	if len(ss.Sessions) != 1 || ss.Sessions[0].Title != "hello" || ss.Sessions[0].Memories != 1 {
 		t.Fatalf("sessions after refused requests: %+v", ss)
+	}
+	var status api.Status
+	MustDo(t, "GET", u+"/status", key, nil).MustStatus(t, 200).MustJSON(t, &status)
+	if status.Memories != 1 {
+		t.Fatalf("%d memories after refused requests, want 1", status.Memories)
 	}
 }
 
