@@ -274,7 +274,7 @@ func NormalizeTitle(title string) string {
 // cleared: a session's title is the start of its first prompt until it is
 // renamed.
 func ValidateTitle(title string) error {
-	if err := checkText("title", title, 4*MaxTitleBytes); err != nil {
+	if err := checkText("title", title, MaxContentBytes); err != nil {
 		return err
 	}
 	t := NormalizeTitle(title)
