@@ -50,7 +50,9 @@ const (
 	MaxMetadataBytes  = 64 << 10
 	MaxTags           = 32
 	MaxTagBytes       = 64
-	MaxIDBytes        = 256 // session id, project, idempotency key
+	MaxIDBytes        = 256 // session id, project, idempotency key, token id
+	MaxTitleBytes     = 256 // a session title
+	MaxTokenNameBytes = 128 // an access token's name
 	DefaultLimit      = 10
 	MaxLimit          = 100
 	DefaultMaxChars   = 4000

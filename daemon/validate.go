@@ -3,6 +3,8 @@ package sage
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -213,12 +215,221 @@ func checkMetadata(m json.RawMessage) error {
 	return nil
 }
 
+// The range of times a memory may carry (occurred_at) and a filter may
+// name (since, until), in UTC: years 1 to 9999, what RFC 3339 can write.
+// A time is checked after it is converted to UTC, so
+// 9999-12-31T23:59:59-01:00 (year 10000 in UTC) is out of range.
+var (
+	MinTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
 func checkTime(field string, t time.Time) error {
 	if t.IsZero() {
 		return nil
 	}
-	if y := t.Year(); y < 1 || y > 9999 {
-		return Invalidf(field, "year %d is out of range", y)
+	if u := t.UTC(); u.Before(MinTime) || u.After(MaxTime) {
+		return Invalidf(field, "%s falls in the year %d in UTC; times must be from %s to %s (in UTC)",
+			t.Format(time.RFC3339Nano), u.Year(), MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 	}
 	return nil
+}
+
+// ClampTime returns t within [MinTime, MaxTime] (in UTC) and whether it had
+// to move it. Stored rows are clamped on the way out, so that one row
+// written out of range (by SQL, or by an older daemon) cannot make a whole
+// list or export fail to encode.
+func ClampTime(t time.Time) (time.Time, bool) {
+	u := t.UTC()
+	switch {
+	case u.Before(MinTime):
+		return MinTime, true
+	case u.After(MaxTime):
+		return MaxTime.Truncate(time.Microsecond), true
+	}
+	return t, false
+}
+
+// ValidateSessionID checks a session id that must be given.
+func ValidateSessionID(id string) error {
+	if strings.TrimSpace(id) == "" {
+		return Invalidf("session_id", "is required")
+	}
+	return checkID("session_id", id)
+}
+
+// ValidateProject checks a project name ("" is allowed: no project).
+func ValidateProject(project string) error {
+	return checkID("project", project)
+}
+
+// NormalizeTitle is a session title as it is stored: its words separated
+// by single spaces.
+func NormalizeTitle(title string) string {
+	return strings.Join(strings.Fields(title), " ")
+}
+
+// ValidateTitle checks a new session title: it must hold a word and, once
+// normalized (NormalizeTitle), fit MaxTitleBytes. A title cannot be
+// cleared: a session's title is the start of its first prompt until it is
+// renamed.
+func ValidateTitle(title string) error {
+	if err := checkText("title", title, MaxContentBytes); err != nil {
+		return err
+	}
+	t := NormalizeTitle(title)
+	if t == "" {
+		return Invalidf("title", "is required (a title cannot be cleared; give the new title)")
+	}
+	if len(t) > MaxTitleBytes {
+		return Invalidf("title", "is %d bytes, more than the limit of %d", len(t), MaxTitleBytes)
+	}
+	return nil
+}
+
+// ValidateTokenID checks the id of an access token.
+func ValidateTokenID(id string) error {
+	if id == "" {
+		return Invalidf("id", "is required")
+	}
+	return checkID("id", id)
+}
+
+// Validate checks spec: a name within MaxTokenNameBytes, a namespace of
+// letters, digits, '-', '_' and '.', known scopes, a TTL not negative.
+// Empty fields are allowed (they take defaults).
+func (spec TokenSpec) Validate() error {
+	if err := checkText("name", spec.Name, MaxTokenNameBytes); err != nil {
+		return err
+	}
+	if len(spec.Namespace) > MaxNamespaceBytes {
+		return Invalidf("namespace", "longer than %d bytes", MaxNamespaceBytes)
+	}
+	for _, r := range spec.Namespace {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return Invalidf("namespace", "only letters, digits, '-', '_' and '.' are allowed")
+		}
+	}
+	for _, s := range spec.Scopes {
+		if !slices.Contains(Scopes, s) {
+			return Invalidf("scopes", "unknown scope %q (want %s)", truncate(s, 64), strings.Join(Scopes, ", "))
+		}
+	}
+	if spec.TTL < 0 {
+		return Invalidf("ttl", "must not be negative")
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes, at a rune boundary when s is UTF-8.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// CheckJSONText refuses JSON whose strings are not valid Unicode text:
+// bytes that are not UTF-8, or a \uD800–\uDFFF escape that is not half of
+// a surrogate pair. Go's JSON decoder would silently turn either into
+// U+FFFD; PostgreSQL could store neither. The *InputError names the member
+// whose key or value holds the string (the nearest key before it). Other
+// syntax errors are left to the decoder.
+func CheckJSONText(b []byte) error {
+	key := ""
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' {
+			continue
+		}
+		end, problem := scanJSONString(b, i+1)
+		isKey := false
+		for j := end + 1; j < len(b); j++ {
+			if c := b[j]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				isKey = c == ':'
+				break
+			}
+		}
+		if isKey {
+			key = string(b[i+1 : min(end, len(b))])
+			if !utf8.ValidString(key) {
+				key = strings.ToValidUTF8(key, "?")
+			}
+			key = truncate(key, 64)
+		}
+		if problem != "" {
+			field := key
+			if field == "" {
+				field = "body"
+			}
+			return Invalidf(field, "is not valid Unicode text: %s", problem)
+		}
+		i = end
+	}
+	return nil
+}
+
+// scanJSONString reads a JSON string whose content starts at b[i] and
+// returns the index of its closing quote (len(b) if none) and what is
+// wrong with it ("" if nothing).
+func scanJSONString(b []byte, i int) (end int, problem string) {
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return i, problem
+		case c == '\\':
+			if i+1 < len(b) && b[i+1] == 'u' {
+				r, ok := hex4(b, i+2)
+				if ok && r >= 0xD800 && r <= 0xDFFF {
+					next, ok2 := rune(0), false
+					if i+7 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+						next, ok2 = hex4(b, i+8)
+					}
+					if r <= 0xDBFF && ok2 && next >= 0xDC00 && next <= 0xDFFF {
+						i += 12 // a valid pair
+						continue
+					}
+					if problem == "" {
+						problem = fmt.Sprintf("a lone UTF-16 surrogate \\u%04X (half of a character)", r)
+					}
+				}
+				i += 6
+				continue
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 && problem == "" {
+				problem = fmt.Sprintf("byte 0x%02X is not UTF-8", c)
+			}
+			i += size
+		}
+	}
+	return len(b), problem
+}
+
+// hex4 reads four hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

@@ -1,8 +1,10 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -10,12 +12,33 @@ import (
 	"github.com/sage-mcp/sage/shared/api"
 )
 
-// writeJSON writes v as JSON with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as JSON with status. v is encoded before anything is
+// written: if it cannot be (a time outside the years 0–9999, say), the
+// answer is 500 with the REST error body, never a status with an empty
+// body, and the encoding error is returned for the caller to log (reply
+// does).
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	err := json.NewEncoder(&buf).Encode(v)
+	if err != nil {
+		buf.Reset()
+		status = http.StatusInternalServerError
+		_ = json.NewEncoder(&buf).Encode(api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeInternal,
+			Message: "internal error: the answer could not be encoded (see the daemon's log)"}})
+		err = fmt.Errorf("encode response: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(buf.Bytes())
+	return err
+}
+
+// reply is writeJSON that logs an answer it could not encode.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := writeJSON(w, status, v); err != nil {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
 }
 
 // writeErr writes the one REST error format.
@@ -48,12 +71,18 @@ func errorStatus(err error) (status int, code, msg string) {
 	return http.StatusInternalServerError, api.CodeInternal, "internal error"
 }
 
-// fail writes err as a REST error, logging the unexpected ones.
+// fail writes err as a REST error, logging the unexpected ones. A request
+// whose client went away (its context ended) fails with whatever error the
+// database gives then; that is logged at debug level, not as an error.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errorStatus(err)
-	if status == http.StatusInternalServerError {
+	switch {
+	case status < http.StatusInternalServerError:
+	case r.Context().Err() != nil:
+		s.log.Debug("request canceled", "method", r.Method, "path", r.URL.Path, "err", err)
+	case status == http.StatusInternalServerError:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else if status == http.StatusServiceUnavailable {
+	case status == http.StatusServiceUnavailable:
 		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeErr(w, status, code, msg)

@@ -16,9 +16,21 @@ import (
 	"github.com/sage-mcp/sage/shared/api"
 )
 
-// decode reads a JSON body into v, refusing unknown fields and trailing data.
+// decode reads a JSON body into v, refusing unknown fields, trailing data
+// and strings that are not valid Unicode text (sage.CheckJSONText).
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return sage.Invalidf("body", "could not be read: %v", err)
+	}
+	if err := sage.CheckJSONText(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
@@ -107,7 +119,7 @@ func (s *Server) saveTurns(w http.ResponseWriter, r *http.Request) {
 	for i, sr := range res {
 		out.Results[i] = api.SaveResult{ID: sr.ID, Deduplicated: sr.Deduplicated}
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.reply(w, r, http.StatusOK, out)
 }
 
 func (s *Server) saveNote(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +135,7 @@ func (s *Server) saveNote(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.SaveResult{ID: res.ID, Deduplicated: res.Deduplicated})
+	s.reply(w, r, http.StatusOK, api.SaveResult{ID: res.ID, Deduplicated: res.Deduplicated})
 }
 
 // intParam parses an optional integer query parameter.
@@ -210,7 +222,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.SearchResponse{Results: toAPIResults(res)})
+	s.reply(w, r, http.StatusOK, api.SearchResponse{Results: toAPIResults(res)})
 }
 
 func (s *Server) context(w http.ResponseWriter, r *http.Request) {
@@ -231,7 +243,7 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.ContextResponse{Context: c.Text, Items: toAPIResults(c.Items)})
+	s.reply(w, r, http.StatusOK, api.ContextResponse{Context: c.Text, Items: toAPIResults(c.Items)})
 }
 
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +261,7 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	for _, x := range ss {
 		out.Sessions = append(out.Sessions, toAPISession(x))
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.reply(w, r, http.StatusOK, out)
 }
 
 // sessionDetail is the answer to GET /api/v1/sessions/{id}.
@@ -275,7 +287,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	for _, m := range ms {
 		out.Items = append(out.Items, toAPIMemory(m, 0))
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.reply(w, r, http.StatusOK, out)
 }
 
 func (s *Server) renameSession(w http.ResponseWriter, r *http.Request) {
@@ -297,7 +309,7 @@ func (s *Server) renameSession(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPISession(sess))
+	s.reply(w, r, http.StatusOK, toAPISession(sess))
 }
 
 // forgetResponse is the answer of the deleting endpoints.
@@ -315,7 +327,7 @@ func (s *Server) forgetAndReply(w http.ResponseWriter, r *http.Request, req sage
 		s.fail(w, r, sage.ErrNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, forgetResponse{Deleted: n})
+	s.reply(w, r, http.StatusOK, forgetResponse{Deleted: n})
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
@@ -357,7 +369,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.Status{Version: st.Version, PostgresVersion: st.PostgresVersion,
+	s.reply(w, r, http.StatusOK, api.Status{Version: st.Version, PostgresVersion: st.PostgresVersion,
 		PgvectorVersion: st.PgvectorVersion, Embedder: st.Embedder, EmbeddingModel: st.EmbeddingModel,
 		Dimensions: st.Dimensions, Memories: st.Memories, Sessions: st.Sessions,
 		PendingEmbeddings: st.PendingEmbeddings, UptimeSeconds: st.Uptime.Seconds(), Namespace: st.Namespace})
@@ -370,10 +382,19 @@ const maxImportLine = 4*sage.MaxContentBytes + 2*sage.MaxMetadataBytes
 // importMemories reads JSONL of api.Memory, streamed, and imports it in
 // batches of sage.MaxBatch. A bad line stops the import with 400 naming
 // the line; the batches before it stay imported (imports are idempotent,
-// so the fixed file can simply be sent again).
+// so the fixed file can simply be sent again). A body over
+// Options.MaxImportBytes stops it with 413: the whole lines before the
+// limit are imported, the rest is not, and the answer says how far it got.
 func (s *Server) importMemories(w http.ResponseWriter, r *http.Request) {
-	sc := bufio.NewScanner(r.Body)
+	body := &limitSeen{r: r.Body}
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	piece := false // the last line read has no newline: the body ended (or was cut) there
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		n, tok, err := bufio.ScanLines(data, atEOF)
+		piece = tok != nil && atEOF && bytes.IndexByte(data[:n], '\n') < 0
+		return n, tok, err
+	})
 	var total sage.ImportResult
 	batch := make([]sage.Memory, 0, sage.MaxBatch)
 	flush := func() error {
@@ -391,18 +412,39 @@ func (s *Server) importMemories(w http.ResponseWriter, r *http.Request) {
 	}
 	failAt := func(line int, err error) {
 		status, code, msg := errorStatus(err)
-		if status == http.StatusInternalServerError {
+		if status == http.StatusInternalServerError && r.Context().Err() == nil {
 			s.log.Error("import failed", "line", line, "err", err)
 		}
 		writeErr(w, status, code, fmt.Sprintf("line %d: %s (%d memories before it were imported, %d deduplicated; importing again is idempotent)",
 			line, msg, total.Imported, total.Deduplicated))
 	}
+	// tooLarge ends an import whose body passed the limit: line is the
+	// first line not (wholly) read.
+	tooLarge := func(line int) {
+		if err := flush(); err != nil {
+			failAt(line, err)
+			return
+		}
+		writeErr(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf(
+			"the import body is larger than the limit of %d bytes: the %d lines before line %d were imported (%d memories new, %d deduplicated); line %d and the rest were not. "+
+				"Send the rest (from line %d) in another request; importing again is idempotent",
+			s.opts.MaxImportBytes, line-1, line, total.Imported, total.Deduplicated, line, line))
+	}
 	line := 0
 	for sc.Scan() {
 		line++
 		b := bytes.TrimSpace(sc.Bytes())
+		if body.hit && piece {
+			// The limit cut the body within this line.
+			tooLarge(line)
+			return
+		}
 		if len(b) == 0 {
 			continue
+		}
+		if err := sage.CheckJSONText(b); err != nil {
+			failAt(line, err)
+			return
 		}
 		var m api.Memory
 		dec := json.NewDecoder(bytes.NewReader(b))
@@ -422,6 +464,10 @@ func (s *Server) importMemories(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if body.hit {
+			tooLarge(line + 1)
+			return
+		}
 		if errors.Is(err, bufio.ErrTooLong) {
 			err = sage.Invalidf("memory", "line longer than %d bytes", maxImportLine)
 		}
@@ -432,7 +478,24 @@ func (s *Server) importMemories(w http.ResponseWriter, r *http.Request) {
 		failAt(line, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.ImportResponse{Imported: total.Imported, Deduplicated: total.Deduplicated})
+	s.reply(w, r, http.StatusOK, api.ImportResponse{Imported: total.Imported, Deduplicated: total.Deduplicated})
+}
+
+// limitSeen notes when reading r fails on the body limit
+// (http.MaxBytesReader), so that a line cut by the limit is not mistaken
+// for a bad line.
+type limitSeen struct {
+	r   io.Reader
+	hit bool
+}
+
+func (l *limitSeen) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	var mbe *http.MaxBytesError
+	if err != nil && errors.As(err, &mbe) {
+		l.hit = true
+	}
+	return n, err
 }
 
 // export streams the namespace's memories as JSONL of api.Memory, oldest
@@ -469,6 +532,9 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		_, code, msg := errorStatus(err)
+		if code == api.CodeInternal {
+			s.log.Error("export failed", "after", n, "err", err)
+		}
 		_ = enc.Encode(api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: msg}})
 		return
 	}
@@ -526,7 +592,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 	for _, t := range list {
 		out.Tokens = append(out.Tokens, toAPIToken(t))
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.reply(w, r, http.StatusOK, out)
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
@@ -556,7 +622,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, _ := TokenFrom(r.Context())
 	s.log.Info("token issued", "id", t.ID, "name", t.Name, "namespace", t.Namespace, "scopes", t.Scopes, "by", caller.ID)
-	writeJSON(w, http.StatusCreated, api.IssuedToken{Token: toAPIToken(t), Secret: secret})
+	s.reply(w, r, http.StatusCreated, api.IssuedToken{Token: toAPIToken(t), Secret: secret})
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {

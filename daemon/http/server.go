@@ -97,6 +97,7 @@ type Server struct {
 	log        *slog.Logger
 	publicHost string
 	backend    atomic.Pointer[Backend]
+	notReady   atomic.Pointer[string] // why there is no backend yet (SetNotReady)
 	metrics    *metrics
 	throttle   *throttle
 	handler    http.Handler
@@ -146,6 +147,11 @@ func New(opts Options) *Server {
 
 // SetBackend makes the database available to the Server (nil: unavailable).
 func (s *Server) SetBackend(b *Backend) { s.backend.Store(b) }
+
+// SetNotReady records why the database is not available yet (the last
+// failure to open it), for /readyz to report while there is no backend.
+// The reason must hold no secret. Empty clears it.
+func (s *Server) SetNotReady(reason string) { s.notReady.Store(&reason) }
 
 // Service is the Server's memory service: it forwards to the backend's,
 // fails fast with sage.ErrUnavailable while there is none, and records
@@ -241,7 +247,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ready(ctx context.Context) error {
 	b := s.backend.Load()
 	if b == nil {
-		return errors.New("database not connected yet (migrations pending)")
+		if r := s.notReady.Load(); r != nil && *r != "" {
+			return errors.New("database not ready: " + *r)
+		}
+		return errors.New("database not connected yet")
 	}
 	if b.Pool != nil {
 		if err := b.Pool.Ping(ctx); err != nil {

@@ -15,12 +15,16 @@
 package mcpserver
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	sage "github.com/sage-mcp/sage/daemon"
@@ -100,7 +104,7 @@ func New(svc sage.Service, opts Options) *mcp.Server {
 	h.addTools(s)
 	h.addResources(s)
 	h.addPrompts(s)
-	s.AddReceivingMiddleware(h.friendlyArguments)
+	s.AddReceivingMiddleware(h.friendlyArguments, protocolErrors, checkLogLevel)
 	return s
 }
 
@@ -123,7 +127,7 @@ func Handler(svc sage.Service, opts Options) http.Handler {
 		DisableLocalhostProtection: opts.DisableLocalhostProtection,
 	})
 	if !opts.Stateful {
-		return h
+		return checkText(h)
 	}
 	max := opts.MaxSessions
 	if max <= 0 {
@@ -133,8 +137,67 @@ func Handler(svc sage.Service, opts Options) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return newSessionCap(h, s, max, logger)
+	return checkText(newSessionCap(h, s, max, logger))
 }
+
+// checkText answers a POSTed JSON-RPC message whose strings are not valid
+// Unicode text (invalid UTF-8, a lone UTF-16 surrogate escape: see
+// sage.CheckJSONText) itself, before the SDK's decoder would turn them
+// into U+FFFD: a tools/call gets a result with IsError naming the
+// argument ("invalid content: is not valid Unicode text: …"), any other
+// request an invalid params error (-32602), a notification 202 and no
+// effect. Everything else goes to next unchanged.
+func checkText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			// Let the SDK meet the same error (a body over the limit).
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		textErr := sage.CheckJSONText(body)
+		var msg struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if textErr == nil || json.Unmarshal(body, &msg) != nil || msg.Method == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(msg.ID) == 0 {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		if sage.CheckJSONText(msg.ID) != nil {
+			msg.ID = json.RawMessage("null")
+		}
+		text := userErrorFor(textErr, "").msg
+		resp := map[string]any{"jsonrpc": "2.0", "id": msg.ID}
+		if msg.Method == "tools/call" {
+			resp["result"] = map[string]any{"content": []any{map[string]string{"type": "text", "text": text}}, "isError": true}
+		} else {
+			resp["error"] = map[string]any{"code": jsonrpc.CodeInvalidParams, "message": text}
+		}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	})
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // Namespace returns the namespace of a request: TokenInfo.Extra[NamespaceKey]
 // when the request carries token info with a non-empty string there, else

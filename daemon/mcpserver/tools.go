@@ -38,7 +38,7 @@ const (
 	// unless asked.
 	DefaultSessionList = 20
 	// MaxTitleBytes bounds a session title.
-	MaxTitleBytes = 256
+	MaxTitleBytes = sage.MaxTitleBytes
 	// MaxExportBytes bounds the document export_session returns; larger
 	// sessions are exported with the REST API.
 	MaxExportBytes = 8 << 20
@@ -559,19 +559,10 @@ func checkSessionID(id string, required bool) error {
 	return (sage.Filter{SessionID: id}).Validate()
 }
 
-// checkTitle checks a session title.
+// checkTitle checks a session title, by the service's rule
+// (sage.ValidateTitle).
 func checkTitle(t string) error {
-	switch {
-	case strings.TrimSpace(t) == "":
-		return sage.Invalidf("title", "is required for rename")
-	case len(t) > MaxTitleBytes:
-		return sage.Invalidf("title", "is %d bytes, more than the limit of %d", len(t), MaxTitleBytes)
-	case !utf8.ValidString(t):
-		return sage.Invalidf("title", "is not valid UTF-8")
-	case strings.ContainsRune(t, 0):
-		return sage.Invalidf("title", "contains a NUL character")
-	}
-	return nil
+	return sage.ValidateTitle(t)
 }
 
 // clip cuts s to at most n characters (runes), at a rune boundary. The

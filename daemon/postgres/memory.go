@@ -42,8 +42,8 @@ const (
 	hnswEfConstruction = 32
 )
 
-// MaxTitleBytes is the longest session title.
-const MaxTitleBytes = 256
+// MaxTitleBytes is the longest session title (sage.MaxTitleBytes).
+const MaxTitleBytes = sage.MaxTitleBytes
 
 // MemoryService is sage.Service on PostgreSQL.
 type MemoryService struct {

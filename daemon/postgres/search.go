@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/tokenize"
@@ -65,11 +66,20 @@ const memoryColumns = `id, namespace, project, session_id, kind, text, content_h
 	coalesce(idempotency_key, ''), metadata, tags, occurred_at, created_at, coalesce(embedding_model, '')`
 
 func scanMemory(row pgx.Row) (sage.Memory, error) {
+	m, _, err := scanMemoryAt(row)
+	return m, err
+}
+
+// scanMemoryAt is scanMemory that also returns occurred_at as stored (it
+// may be infinite), for keyset pagination.
+func scanMemoryAt(row pgx.Row) (sage.Memory, pgtype.Timestamptz, error) {
 	var m sage.Memory
 	var kind string
 	var meta []byte
+	var at, created pgtype.Timestamptz
 	err := row.Scan(&m.ID, &m.Namespace, &m.Project, &m.SessionID, &kind, &m.Text, &m.ContentHash,
-		&m.IdempotencyKey, &meta, &m.Tags, &m.OccurredAt, &m.CreatedAt, &m.EmbeddingModel)
+		&m.IdempotencyKey, &meta, &m.Tags, &at, &created, &m.EmbeddingModel)
+	m.OccurredAt, m.CreatedAt = timeOf(at), timeOf(created)
 	m.Kind = sage.Kind(kind)
 	if string(meta) != "{}" {
 		m.Metadata = meta
@@ -77,7 +87,52 @@ func scanMemory(row pgx.Row) (sage.Memory, error) {
 	if m.Tags == nil {
 		m.Tags = []string{}
 	}
-	return m, err
+	return m, at, err
+}
+
+// timeOf is a stored time as a time.Time: NULL is the zero time, and
+// ±infinity a time beyond sage.ClampTime's range.
+func timeOf(t pgtype.Timestamptz) time.Time {
+	switch {
+	case !t.Valid:
+		return time.Time{}
+	case t.InfinityModifier == pgtype.Infinity:
+		return time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC)
+	case t.InfinityModifier == pgtype.NegativeInfinity:
+		return time.Date(-4713, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return t.Time
+}
+
+// timestamptz scans a stored time like timeOf (±infinity included, which
+// a *time.Time refuses).
+type timestamptz time.Time
+
+// ScanTimestamptz implements pgtype.TimestamptzScanner.
+func (t *timestamptz) ScanTimestamptz(v pgtype.Timestamptz) error {
+	*t = timestamptz(timeOf(v))
+	return nil
+}
+
+// timeText writes any time for a log line (slog's JSON handler cannot
+// write a time.Time outside the years 0 to 9999).
+func timeText(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// clampMemory brings a memory's times into sage.ClampTime's range. Such
+// a row can only come from outside the daemon (SQL, or a daemon before
+// times were checked in UTC); clamped, it still shows, exports and
+// imports again, and one such row never fails a whole list. The row is
+// logged, and left as it is in the table.
+func (s *MemoryService) clampMemory(m *sage.Memory) {
+	at, m1 := sage.ClampTime(m.OccurredAt)
+	created, m2 := sage.ClampTime(m.CreatedAt)
+	if m1 || m2 {
+		s.logger.Warn("memory has a time out of range: shown clamped", "namespace", m.Namespace, "id", m.ID,
+			"occurred_at", timeText(m.OccurredAt), "created_at", timeText(m.CreatedAt))
+		m.OccurredAt, m.CreatedAt = at, created
+	}
 }
 
 // where builds the WHERE clause of a namespace and filter; its parameters
@@ -260,7 +315,7 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 	for rows.Next() {
 		var c candidate
 		var d float64
-		if err := rows.Scan(&c.id, &d, &c.hash, &c.at); err != nil {
+		if err := rows.Scan(&c.id, &d, &c.hash, (*timestamptz)(&c.at)); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -351,7 +406,7 @@ func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query strin
 	var out []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.id, &c.score, &c.hash, &c.at); err != nil {
+		if err := rows.Scan(&c.id, &c.score, &c.hash, (*timestamptz)(&c.at)); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -625,6 +680,7 @@ func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([
 			rows.Close()
 			return nil, err
 		}
+		s.clampMemory(&m)
 		got[m.ID] = m
 	}
 	if err := rows.Err(); err != nil {
@@ -674,6 +730,7 @@ func (s *MemoryService) recent(ctx context.Context, f sage.Filter, limit int) ([
 	}
 	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sage.Result, error) {
 		m, err := scanMemory(r)
+		s.clampMemory(&m)
 		return sage.Result{Memory: m}, err
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	sage "github.com/sage-mcp/sage/daemon"
 )
@@ -60,8 +61,22 @@ const sessionColumns = `s.id, s.namespace, s.project, s.title, s.first_at, s.las
 
 func scanSession(row pgx.Row) (sage.Session, error) {
 	var x sage.Session
-	err := row.Scan(&x.ID, &x.Namespace, &x.Project, &x.Title, &x.FirstAt, &x.LastAt, &x.Memories)
+	var first, last pgtype.Timestamptz
+	err := row.Scan(&x.ID, &x.Namespace, &x.Project, &x.Title, &first, &last, &x.Memories)
+	x.FirstAt, x.LastAt = timeOf(first), timeOf(last)
 	return x, err
+}
+
+// clampSession brings a session's times into the range of sage.ClampTime,
+// logging when it has to (see clampMemory).
+func (s *MemoryService) clampSession(x *sage.Session) {
+	first, m1 := sage.ClampTime(x.FirstAt)
+	last, m2 := sage.ClampTime(x.LastAt)
+	if m1 || m2 {
+		s.logger.Warn("session has a time out of range: shown clamped", "namespace", x.Namespace, "session", x.ID,
+			"first_at", timeText(x.FirstAt), "last_at", timeText(x.LastAt))
+		x.FirstAt, x.LastAt = first, last
+	}
 }
 
 // Sessions lists sessions, most recent first; project "" means all.
@@ -70,8 +85,8 @@ func (s *MemoryService) Sessions(ctx context.Context, project string, limit int)
 	if limit < 0 || limit > sage.MaxLimit {
 		return nil, sage.Invalidf("limit", "must be between 1 and %d (0 means %d), got %d", sage.MaxLimit, sage.DefaultLimit, limit)
 	}
-	if len(project) > sage.MaxIDBytes {
-		return nil, sage.Invalidf("project", "is longer than %d bytes", sage.MaxIDBytes)
+	if err := sage.ValidateProject(project); err != nil {
+		return nil, err
 	}
 	if limit == 0 {
 		limit = sage.DefaultLimit
@@ -86,12 +101,15 @@ func (s *MemoryService) Sessions(ctx context.Context, project string, limit int)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", unavailable(err))
 	}
+	for i := range out {
+		s.clampSession(&out[i])
+	}
 	return out, nil
 }
 
 // Session returns one session, or an error wrapping sage.ErrNotFound.
 func (s *MemoryService) Session(ctx context.Context, id string) (sage.Session, error) {
-	if err := checkSessionID(id); err != nil {
+	if err := sage.ValidateSessionID(id); err != nil {
 		return sage.Session{}, err
 	}
 	x, err := scanSession(s.db.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.namespace = $1 AND s.id = $2`,
@@ -102,32 +120,20 @@ func (s *MemoryService) Session(ctx context.Context, id string) (sage.Session, e
 	if err != nil {
 		return sage.Session{}, fmt.Errorf("session: %w", unavailable(err))
 	}
+	s.clampSession(&x)
 	return x, nil
 }
 
-func checkSessionID(id string) error {
-	if id == "" {
-		return sage.Invalidf("session_id", "is required")
-	}
-	if len(id) > sage.MaxIDBytes {
-		return sage.Invalidf("session_id", "is longer than %d bytes", sage.MaxIDBytes)
-	}
-	return nil
-}
-
-// RenameSession sets a session's title (at most MaxTitleBytes; empty
-// clears it).
+// RenameSession sets a session's title, its words separated by single
+// spaces (sage.ValidateTitle: required, at most sage.MaxTitleBytes).
 func (s *MemoryService) RenameSession(ctx context.Context, id, title string) error {
-	if err := checkSessionID(id); err != nil {
+	if err := sage.ValidateSessionID(id); err != nil {
 		return err
 	}
-	title = strings.Join(strings.Fields(title), " ")
-	if len(title) > MaxTitleBytes {
-		return sage.Invalidf("title", "is %d bytes, more than the limit of %d", len(title), MaxTitleBytes)
+	if err := sage.ValidateTitle(title); err != nil {
+		return err
 	}
-	if strings.IndexByte(title, 0) >= 0 || !validUTF8(title) {
-		return sage.Invalidf("title", "is not valid text")
-	}
+	title = sage.NormalizeTitle(title)
 	tag, err := s.db.pool.Exec(ctx, `UPDATE sessions SET title = $3 WHERE namespace = $1 AND id = $2`,
 		sage.NamespaceFrom(ctx), id, title)
 	if err != nil {
@@ -154,6 +160,9 @@ func (s *MemoryService) SessionMemories(ctx context.Context, id string) ([]sage.
 	if err != nil {
 		return nil, fmt.Errorf("session memories: %w", unavailable(err))
 	}
+	for i := range out {
+		s.clampMemory(&out[i])
+	}
 	return out, nil
 }
 
@@ -165,11 +174,11 @@ func (s *MemoryService) Export(ctx context.Context, f sage.Filter, fn func(sage.
 	}
 	const page = 500
 	ns := sage.NamespaceFrom(ctx)
-	var lastAt any
+	var lastAt pgtype.Timestamptz // as stored: a clamped time would skip or repeat rows
 	var lastID int64
 	for {
 		w := filterWhere(ns, f)
-		if lastAt != nil {
+		if lastAt.Valid {
 			w.args = append(w.args, lastAt, lastID)
 			w.conds = append(w.conds, fmt.Sprintf("(occurred_at, id) > ($%d, $%d)", len(w.args)-1, len(w.args)))
 		}
@@ -178,11 +187,17 @@ func (s *MemoryService) Export(ctx context.Context, f sage.Filter, fn func(sage.
 		if err != nil {
 			return fmt.Errorf("export: %w", unavailable(err))
 		}
-		ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sage.Memory, error) { return scanMemory(r) })
+		var at pgtype.Timestamptz
+		ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sage.Memory, error) {
+			m, a, err := scanMemoryAt(r)
+			at = a
+			return m, err
+		})
 		if err != nil {
 			return fmt.Errorf("export: %w", unavailable(err))
 		}
 		for _, m := range ms {
+			s.clampMemory(&m)
 			if err := fn(m); err != nil {
 				return err
 			}
@@ -190,7 +205,7 @@ func (s *MemoryService) Export(ctx context.Context, f sage.Filter, fn func(sage.
 		if len(ms) < page {
 			return nil
 		}
-		lastAt, lastID = ms[len(ms)-1].OccurredAt, ms[len(ms)-1].ID
+		lastAt, lastID = at, ms[len(ms)-1].ID
 	}
 }
 

@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 
 	sage "github.com/sage-mcp/sage/daemon"
 )
-
-func validUTF8(s string) bool { return utf8.ValidString(s) }
 
 // Status describes the daemon and the namespace's store.
 func (s *MemoryService) Status(ctx context.Context) (sage.Status, error) {

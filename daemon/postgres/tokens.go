@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +25,7 @@ const TokenPrefix = "sage_"
 
 // Limits on token fields.
 const (
-	MaxTokenNameBytes = 128
+	MaxTokenNameBytes = sage.MaxTokenNameBytes
 	tokenSecretBytes  = 32
 )
 
@@ -82,34 +81,19 @@ func newTokenID() string {
 	return "tok_" + hex.EncodeToString(b)
 }
 
-// ValidateTokenSpec checks spec and fills its defaults.
+// ValidateTokenSpec checks spec (sage.TokenSpec.Validate) and fills its
+// defaults.
 func ValidateTokenSpec(spec sage.TokenSpec) (sage.TokenSpec, error) {
-	if len(spec.Name) > MaxTokenNameBytes {
-		return spec, sage.Invalidf("name", "longer than %d bytes", MaxTokenNameBytes)
+	if err := spec.Validate(); err != nil {
+		return spec, err
 	}
 	if spec.Namespace == "" {
 		spec.Namespace = sage.DefaultNamespace
 	}
-	if len(spec.Namespace) > sage.MaxNamespaceBytes {
-		return spec, sage.Invalidf("namespace", "longer than %d bytes", sage.MaxNamespaceBytes)
-	}
-	for _, r := range spec.Namespace {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return spec, sage.Invalidf("namespace", "only letters, digits, '-', '_' and '.' are allowed")
-		}
-	}
 	if len(spec.Scopes) == 0 {
 		spec.Scopes = []string{sage.ScopeMemories}
 	}
-	for _, s := range spec.Scopes {
-		if !slices.Contains(sage.Scopes, s) {
-			return spec, sage.Invalidf("scopes", "unknown scope %q (want %s)", s, strings.Join(sage.Scopes, ", "))
-		}
-	}
 	spec.Scopes = slices.Compact(slices.Sorted(slices.Values(spec.Scopes)))
-	if spec.TTL < 0 {
-		return spec, sage.Invalidf("ttl", "must not be negative")
-	}
 	return spec, nil
 }
 
@@ -295,6 +279,9 @@ func (s *TokenStore) usable(ctx context.Context, t sage.Token) (time.Time, error
 
 // Token returns the token with this id, or sage.ErrNotFound.
 func (s *TokenStore) Token(ctx context.Context, id string) (sage.Token, error) {
+	if err := sage.ValidateTokenID(id); err != nil {
+		return sage.Token{}, err
+	}
 	t, _, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM auth_tokens WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sage.Token{}, sage.ErrNotFound
@@ -341,6 +328,9 @@ func (s *TokenStore) CountActiveKeys(ctx context.Context) (int, error) {
 // RevokeToken revokes a key, and with it every OAuth token issued from it.
 // Revoking twice is not an error; an unknown id is sage.ErrNotFound.
 func (s *TokenStore) RevokeToken(ctx context.Context, id string) error {
+	if err := sage.ValidateTokenID(id); err != nil {
+		return err
+	}
 	defer s.forgetAuth()
 	tag, err := s.pool.Exec(ctx, `UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, now())
 		WHERE id = $1 OR parent_id = $1`, id)

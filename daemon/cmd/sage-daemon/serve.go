@@ -193,6 +193,7 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sage
 		if ctx.Err() != nil {
 			return connection{}
 		}
+		srv.SetNotReady(postgres.Redact(c.err, cfg.DatabaseURL))
 		log.Warn("database not ready; serving 503 until it is", "attempt", attempt, "retry_in", backoff, "err", c.err)
 		select {
 		case <-ctx.Done():

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/daemon/postgres"
 )
 
@@ -117,10 +120,27 @@ func showToken(e *env, fs *flag.FlagSet, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, TokenFile))
+	path := filepath.Join(dir, TokenFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return fail(e, fmt.Errorf("no token file at %s.\n"+
+			"The daemon writes it at its first start when SAGE_TOKEN is unset, in its data directory (SAGE_DATA_DIR or --data-dir; default: %s).\n"+
+			"If the daemon runs with another data directory, give this command the same one: SAGE_DATA_DIR=<dir> sage-daemon token show.\n"+
+			"With Docker Compose, run it in the container: docker compose exec sage sage-daemon token show.\n"+
+			"Or issue a new key: sage-daemon token issue --scope admin", path, defaultDataDir()))
+	}
 	if err != nil {
-		return fail(e, fmt.Errorf("no generated token (it exists only when SAGE_TOKEN is unset at first start): %w", err))
+		return fail(e, fmt.Errorf("read the token file (SAGE_DATA_DIR or --data-dir: %s): %w", dir, err))
 	}
 	fmt.Fprintln(e.stdout, strings.TrimSpace(string(b)))
 	return 0
+}
+
+// defaultDataDir names the data directory used when SAGE_DATA_DIR is unset.
+func defaultDataDir() string {
+	dir, err := (config.Config{}).ResolvedDataDir()
+	if err != nil {
+		return "the user config directory + /sage-daemon"
+	}
+	return dir
 }
