@@ -284,6 +284,9 @@ type Plan struct {
 	Steps []Step
 	// Notes are things to tell the user that are not changes.
 	Notes []string
+	// Warnings are things the user must know before the changes are made
+	// (printed first, on stderr).
+	Warnings []string
 }
 
 // Add appends a step.
@@ -301,6 +304,11 @@ func (p *Plan) Note(format string, args ...any) {
 	p.Notes = append(p.Notes, fmt.Sprintf(format, args...))
 }
 
+// Warn appends a warning.
+func (p *Plan) Warn(format string, args ...any) {
+	p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...))
+}
+
 // Print writes the plan without applying it.
 func (p *Plan) Print(w io.Writer) {
 	if len(p.Steps) == 0 {
@@ -310,6 +318,20 @@ func (p *Plan) Print(w io.Writer) {
 		fmt.Fprintf(w, "would: %s\n", s.Desc)
 	}
 }
+
+// FixError is a step failure whose message leads with what the user should
+// do about it.
+type FixError struct {
+	// Fix says what to do.
+	Fix string
+	// Err is the failure.
+	Err error
+}
+
+func (e *FixError) Error() string { return e.Fix + "\n  cause: " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *FixError) Unwrap() error { return e.Err }
 
 // Apply makes the changes in order, printing each, and stops at the first
 // failure.
@@ -322,6 +344,10 @@ func (p *Plan) Apply(ctx context.Context, w io.Writer) error {
 			if s.Optional && ctx.Err() == nil {
 				fmt.Fprintf(w, "failed (continuing): %s: %v\n", s.Desc, err)
 				continue
+			}
+			var fe *FixError
+			if errors.As(err, &fe) {
+				return &FixError{Fix: fe.Fix, Err: fmt.Errorf("%s: %w", s.Desc, fe.Err)}
 			}
 			return fmt.Errorf("%s: %w", s.Desc, err)
 		}
