@@ -158,7 +158,7 @@ func TestManageCommands(t *testing.T) {
 	t.Setenv("SAGE_TOKEN", d.Token)
 	manageMustRun(t, "", "token", "revoke", id)
 	t.Setenv("SAGE_TOKEN", secret)
-	if r := manageRun(t, "", "status"); r.code != 1 || !strings.Contains(r.stderr, "refused the token") || strings.Contains(r.stderr, secret) {
+	if r := manageRun(t, "", "status"); r.code != 1 || !strings.Contains(r.stderr, "refused the token") || !strings.Contains(r.stderr, "docker compose exec sage sage-daemon token show") || strings.Contains(r.stderr, secret) {
 		t.Errorf("revoked token: %d %s", r.code, r.stderr)
 	}
 	t.Setenv("SAGE_TOKEN", d.Token)
