@@ -239,7 +239,7 @@ func TestDoctor(t *testing.T) {
 		dontWant []string
 	}{
 		{"ok", []string{"SAGE_URL=" + url, "SAGE_TOKEN=doc-token"}, 0,
-			[]string{"from env SAGE_URL", "token        set, 9 characters (from env SAGE_TOKEN)", "✔ auth", "✔ initialize", "sage-e2e", "✔ tools/list", "1 tools: echo", "All checks passed", "claude mcp add --scope user sage -- sage-bridge"}, nil},
+			[]string{"from env SAGE_URL", "token        set, 9 characters (from env SAGE_TOKEN)", "✔ auth", "✔ initialize", "sage-e2e", "✔ tools/list", "1 tool: echo", "All checks passed", "claude mcp add --scope user sage -- sage-bridge"}, nil},
 		{"bad token", []string{"SAGE_URL=" + url, "SAGE_TOKEN=nope-nope"}, 1,
 			[]string{"✘ auth", "token rejected (HTTP 401)", "fix: set a valid token",
 				"(the daemon's admin token: `docker compose exec sage sage-daemon token show` for a compose install, `sage-daemon token show` for a native one;"},

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/proxy"
 	"github.com/sage-mcp/sage/shared/config"
 )
@@ -328,7 +329,7 @@ func (d *doctor) checkMCP(ctx context.Context) bool {
 	for _, t := range tl.Result.Tools {
 		names = append(names, t.Name)
 	}
-	d.ok("tools/list", "%d tools: %s", len(names), strings.Join(names, ", "))
+	d.ok("tools/list", "%s: %s", bridge.Plural(len(names), "tool", "tools"), strings.Join(names, ", "))
 	return true
 }
 

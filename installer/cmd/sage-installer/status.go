@@ -91,7 +91,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		if len(missing) == 0 {
-			line(true, "hooks", fmt.Sprintf("%d events in %s", len(claudehooks.Events), o.ClaudePaths.Settings))
+			line(true, "hooks", fmt.Sprintf("%s in %s", installer.Plural(len(claudehooks.Events), "event", "events"), o.ClaudePaths.Settings))
 		} else {
 			line(false, "hooks", "missing for "+strings.Join(missing, ", ")+" in "+o.ClaudePaths.Settings)
 		}
