@@ -39,3 +39,25 @@ func TestServiceHelp(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceFix: without a user service manager, the error leads with the
+// fix; where one exists, the plain error stands.
+func TestServiceFix(t *testing.T) {
+	tests := []struct {
+		platform string
+		want     string
+	}{
+		{"unix-systemv", "--no-service"},
+		{"linux-upstart", "--no-service"},
+		{"linux-openrc", "--no-service"},
+		{"linux-systemd", ""},
+		{"darwin-launchd", ""},
+		{"windows-service", ""},
+	}
+	for _, tt := range tests {
+		got := serviceFix(tt.platform)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("serviceFix(%q) = %q, want it to contain %q", tt.platform, got, tt.want)
+		}
+	}
+}

@@ -150,11 +150,29 @@ func runService(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	msg, err := service.Control(s, c.Action)
 	if err != nil {
+		if fix := serviceFix(s.Platform()); fix != "" {
+			fmt.Fprintf(stderr, "sage-bridge service: %s\n  cause: %v\n", fix, err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "sage-bridge service: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "sage-bridge service: %s (%s)\n", msg, s.Platform())
 	return 0
+}
+
+// serviceFix is what to do when the service manager of platform (as
+// kardianos names it) cannot hold a user service: on Unix, anything but
+// systemd and launchd.
+func serviceFix(platform string) string {
+	switch {
+	case platform == "linux-systemd", strings.HasPrefix(platform, "darwin"), strings.HasPrefix(platform, "windows"):
+		return ""
+	case strings.HasPrefix(platform, "linux-"), strings.HasPrefix(platform, "unix-"):
+		return "no systemd user manager here (service system " + platform + "): skip the service " +
+			"(sage-installer install --no-service), or run `sage-bridge service run` yourself"
+	}
+	return ""
 }
 
 // serviceFlags defines the flags of "sage-bridge service <action>" on c;

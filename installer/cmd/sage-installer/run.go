@@ -67,7 +67,7 @@ func parseOptions(cmd string, args []string, stderr io.Writer) (*installer.Optio
 		fs.StringVar(&o.ComposeDir, "compose-dir", "", "have the service run \"docker compose up -d\" in `DIR` at login (env "+installer.EnvComposeDir+")")
 	}
 	if cmd == "uninstall" {
-		fs.BoolVar(&o.Purge, "purge", false, "also delete the backups install and uninstall made")
+		fs.BoolVar(&o.Purge, "purge", false, "also delete the backups install and uninstall made, and Sage's cache (the outbox of undelivered turns, after trying to deliver them; hook.log)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
