@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -22,6 +24,10 @@ const (
 	EnvClaude     = "SAGE_CLAUDE"
 	EnvComposeDir = "SAGE_COMPOSE_DIR"
 	EnvEnvFile    = "SAGE_ENV_FILE"
+	// EnvCacheDir and EnvOutboxDir are the bridge's: uninstall --purge
+	// removes what they point at.
+	EnvCacheDir  = "SAGE_CACHE_DIR"
+	EnvOutboxDir = "SAGE_OUTBOX_DIR"
 )
 
 // ClaudeNone as --claude means: do not use the claude CLI, edit
@@ -70,6 +76,13 @@ type Options struct {
 	StateDir string
 	// ClaudePaths are Claude Code's files.
 	ClaudePaths claude.Paths
+	// CacheDir is Sage's local cache, where the bridge and its hooks keep
+	// the outbox, hook.log and their state: $SAGE_CACHE_DIR, else the user
+	// cache directory's "sage" (~/.cache/sage on Linux).
+	CacheDir string
+	// OutboxDir is the outbox of undelivered turns: $SAGE_OUTBOX_DIR, else
+	// CacheDir/outbox.
+	OutboxDir string
 }
 
 // Defaults fills empty fields from the environment (getenv) and the
@@ -128,7 +141,19 @@ func (o *Options) Defaults(home string, getenv func(string) string) error {
 	if o.ClaudePaths == (claude.Paths{}) {
 		o.ClaudePaths = claude.DefaultPaths(o.Home, getenv)
 	}
-	for _, p := range []*string{&o.BinDir, &o.Bridge, &o.TokenFile, &o.EnvFile, &o.ComposeDir} {
+	if o.CacheDir == "" {
+		o.CacheDir = getenv(EnvCacheDir)
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = filepath.Join(userCacheDir(o.GOOS, o.Home, getenv), "sage")
+	}
+	if o.OutboxDir == "" {
+		o.OutboxDir = getenv(EnvOutboxDir)
+	}
+	if o.OutboxDir == "" {
+		o.OutboxDir = filepath.Join(o.CacheDir, "outbox")
+	}
+	for _, p := range []*string{&o.BinDir, &o.Bridge, &o.TokenFile, &o.EnvFile, &o.ComposeDir, &o.CacheDir, &o.OutboxDir} {
 		if *p != "" && *p != ClaudeNone {
 			abs, err := filepath.Abs(*p)
 			if err != nil {
@@ -138,6 +163,49 @@ func (o *Options) Defaults(home string, getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// userCacheDir is os.UserCacheDir for goos, home and getenv.
+func userCacheDir(goos, home string, getenv func(string) string) string {
+	switch goos {
+	case "windows":
+		if d := getenv("LocalAppData"); d != "" {
+			return d
+		}
+		return filepath.Join(home, "AppData", "Local")
+	case "darwin", "ios":
+		return filepath.Join(home, "Library", "Caches")
+	}
+	if d := getenv("XDG_CACHE_HOME"); filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(home, ".cache")
+}
+
+// CountOutbox counts the turns waiting in the outbox dir (pending) and those
+// set aside in its quarantine subdirectory. A missing outbox holds none.
+func CountOutbox(dir string) (pending, quarantined int, err error) {
+	count := func(d string) (int, error) {
+		des, err := os.ReadDir(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read outbox: %w", err)
+		}
+		n := 0
+		for _, de := range des {
+			if name := de.Name(); de.Type().IsRegular() && strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, ".") {
+				n++
+			}
+		}
+		return n, nil
+	}
+	if pending, err = count(dir); err != nil {
+		return 0, 0, err
+	}
+	quarantined, err = count(filepath.Join(dir, "quarantine"))
+	return pending, quarantined, err
 }
 
 // Validate checks the options.
@@ -284,6 +352,9 @@ type Plan struct {
 	Steps []Step
 	// Notes are things to tell the user that are not changes.
 	Notes []string
+	// Warnings are things the user must know before the changes are made
+	// (printed first, on stderr).
+	Warnings []string
 }
 
 // Add appends a step.
@@ -301,6 +372,11 @@ func (p *Plan) Note(format string, args ...any) {
 	p.Notes = append(p.Notes, fmt.Sprintf(format, args...))
 }
 
+// Warn appends a warning.
+func (p *Plan) Warn(format string, args ...any) {
+	p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...))
+}
+
 // Print writes the plan without applying it.
 func (p *Plan) Print(w io.Writer) {
 	if len(p.Steps) == 0 {
@@ -310,6 +386,20 @@ func (p *Plan) Print(w io.Writer) {
 		fmt.Fprintf(w, "would: %s\n", s.Desc)
 	}
 }
+
+// FixError is a step failure whose message leads with what the user should
+// do about it.
+type FixError struct {
+	// Fix says what to do.
+	Fix string
+	// Err is the failure.
+	Err error
+}
+
+func (e *FixError) Error() string { return e.Fix + "\n  cause: " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *FixError) Unwrap() error { return e.Err }
 
 // Apply makes the changes in order, printing each, and stops at the first
 // failure.
@@ -323,9 +413,21 @@ func (p *Plan) Apply(ctx context.Context, w io.Writer) error {
 				fmt.Fprintf(w, "failed (continuing): %s: %v\n", s.Desc, err)
 				continue
 			}
+			var fe *FixError
+			if errors.As(err, &fe) {
+				return &FixError{Fix: fe.Fix, Err: fmt.Errorf("%s: %w", s.Desc, fe.Err)}
+			}
 			return fmt.Errorf("%s: %w", s.Desc, err)
 		}
 		fmt.Fprintf(w, "done: %s\n", s.Desc)
 	}
 	return nil
+}
+
+// Plural returns "1 turn", "2 turns", "0 turns".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -145,3 +145,15 @@ func TestPlanApply(t *testing.T) {
 		t.Errorf("Print ran steps or missed some:\n%s", dry.String())
 	}
 }
+
+func TestPlural(t *testing.T) {
+	tests := []struct {
+		n    int
+		want string
+	}{{0, "0 turns"}, {1, "1 turn"}, {2, "2 turns"}}
+	for _, tt := range tests {
+		if got := Plural(tt.n, "turn", "turns"); got != tt.want {
+			t.Errorf("Plural(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -360,7 +361,7 @@ func (c *Client) Export(ctx context.Context, project string, w io.Writer) (int, 
 			if bytes.HasPrefix(bytes.TrimSpace(line), []byte(`{"error"`)) {
 				var eb api.ErrorBody
 				if json.Unmarshal(line, &eb) == nil && eb.Error.Code != "" {
-					return n, fmt.Errorf("export: stopped after %d memories: %w", n, &Error{Status: http.StatusInternalServerError, Code: eb.Error.Code, Message: eb.Error.Message})
+					return n, fmt.Errorf("export: stopped after %s: %w", bridge.Plural(n, "memory", "memories"), &Error{Status: http.StatusInternalServerError, Code: eb.Error.Code, Message: eb.Error.Message})
 				}
 			}
 			if line[len(line)-1] != '\n' {

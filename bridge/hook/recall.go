@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/bridge/transcript"
 	"github.com/sage-mcp/sage/shared/api"
@@ -279,7 +280,7 @@ func FormatRecap(project, current string, sessions []api.Session, decisions, tod
 		if title == "" {
 			title = "(untitled)"
 		}
-		lines = append(lines, fmt.Sprintf("%s %s (%d memories)", s.LastAt.Format("2006-01-02 15:04"), cutRunes(title, 200), s.Memories))
+		lines = append(lines, fmt.Sprintf("%s %s (%s)", s.LastAt.Format("2006-01-02 15:04"), cutRunes(title, 200), bridge.Plural(s.Memories, "memory", "memories")))
 	}
 	secs := []section{
 		{title: "Recent sessions", lines: lines},

@@ -178,3 +178,188 @@ func oneLine(msg []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// maxScannedID bounds the id an idScanner captures; a longer id is not
+// reported.
+const maxScannedID = 1024
+
+// idScanner finds the top-level "id" member of a JSON object that arrives
+// in pieces, keeping only that member's bytes: a line over the size limit is
+// never buffered whole, yet its error answer carries its id. It is lenient
+// (it does not validate the rest of the object) and gives up on anything
+// that is not an object.
+type idScanner struct {
+	state  scanState
+	depth  int  // nesting depth inside a skipped member value
+	inStr  bool // inside a string of a skipped value
+	esc    bool // after a backslash in a string
+	key    []byte
+	isID   bool // the member being read is "id"
+	id     []byte
+	result json.RawMessage
+}
+
+type scanState int
+
+const (
+	scanStart    scanState = iota // before the opening brace
+	scanKey                       // expecting a member name or '}'
+	scanKeyStr                    // inside a member name
+	scanColon                     // expecting ':'
+	scanValue                     // expecting a member value
+	scanSkip                      // inside a skipped value
+	scanIDString                  // capturing a string id
+	scanIDNumber                  // capturing a number id
+	scanComma                     // expecting ',' or '}'
+	scanDone                      // finished (found or gave up)
+)
+
+// Done reports whether feeding more bytes can change ID.
+func (s *idScanner) Done() bool { return s.state == scanDone }
+
+// ID returns the id found (a JSON string or number) or nil.
+func (s *idScanner) ID() json.RawMessage { return s.result }
+
+// Feed feeds the next bytes of the object.
+func (s *idScanner) Feed(p []byte) {
+	for i := 0; i < len(p) && s.state != scanDone; i++ {
+		if !s.step(p[i]) {
+			i-- // the byte ended a number: look at it again
+		}
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// step consumes c and reports whether it did; false means c must be
+// stepped again in the new state.
+func (s *idScanner) step(c byte) bool {
+	switch s.state {
+	case scanStart:
+		switch {
+		case isSpace(c):
+		case c == '{':
+			s.state = scanKey
+		default:
+			s.state = scanDone
+		}
+	case scanKey:
+		switch {
+		case isSpace(c):
+		case c == '"':
+			s.state, s.key = scanKeyStr, append(s.key[:0], c)
+		default: // '}' or junk: no id
+			s.state = scanDone
+		}
+	case scanKeyStr:
+		if len(s.key) < 64 {
+			s.key = append(s.key, c)
+		}
+		switch {
+		case s.esc:
+			s.esc = false
+		case c == '\\':
+			s.esc = true
+		case c == '"':
+			var k string
+			s.isID = json.Unmarshal(s.key, &k) == nil && k == "id"
+			s.state = scanColon
+		}
+	case scanColon:
+		switch {
+		case isSpace(c):
+		case c == ':':
+			s.state = scanValue
+		default:
+			s.state = scanDone
+		}
+	case scanValue:
+		switch {
+		case isSpace(c):
+		case s.isID && c == '"':
+			s.state, s.id = scanIDString, append(s.id[:0], c)
+		case s.isID && (c == '-' || (c >= '0' && c <= '9')):
+			s.state, s.id = scanIDNumber, append(s.id[:0], c)
+		case s.isID: // null, an object…: not a usable id
+			s.state = scanDone
+		case c == '"':
+			s.state, s.inStr, s.depth = scanSkip, true, 0
+		case c == '{' || c == '[':
+			s.state, s.depth = scanSkip, 1
+		default: // a literal or a number: skipped up to the delimiter
+			s.state, s.depth = scanSkip, 0
+		}
+	case scanSkip:
+		switch {
+		case s.inStr:
+			switch {
+			case s.esc:
+				s.esc = false
+			case c == '\\':
+				s.esc = true
+			case c == '"':
+				s.inStr = false
+				if s.depth == 0 {
+					s.state = scanComma
+				}
+			}
+		case c == '"':
+			s.inStr = true
+		case c == '{' || c == '[':
+			s.depth++
+		case c == '}' || c == ']':
+			if s.depth == 0 {
+				s.state = scanComma
+				return false
+			}
+			s.depth--
+			if s.depth == 0 {
+				s.state = scanComma
+			}
+		case s.depth == 0 && (c == ',' || isSpace(c)):
+			s.state = scanComma
+			return false
+		}
+	case scanIDString:
+		if len(s.id) >= maxScannedID {
+			s.state = scanDone
+			return true
+		}
+		s.id = append(s.id, c)
+		switch {
+		case s.esc:
+			s.esc = false
+		case c == '\\':
+			s.esc = true
+		case c == '"':
+			s.finish()
+		}
+	case scanIDNumber:
+		if c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E' || (c >= '0' && c <= '9') {
+			if len(s.id) >= maxScannedID {
+				s.state = scanDone
+				return true
+			}
+			s.id = append(s.id, c)
+			return true
+		}
+		s.finish()
+	case scanComma:
+		switch {
+		case isSpace(c):
+		case c == ',':
+			s.state = scanKey
+		default: // '}' ends the object; anything else is junk
+			s.state = scanDone
+		}
+	}
+	return true
+}
+
+// finish ends the scan with the captured id if it is valid JSON.
+func (s *idScanner) finish() {
+	s.state = scanDone
+	if json.Valid(s.id) && validID(s.id) {
+		s.result = json.RawMessage(bytes.Clone(s.id))
+	}
+}

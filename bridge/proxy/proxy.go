@@ -247,6 +247,7 @@ type note struct {
 type line struct {
 	data    []byte
 	tooLong bool
+	id      json.RawMessage // the id of a tooLong line, if it was found
 }
 
 // Serve reads messages from in and writes messages to out until in reaches
@@ -309,34 +310,45 @@ func (b *Bridge) waitHandlers(d time.Duration) {
 }
 
 // readLines reads newline-delimited messages and calls fn with each; a
-// line over max is reported as tooLong (its content discarded) and reading
+// line over max is reported as tooLong (its content discarded, only its
+// top-level id kept, found by an idScanner as it streams by) and reading
 // goes on. It returns the read error that ended it (io.EOF at the end).
 func readLines(in io.Reader, max int, fn func(line)) error {
 	r := bufio.NewReaderSize(in, 64<<10)
 	var buf []byte
-	tooLong := false
+	var scan *idScanner // set while a too-long line is skipped
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(chunk) > 0 && !tooLong {
-			if len(buf)+len(chunk) > max+2 { // +2 for "\r\n"
-				tooLong, buf = true, nil
-			} else {
+		if len(chunk) > 0 {
+			switch {
+			case scan != nil:
+				scan.Feed(chunk)
+			case len(buf)+len(chunk) > max+2: // +2 for "\r\n"
+				scan = &idScanner{}
+				scan.Feed(buf)
+				scan.Feed(chunk)
+				buf = nil
+			default:
 				buf = append(buf, chunk...)
 			}
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if len(buf) > 0 || tooLong {
-			l := line{data: bytes.TrimSpace(buf), tooLong: tooLong}
-			if !tooLong && len(l.data) > max {
-				l.tooLong, l.data = true, nil
+		if len(buf) > 0 || scan != nil {
+			l := line{data: bytes.TrimSpace(buf)}
+			if scan == nil && len(l.data) > max {
+				scan = &idScanner{}
+				scan.Feed(l.data)
+			}
+			if scan != nil {
+				l = line{tooLong: true, id: scan.ID()}
 			}
 			if len(l.data) > 0 || l.tooLong {
 				fn(l)
 			}
 		}
-		buf, tooLong = nil, false
+		buf, scan = nil, nil
 		if err != nil {
 			return err
 		}
@@ -397,7 +409,7 @@ func (b *Bridge) writeLoop(w io.Writer) {
 func (b *Bridge) dispatch(l line) {
 	if l.tooLong {
 		b.log.Warn("message over the size limit dropped", "limit", b.opts.MaxLineSize)
-		b.send(errorResponse(nil, CodeInvalidRequest, fmt.Sprintf("message larger than the %d byte limit", b.opts.MaxLineSize)))
+		b.send(errorResponse(l.id, CodeInvalidRequest, fmt.Sprintf("message larger than the %d byte limit", b.opts.MaxLineSize)))
 		return
 	}
 	data := l.data

@@ -131,7 +131,10 @@ func TestBadInput(t *testing.T) {
 		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, "null", -32600},
 		{"not object", `42`, "null", -32600},
 		{"nothing", `{"jsonrpc":"2.0","id":8}`, "8", -32600},
-		{"too long", `{"jsonrpc":"2.0","id":9,"method":"ping","params":{"x":"` + strings.Repeat("a", 2000) + `"}}`, "null", -32600},
+		{"too long", `{"jsonrpc":"2.0","id":9,"method":"ping","params":{"x":"` + strings.Repeat("a", 2000) + `"}}`, "9", -32600},
+		{"too long, id last", `{"jsonrpc":"2.0","method":"ping","params":{"id":1,"x":"` + strings.Repeat("a", 200<<10) + `"},"id":"late"}`, `"late"`, -32600},
+		{"too long, no id", `{"jsonrpc":"2.0","method":"ping","params":{"x":"` + strings.Repeat("a", 2000) + `"}}`, "null", -32600},
+		{"too long after trim", `{"jsonrpc":"2.0","id":11,"method":"ping","params":"` + strings.Repeat("a", 972) + `"}`, "11", -32600}, // 1025 bytes + "\n"
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -125,8 +125,14 @@ func ParseDoc(path string, b []byte) (*Doc, error) {
 	return &Doc{Root: root, Style: jsonfile.DetectStyle(b), Exists: true, Raw: b}, nil
 }
 
-// Bytes formats the document.
-func (d *Doc) Bytes() ([]byte, error) { return jsonfile.Format(d.Root, d.Style) }
+// Bytes formats the document: an existing file keeps the bytes of every
+// top-level member the installer did not change (jsonfile.Splice).
+func (d *Doc) Bytes() ([]byte, error) {
+	if d.Exists && len(bytes.TrimSpace(d.Raw)) > 0 {
+		return jsonfile.Splice(d.Raw, d.Root, d.Style)
+	}
+	return jsonfile.Format(d.Root, d.Style)
+}
 
 // Server returns mcpServers[name].
 func Server(d *Doc, name string) (json.RawMessage, bool, error) {

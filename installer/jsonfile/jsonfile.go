@@ -243,3 +243,259 @@ func Format(o *Object, s Style) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// member is where one top-level member of a document lies in its bytes.
+type member struct {
+	key              string
+	keyStart, keyEnd int // the key's quotes included
+	valStart, valEnd int
+	raw              json.RawMessage
+}
+
+// members finds the top-level members of the object in data and the
+// offsets of its braces.
+func members(data []byte) (ms []member, open, close int, err error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, 0, 0, fmt.Errorf("%w: the top level is not an object", ErrMalformed)
+	}
+	open = int(dec.InputOffset()) - 1
+	prev := open + 1
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		key, _ := tok.(string)
+		m := member{key: key, keyEnd: int(dec.InputOffset())}
+		m.keyStart = prev
+		for m.keyStart < len(data) && (data[m.keyStart] == ',' || isBlank(data[m.keyStart])) {
+			m.keyStart++
+		}
+		if err := dec.Decode(&m.raw); err != nil {
+			return nil, 0, 0, err
+		}
+		m.valEnd = int(dec.InputOffset())
+		m.valStart = m.valEnd - len(m.raw)
+		if m.valStart < m.keyEnd || !bytes.Equal(data[m.valStart:m.valEnd], m.raw) || data[m.keyStart] != '"' {
+			return nil, 0, 0, errors.New("member offsets do not match")
+		}
+		ms = append(ms, m)
+		prev = m.valEnd
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, 0, 0, err
+	}
+	close = int(dec.InputOffset()) - 1
+	if close < 0 || data[close] != '}' {
+		return nil, 0, 0, errors.New("closing brace not found")
+	}
+	return ms, open, close, nil
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// sameJSON reports whether a and b are the same JSON text up to
+// insignificant whitespace (key order counts).
+func sameJSON(a, b []byte) bool {
+	var ca, cb bytes.Buffer
+	return json.Compact(&ca, a) == nil && json.Compact(&cb, b) == nil && bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// Splice writes o into orig, the document o was parsed from, changing only
+// what differs: a top-level member whose value is unchanged keeps its bytes
+// exactly (layout, spacing, escapes), a changed value is laid out in style
+// s at its place, a removed member goes with the separator before it, and a
+// new member is appended after the last one, separated like the others.
+// Adding a member and removing it again gives orig back byte for byte.
+// When orig cannot be spliced into (no members, a duplicate key), it falls
+// back to Format.
+func Splice(orig []byte, o *Object, s Style) ([]byte, error) {
+	ms, open, close, err := members(orig)
+	if err != nil || len(ms) == 0 {
+		return Format(o, s)
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if seen[m.key] {
+			return Format(o, s)
+		}
+		seen[m.key] = true
+	}
+	// The layout of the original: what precedes a member's key on its line,
+	// what separates key and value, and members from each other.
+	lead := orig[open+1 : ms[0].keyStart]
+	indent := ""
+	if i := bytes.LastIndexByte(lead, '\n'); i >= 0 {
+		indent = string(lead[i+1:])
+	}
+	colon := orig[ms[0].keyEnd:ms[0].valStart]
+	sep := []byte(",")
+	if len(ms) > 1 {
+		sep = orig[ms[len(ms)-2].valEnd:ms[len(ms)-1].keyStart]
+	} else if bytes.IndexByte(lead, '\n') >= 0 {
+		sep = append([]byte(",\n"), indent...)
+	}
+	// One-line values keep the spacing of their kind (JSON.stringify's
+	// none, Python's ", " and ": "); others are indented in style s.
+	docColon, docComma := spacing(orig[open:ms[len(ms)-1].valEnd])
+	if i := bytes.IndexByte(colon, ':'); i >= 0 {
+		docColon = string(colon[i+1:])
+	}
+	multiLine := bytes.IndexByte(lead, '\n') >= 0
+	value := func(raw, old json.RawMessage) ([]byte, error) {
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
+			return nil, err
+		}
+		ml := multiLine
+		if old != nil {
+			ml = bytes.IndexByte(old, '\n') >= 0
+		}
+		if !ml {
+			c, m := spacing(old)
+			if old == nil || bytes.IndexAny(old, ":,") < 0 {
+				c, m = docColon, docComma
+			}
+			return spaced(b.Bytes(), c, m), nil
+		}
+		unit := s.Indent
+		if unit == "" {
+			unit = "  "
+		}
+		var ib bytes.Buffer
+		if err := json.Indent(&ib, b.Bytes(), indent, unit); err != nil {
+			return nil, err
+		}
+		return ib.Bytes(), nil
+	}
+
+	var b bytes.Buffer
+	b.Write(orig[:open+1])
+	b.Write(lead)
+	first := true
+	for i, m := range ms {
+		raw, ok := o.Get(m.key)
+		if !ok {
+			continue
+		}
+		if !first {
+			b.Write(orig[ms[i-1].valEnd:m.keyStart])
+		}
+		first = false
+		b.Write(orig[m.keyStart:m.valStart])
+		if sameJSON(raw, m.raw) {
+			b.Write(m.raw)
+			continue
+		}
+		v, err := value(raw, m.raw)
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", m.key, err)
+		}
+		b.Write(v)
+	}
+	for _, k := range o.keys {
+		if seen[k] {
+			continue
+		}
+		if !first {
+			b.Write(sep)
+		}
+		first = false
+		kb, err := Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kb)
+		b.Write(colon)
+		v, err := value(o.vals[k], nil)
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		b.Write(v)
+	}
+	if first { // every member removed: "{}" and what followed it
+		b.Reset()
+		b.Write(orig[:open+1])
+		b.Write(orig[close:])
+	} else {
+		b.Write(orig[ms[len(ms)-1].valEnd:])
+	}
+	out := b.Bytes()
+	// The splice must hold exactly o.
+	want, err := o.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	if !sameJSON(out, want) {
+		return Format(o, s)
+	}
+	return out, nil
+}
+
+// spacing finds what follows the first ':' and the first ',' outside
+// strings in the JSON text b: " " or "" each (a newline counts as "").
+func spacing(b []byte) (colon, comma string) {
+	inStr, esc := false, false
+	foundColon, foundComma := false, false
+	for i, c := range b {
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case (c == ':' && !foundColon) || (c == ',' && !foundComma):
+			sp := ""
+			if i+1 < len(b) && b[i+1] == ' ' {
+				sp = " "
+			}
+			if c == ':' {
+				colon, foundColon = sp, true
+			} else {
+				comma, foundComma = sp, true
+			}
+		}
+	}
+	if !foundComma {
+		comma = colon
+	}
+	return colon, comma
+}
+
+// spaced puts colon after every ':' and comma after every ',' outside
+// strings of the compact JSON text b.
+func spaced(b []byte, colon, comma string) []byte {
+	if colon == "" && comma == "" {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(b)/8)
+	inStr, esc := false, false
+	for _, c := range b {
+		out = append(out, c)
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == ':':
+			out = append(out, colon...)
+		case c == ',':
+			out = append(out, comma...)
+		}
+	}
+	return out
+}

@@ -99,3 +99,90 @@ func FuzzParseFormat(f *testing.F) {
 		}
 	})
 }
+
+func TestSplice(t *testing.T) {
+	mixed := "{\n  \"permissions\": {\"allow\": [\"Bash(ls)\"], \"deny\": []},\n  \"model\":   \"opus\",\n  \"env\": {\"A\": \"\\u00e9\"}\n}\n"
+	tests := []struct {
+		name, in string
+		edit     func(o *Object)
+		want     string
+	}{
+		{"nothing changed", mixed, func(*Object) {}, mixed},
+		{"add to a compact one-liner", `{"model": "opus", "x": [1, 2]}`,
+			func(o *Object) { o.Set("hooks", []byte(`{"Stop": [ ]}`)) },
+			`{"model": "opus", "x": [1, 2], "hooks": {"Stop": []}}`},
+		{"add to one member", `{"model":"opus"}`,
+			func(o *Object) { o.Set("hooks", []byte(`{}`)) },
+			`{"model":"opus","hooks":{}}`},
+		{"add to an indented document", mixed,
+			func(o *Object) { o.Set("hooks", []byte(`{"Stop":[{"hooks":[]}]}`)) },
+			"{\n  \"permissions\": {\"allow\": [\"Bash(ls)\"], \"deny\": []},\n  \"model\":   \"opus\",\n  \"env\": {\"A\": \"\\u00e9\"},\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": []\n      }\n    ]\n  }\n}\n"},
+		{"change the middle", mixed,
+			func(o *Object) { o.Set("model", []byte(`"sonnet"`)) },
+			"{\n  \"permissions\": {\"allow\": [\"Bash(ls)\"], \"deny\": []},\n  \"model\":   \"sonnet\",\n  \"env\": {\"A\": \"\\u00e9\"}\n}\n"},
+		{"same value re-encoded keeps its bytes", mixed,
+			func(o *Object) { o.Set("permissions", []byte(`{"allow":["Bash(ls)"],"deny":[]}`)) },
+			mixed},
+		{"delete the first", mixed,
+			func(o *Object) { o.Delete("permissions") },
+			"{\n  \"model\":   \"opus\",\n  \"env\": {\"A\": \"\\u00e9\"}\n}\n"},
+		{"delete the last", mixed,
+			func(o *Object) { o.Delete("env") },
+			"{\n  \"permissions\": {\"allow\": [\"Bash(ls)\"], \"deny\": []},\n  \"model\":   \"opus\"\n}\n"},
+		{"delete all", mixed,
+			func(o *Object) { o.Delete("env"); o.Delete("model"); o.Delete("permissions") },
+			"{}\n"},
+		{"empty object", "{}\n",
+			func(o *Object) { o.Set("a", []byte(`1`)) },
+			"{\n  \"a\": 1\n}\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := ParseObject([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.edit(o)
+			got, err := Splice([]byte(tt.in), o, DetectStyle([]byte(tt.in)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("got\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSpliceAddRemoveRoundTrip: adding a member, then removing it from the
+// result, gives the original bytes back, whatever the layout.
+func TestSpliceAddRemoveRoundTrip(t *testing.T) {
+	for _, in := range []string{
+		`{"model": "opus", "x": [1, 2]}`,
+		"{\"a\":1}\n",
+		"{\n    \"a\" : [ 1 ],\r\n    \"b\": {\"c\": null}\n}",
+		"\t{\n\t\"a\": true\n\t}  \n",
+	} {
+		o, err := ParseObject([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Set("hooks", []byte(`{"Stop":[{"matcher":"","hooks":[{"type":"command","command":"sage-bridge hook Stop"}]}]}`))
+		added, err := Splice([]byte(in), o, DetectStyle([]byte(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o2, err := ParseObject(added)
+		if err != nil {
+			t.Fatalf("%q: the splice is not an object: %v\n%s", in, err, added)
+		}
+		o2.Delete("hooks")
+		back, err := Splice(added, o2, DetectStyle(added))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(back) != in {
+			t.Errorf("add then remove:\n got %q\nwant %q\n(added: %q)", back, in, added)
+		}
+	}
+}

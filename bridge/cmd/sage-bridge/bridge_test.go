@@ -221,6 +221,12 @@ func TestDoctor(t *testing.T) {
 	}
 	down := "http://" + ln.Addr().String() + "/mcp"
 	ln.Close()
+	notFound := httptest.NewServer(http.NotFoundHandler()) // a daemon's answer to a path it does not serve
+	defer notFound.Close()
+	composeCfg := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(composeCfg, []byte(`{"url":"`+down+`","compose_dir":"/srv/sage"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshake is expected
 	tlsSrv.StartTLS()
@@ -230,21 +236,35 @@ func TestDoctor(t *testing.T) {
 		env      []string
 		wantCode int
 		want     []string
+		dontWant []string
 	}{
 		{"ok", []string{"SAGE_URL=" + url, "SAGE_TOKEN=doc-token"}, 0,
-			[]string{"from env SAGE_URL", "token        set, 9 characters (from env SAGE_TOKEN)", "✔ auth", "✔ initialize", "sage-e2e", "✔ tools/list", "1 tools: echo", "All checks passed"}},
+			[]string{"from env SAGE_URL", "token        set, 9 characters (from env SAGE_TOKEN)", "✔ auth", "✔ initialize", "sage-e2e", "✔ tools/list", "1 tool: echo", "All checks passed", "claude mcp add --scope user sage -- sage-bridge"}, nil},
 		{"bad token", []string{"SAGE_URL=" + url, "SAGE_TOKEN=nope-nope"}, 1,
-			[]string{"✘ auth", "token rejected (HTTP 401)", "fix: set a valid token"}},
+			[]string{"✘ auth", "token rejected (HTTP 401)", "fix: set a valid token",
+				"(the daemon's admin token: `docker compose exec sage sage-daemon token show` for a compose install, `sage-daemon token show` for a native one;"},
+			[]string{"cat /data/token"}},
 		{"no token", []string{"SAGE_URL=" + url}, 1,
-			[]string{"token rejected: the daemon requires a token"}},
+			[]string{"token rejected: the daemon requires a token", "docker compose exec sage sage-daemon token show"}, nil},
 		{"down", []string{"SAGE_URL=" + down}, 1,
-			[]string{"✘ reachable", "connection refused", "docker compose up -d"}},
+			[]string{"✘ reachable", "connection refused",
+				"  fix: start the daemon: `docker compose up -d` in the directory of Sage's docker-compose.yml (a compose install), or `sage-daemon serve` with SAGE_DATABASE_URL set (a native one); or fix the port in the URL (env SAGE_URL)\n"},
+			[]string{"sage-bridge service start"}},
+		{"down, compose_dir configured", []string{"SAGE_CONFIG=" + composeCfg}, 1,
+			[]string{"  fix: start the daemon: `docker compose up -d` in /srv/sage (a compose install)"},
+			[]string{"sage-bridge service start"}},
+		{"REST base instead of MCP", []string{"SAGE_URL=" + notFound.URL + "/api/v1"}, 1,
+			[]string{"✘ initialize   HTTP 404 at " + notFound.URL + "/api/v1",
+				"  fix: the daemon's MCP endpoint is its base URL + /mcp, e.g. " + notFound.URL + "/mcp; fix the URL (env SAGE_URL)\n"},
+			[]string{"/api/v1/mcp"}},
+		{"path prefix", []string{"SAGE_URL=" + notFound.URL + "/sage/healthz"}, 1,
+			[]string{"e.g. " + notFound.URL + "/sage/mcp;"}, nil},
 		{"untrusted TLS", []string{"SAGE_URL=" + tlsSrv.URL + "/mcp"}, 1,
-			[]string{"✔ reachable", "✘ TLS", "unknown authority", "fix: install the CA"}},
+			[]string{"✔ reachable", "✘ TLS", "unknown authority", "fix: install the CA"}, nil},
 		{"bad url", []string{"SAGE_URL=ftp://x"}, 1,
-			[]string{"✘ config", "must start with http"}},
+			[]string{"✘ config", "must start with http"}, nil},
 		{"missing token file", []string{"SAGE_URL=" + url, "SAGE_TOKEN_FILE=/nonexistent/token"}, 1,
-			[]string{"✘ config", "read token file", "fix: point SAGE_TOKEN_FILE"}},
+			[]string{"✘ config", "read token file", "fix: point SAGE_TOKEN_FILE"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,6 +283,11 @@ func TestDoctor(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(string(out), w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.dontWant {
+				if strings.Contains(string(out), w) {
+					t.Errorf("output has %q:\n%s", w, out)
 				}
 			}
 			if strings.Contains(string(out), "doc-token") || strings.Contains(string(out), "nope-nope") {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/proxy"
 	"github.com/sage-mcp/sage/shared/config"
 )
@@ -63,7 +64,7 @@ func runDoctor(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stdout, "\nA check failed; fix it and run `sage-bridge doctor` again.")
 		return 1
 	}
-	fmt.Fprintln(stdout, "\nAll checks passed: Claude Code can use Sage (`claude mcp add sage -- sage-bridge`).")
+	fmt.Fprintln(stdout, "\nAll checks passed: Claude Code can use Sage (`claude mcp add --scope user sage -- sage-bridge`).")
 	return 0
 }
 
@@ -124,8 +125,7 @@ func (d *doctor) checkReach(ctx context.Context) bool {
 		case errors.As(err, &dns):
 			d.fail("reachable", "cannot resolve "+u.Hostname(), "check the host name in the URL ("+d.cfg.URLSource+")")
 		case proxy.IsConnRefused(err):
-			d.fail("reachable", "connection refused at "+addr+": the daemon is not running there",
-				"start it: `docker compose up -d` (or `sage-bridge service start`), or fix the port in the URL ("+d.cfg.URLSource+")")
+			d.fail("reachable", "connection refused at "+addr+": the daemon is not running there", d.startFix())
 		default:
 			d.fail("reachable", "cannot connect to "+addr+": "+err.Error(),
 				"check that the daemon runs and that no firewall blocks "+addr)
@@ -135,6 +135,43 @@ func (d *doctor) checkReach(ctx context.Context) bool {
 	conn.Close()
 	d.ok("reachable", "%s (%.1f ms)", addr, float64(time.Since(start).Microseconds())/1000)
 	return true
+}
+
+// startFix says how to start the daemon: with Docker Compose in the
+// configured compose directory (compose_dir), or natively.
+func (d *doctor) startFix() string {
+	where := "in the directory of Sage's docker-compose.yml"
+	if dir, err := configComposeDir(d.cfg.FilePath); err == nil && dir != "" {
+		where = "in " + dir
+	}
+	return "start the daemon: `docker compose up -d` " + where + " (a compose install), or `sage-daemon serve` with " +
+		"SAGE_DATABASE_URL set (a native one); or fix the port in the URL (" + d.cfg.URLSource + ")"
+}
+
+// mcpEndpoint suggests the daemon's MCP endpoint for a URL that is not one:
+// the part of its path before a daemon route (/api/…, /healthz, /mcp …),
+// which keeps a reverse proxy's path prefix, then "/mcp".
+func mcpEndpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return config.DefaultURL
+	}
+	u.RawQuery, u.Fragment, u.RawFragment, u.RawPath = "", "", "", ""
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	keep := segs[:0]
+	for _, s := range segs {
+		switch s {
+		case "api", "mcp", "healthz", "readyz", "metrics", "authorize", "token", "register", ".well-known":
+		default:
+			if s != "" {
+				keep = append(keep, s)
+			}
+			continue
+		}
+		break
+	}
+	u.Path = "/" + strings.Join(append(keep, "mcp"), "/")
+	return u.String()
 }
 
 func (d *doctor) checkTLS(ctx context.Context) bool {
@@ -217,7 +254,7 @@ func (d *doctor) checkMCP(ctx context.Context) bool {
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		fix := "set a valid token: SAGE_TOKEN, SAGE_TOKEN_FILE or token/token_file in " + d.cfg.FilePath + " (an admin issues one with `sage_manage token issue`; the admin token of a compose install: `docker compose exec sage cat /data/token`)"
+		fix := "set a valid token: SAGE_TOKEN, SAGE_TOKEN_FILE or token/token_file in " + d.cfg.FilePath + " (the daemon's admin token: `docker compose exec sage sage-daemon token show` for a compose install, `sage-daemon token show` for a native one; an admin issues more with `sage_manage token issue`)"
 		if d.cfg.Token == "" {
 			d.fail("auth", fmt.Sprintf("token rejected: the daemon requires a token (HTTP %d) and none is configured", resp.StatusCode), fix)
 		} else {
@@ -225,7 +262,7 @@ func (d *doctor) checkMCP(ctx context.Context) bool {
 		}
 		return false
 	case resp.StatusCode == http.StatusNotFound:
-		d.fail("initialize", "HTTP 404 at "+d.cfg.URL, "the MCP endpoint is "+config.BaseURL(d.cfg.URL)+"/mcp; fix the URL ("+d.cfg.URLSource+")")
+		d.fail("initialize", "HTTP 404 at "+d.cfg.URL, "the daemon's MCP endpoint is its base URL + /mcp, e.g. "+mcpEndpoint(d.cfg.URL)+"; fix the URL ("+d.cfg.URLSource+")")
 		return false
 	case resp.StatusCode >= 300:
 		d.fail("initialize", fmt.Sprintf("HTTP %d: %s", resp.StatusCode, firstLine(body)), "check the daemon's logs (`docker compose logs sage`)")
@@ -292,7 +329,7 @@ func (d *doctor) checkMCP(ctx context.Context) bool {
 	for _, t := range tl.Result.Tools {
 		names = append(names, t.Name)
 	}
-	d.ok("tools/list", "%d tools: %s", len(names), strings.Join(names, ", "))
+	d.ok("tools/list", "%s: %s", bridge.Plural(len(names), "tool", "tools"), strings.Join(names, ", "))
 	return true
 }
 

@@ -219,7 +219,9 @@ func (m *manageCtx) explain(err error) string {
 			msg, m.cfg.BaseURL(), m.cfg.URLSource, m.cfg.FilePath)
 	case errors.Is(err, client.ErrUnauthorized):
 		return fmt.Sprintf("%s\n  The daemon refused the token (token from %s). Set a valid token with\n"+
-			"  SAGE_TOKEN, --token-file or \"token_file\" in %s; an admin can issue one with \"sage_manage token issue\".",
+			"  SAGE_TOKEN, --token-file or \"token_file\" in %s. The daemon's admin token:\n"+
+			"  \"docker compose exec sage sage-daemon token show\" (compose) or \"sage-daemon token show\" (native);\n"+
+			"  an admin can issue more with \"sage_manage token issue\".",
 			msg, m.cfg.TokenSource, m.cfg.FilePath)
 	case errors.Is(err, client.ErrForbidden):
 		return msg + "\n  This token lacks the scope for this command (reindex and token need an admin token)."

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/sage-mcp/sage/bridge"
 )
 
 // manageExport writes every memory as JSONL.
@@ -62,9 +64,9 @@ func manageExport(ctx context.Context, m *manageCtx, args []string) error {
 		if err := os.Rename(f.Name(), pos[0]); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		fmt.Fprintf(m.stderr, "Exported %d memories to %s.\n", n, pos[0])
+		fmt.Fprintf(m.stderr, "Exported %s to %s.\n", bridge.Plural(n, "memory", "memories"), pos[0])
 	} else if isTerminal(m.stderr) {
-		fmt.Fprintf(m.stderr, "Exported %d memories.\n", n)
+		fmt.Fprintf(m.stderr, "Exported %s.\n", bridge.Plural(n, "memory", "memories"))
 	}
 	return nil
 }
@@ -126,7 +128,7 @@ func manageImport(ctx context.Context, m *manageCtx, args []string) error {
 	if m.json {
 		return m.printJSON(res)
 	}
-	fmt.Fprintf(m.stdout, "Imported %d memories (%d already there).\n", res.Imported, res.Deduplicated)
+	fmt.Fprintf(m.stdout, "Imported %s (%d already there).\n", bridge.Plural(res.Imported, "memory", "memories"), res.Deduplicated)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sage-mcp/sage/bridge"
 )
 
 // manageForget deletes memories by id or a whole session.
@@ -44,7 +46,7 @@ func manageForget(ctx context.Context, m *manageCtx, args []string) error {
 	if m.json {
 		return m.printJSON(map[string]int64{"deleted": n})
 	}
-	fmt.Fprintf(m.stdout, "Deleted %d memories.\n", n)
+	fmt.Fprintf(m.stdout, "Deleted %s.\n", bridge.Plural(n, "memory", "memories"))
 	if want := len(ids); *session == "" && int(n) < want {
 		fmt.Fprintf(m.stderr, "%d of the ids did not exist.\n", want-int(n))
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/client"
 )
 
@@ -32,7 +33,7 @@ func manageReindex(ctx context.Context, m *manageCtx, args []string) error {
 	if m.json {
 		return m.printJSON(last)
 	}
-	fmt.Fprintf(m.stdout, "Reindexed %d of %d memories.\n", last.Done, last.Total)
+	fmt.Fprintf(m.stdout, "Reindexed %d of %s.\n", last.Done, bridge.Plural(last.Total, "memory", "memories"))
 	return nil
 }
 

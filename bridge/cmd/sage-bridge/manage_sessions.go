@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/sage-mcp/sage/bridge"
 )
 
 // manageSessions lists sessions.
@@ -66,7 +68,7 @@ func manageShow(ctx context.Context, m *manageCtx, args []string) error {
 	if s.Project != "" {
 		fmt.Fprintf(m.stdout, "project   %s\n", s.Project)
 	}
-	fmt.Fprintf(m.stdout, "period    %s — %s, %d memories\n", s.FirstAt.Local().Format("2006-01-02 15:04"), s.LastAt.Local().Format("2006-01-02 15:04"), s.Memories)
+	fmt.Fprintf(m.stdout, "period    %s — %s, %s\n", s.FirstAt.Local().Format("2006-01-02 15:04"), s.LastAt.Local().Format("2006-01-02 15:04"), bridge.Plural(s.Memories, "memory", "memories"))
 	for _, it := range s.Items {
 		fmt.Fprintf(m.stdout, "\n#%d  %s · %s\n", it.ID, it.OccurredAt.Local().Format("2006-01-02 15:04:05"), it.Kind)
 		for _, l := range strings.Split(strings.TrimSpace(it.Text), "\n") {

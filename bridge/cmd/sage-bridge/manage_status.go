@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/outbox"
 )
 
@@ -23,7 +24,7 @@ func manageStatus(ctx context.Context, m *manageCtx, args []string) error {
 	pending, quarantined := outboxCounts()
 	if err != nil {
 		if pending > 0 {
-			fmt.Fprintf(m.stderr, "%d turns wait in the local outbox.\n", pending)
+			fmt.Fprintf(m.stderr, "%s in the local outbox, not yet delivered.\n", bridge.Plural(pending, "turn", "turns"))
 		}
 		return err
 	}
@@ -38,7 +39,7 @@ func manageStatus(ctx context.Context, m *manageCtx, args []string) error {
 	w := m.stdout
 	fmt.Fprintf(w, "daemon      %s (sage %s, up %s)\n", c.BaseURL(), st.Version, (time.Duration(st.UptimeSeconds) * time.Second).String())
 	fmt.Fprintf(w, "namespace   %s\n", st.Namespace)
-	fmt.Fprintf(w, "memories    %d in %d sessions", st.Memories, st.Sessions)
+	fmt.Fprintf(w, "memories    %d in %s", st.Memories, bridge.Plural(st.Sessions, "session", "sessions"))
 	if st.PendingEmbeddings > 0 {
 		fmt.Fprintf(w, " (%d waiting for an embedding)", st.PendingEmbeddings)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/outbox"
 )
 
@@ -44,7 +45,7 @@ func manageSync(ctx context.Context, m *manageCtx, args []string) error {
 			return perr
 		}
 		if err != nil {
-			return fmt.Errorf("%d turns left in %s", res.Remaining, dir)
+			return fmt.Errorf("%s left in %s", bridge.Plural(res.Remaining, "turn", "turns"), dir)
 		}
 		return nil
 	}
@@ -58,8 +59,8 @@ func manageSync(ctx context.Context, m *manageCtx, args []string) error {
 		if errors.Is(err, outbox.ErrBusy) {
 			return fmt.Errorf("another process is delivering the outbox right now; try again: %w", err)
 		}
-		return fmt.Errorf("delivered %d turns, %d left in %s: %w", res.Sent, res.Remaining, dir, err)
+		return fmt.Errorf("delivered %s, %d left in %s: %w", bridge.Plural(res.Sent, "turn", "turns"), res.Remaining, dir, err)
 	}
-	fmt.Fprintf(m.stdout, "Delivered %d turns; the outbox is empty.\n", res.Sent)
+	fmt.Fprintf(m.stdout, "Delivered %s; the outbox is empty.\n", bridge.Plural(res.Sent, "turn", "turns"))
 	return nil
 }

@@ -92,8 +92,11 @@ func TestManageCommands(t *testing.T) {
 		t.Errorf("sessions:\n%s", r.stdout)
 	}
 	r = manageMustRun(t, "", "show", "s1")
-	if !strings.Contains(r.stdout, "What is the outbox?") || !strings.Contains(r.stdout, "记忆 怎么保存") {
+	if !strings.Contains(r.stdout, "What is the outbox?") || !strings.Contains(r.stdout, "记忆 怎么保存") || !strings.Contains(r.stdout, ", 2 memories\n") {
 		t.Errorf("show s1:\n%s", r.stdout)
+	}
+	if r = manageMustRun(t, "", "show", "s2"); !strings.Contains(r.stdout, ", 1 memory\n") {
+		t.Errorf("show s2 (one memory):\n%s", r.stdout)
 	}
 
 	// export → forget everything → import → same count; import again dedups.
@@ -123,6 +126,13 @@ func TestManageCommands(t *testing.T) {
 	var imp api.ImportResponse
 	if err := json.Unmarshal([]byte(r.stdout), &imp); err != nil || imp.Imported != 0 || imp.Deduplicated != 3 {
 		t.Errorf("import from stdin again: %v %s", err, r.stdout)
+	}
+	var s2 client.SessionDetail
+	if r = manageMustRun(t, "", "show", "s2", "--json"); json.Unmarshal([]byte(r.stdout), &s2) != nil || len(s2.Items) != 1 {
+		t.Fatalf("show s2 --json: %s", r.stdout)
+	}
+	if r = manageMustRun(t, "", "forget", fmt.Sprintf("#%d", s2.Items[0].ID)); !strings.Contains(r.stdout, "Deleted 1 memory.") {
+		t.Errorf("forget one id: %s", r.stdout)
 	}
 
 	r = manageMustRun(t, "", "reindex")
@@ -158,7 +168,7 @@ func TestManageCommands(t *testing.T) {
 	t.Setenv("SAGE_TOKEN", d.Token)
 	manageMustRun(t, "", "token", "revoke", id)
 	t.Setenv("SAGE_TOKEN", secret)
-	if r := manageRun(t, "", "status"); r.code != 1 || !strings.Contains(r.stderr, "refused the token") || strings.Contains(r.stderr, secret) {
+	if r := manageRun(t, "", "status"); r.code != 1 || !strings.Contains(r.stderr, "refused the token") || !strings.Contains(r.stderr, "docker compose exec sage sage-daemon token show") || strings.Contains(r.stderr, secret) {
 		t.Errorf("revoked token: %d %s", r.code, r.stderr)
 	}
 	t.Setenv("SAGE_TOKEN", d.Token)
@@ -175,7 +185,7 @@ func TestManageCommands(t *testing.T) {
 		t.Errorf("status with a queued turn:\n%s", r.stdout)
 	}
 	r = manageMustRun(t, "", "sync")
-	if !strings.Contains(r.stdout, "Delivered 1 turns") {
+	if !strings.Contains(r.stdout, "Delivered 1 turn; the outbox is empty.") {
 		t.Errorf("sync: %s", r.stdout)
 	}
 	if s, err := c.Session(ctx, "s3"); err != nil || len(s.Items) != 1 {

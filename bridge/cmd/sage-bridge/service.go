@@ -65,17 +65,19 @@ func (c serviceConfig) Validate() error {
 func runService(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, serviceUsage)
+		fs := serviceFlags(&serviceConfig{}, stderr)
+		fs.PrintDefaults()
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
 	}
 	c := serviceConfig{Action: args[0], Interval: service.DefaultInterval}
-	fs := flag.NewFlagSet("sage-bridge service "+c.Action, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.ComposeDir, "compose-dir", os.Getenv("SAGE_COMPOSE_DIR"), "run `docker compose up -d` in this directory at start (default: compose_dir of the config file)")
-	fs.DurationVar(&c.Interval, "interval", c.Interval, "time between two outbox drains and health checks")
+	fs := serviceFlags(&c, stderr)
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -148,11 +150,39 @@ func runService(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	msg, err := service.Control(s, c.Action)
 	if err != nil {
+		if fix := serviceFix(s.Platform()); fix != "" {
+			fmt.Fprintf(stderr, "sage-bridge service: %s\n  cause: %v\n", fix, err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "sage-bridge service: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "sage-bridge service: %s (%s)\n", msg, s.Platform())
 	return 0
+}
+
+// serviceFix is what to do when the service manager of platform (as
+// kardianos names it) cannot hold a user service: on Unix, anything but
+// systemd and launchd.
+func serviceFix(platform string) string {
+	switch {
+	case platform == "linux-systemd", strings.HasPrefix(platform, "darwin"), strings.HasPrefix(platform, "windows"):
+		return ""
+	case strings.HasPrefix(platform, "linux-"), strings.HasPrefix(platform, "unix-"):
+		return "no systemd user manager here (service system " + platform + "): skip the service " +
+			"(sage-installer install --no-service), or run `sage-bridge service run` yourself"
+	}
+	return ""
+}
+
+// serviceFlags defines the flags of "sage-bridge service <action>" on c;
+// usage and errors go to out.
+func serviceFlags(c *serviceConfig, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("sage-bridge service "+c.Action, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.ComposeDir, "compose-dir", os.Getenv("SAGE_COMPOSE_DIR"), "run \"docker compose up -d\" in `DIR` at start (env SAGE_COMPOSE_DIR; default: compose_dir of the config file)")
+	fs.DurationVar(&c.Interval, "interval", service.DefaultInterval, "time between two outbox drains and health checks")
+	return fs
 }
 
 // serviceRunner builds the runner from the client config.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sage-mcp/sage/installer"
 	"github.com/sage-mcp/sage/installer/claude"
@@ -27,6 +28,9 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintf(stderr, "sage-installer install: %v\n", err)
 		return 1
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "sage-installer install: WARNING: %s\n", w)
 	}
 	if o.DryRun {
 		fmt.Fprintln(stdout, "dry run: nothing is changed")
@@ -60,20 +64,22 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 	if err != nil {
 		return nil, err
 	}
-	token := ""
+	token, tokenSrc := "", "the client config "+o.ConfigPath
 	switch {
 	case o.Token != "":
-		token = o.Token
+		token, tokenSrc = o.Token, "--token (or "+config.EnvToken+")"
 		cfgFile.Token, cfgFile.TokenFile = token, ""
 	case o.TokenFile != "":
 		if token, err = config.ReadTokenFile(o.TokenFile); err != nil {
 			return nil, err
 		}
+		tokenSrc = "--token-file " + o.TokenFile
 		cfgFile.Token, cfgFile.TokenFile = "", o.TokenFile
 	case o.EnvFile != "":
 		if token, err = installer.ReadEnvToken(o.EnvFile); err != nil {
 			return nil, err
 		}
+		tokenSrc = "--env-file " + o.EnvFile
 		cfgFile.Token, cfgFile.TokenFile = token, ""
 	default:
 		cur, err := config.Resolve(config.Flags{}, nil, cfgFile)
@@ -85,6 +91,9 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 		return nil, err
 	}
 	cfgFile.URL = o.URL
+	if err := checkInstallToken(ctx, p, o.URL, token, tokenSrc); err != nil {
+		return nil, err
+	}
 
 	// Claude Code's files, parsed up front: a malformed one stops
 	// everything before anything is changed.
@@ -236,7 +245,11 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 	// 5. The manifest: it records what the steps above created, and that a
 	// service is wanted, before the service step, which fails where there is
 	// no user service manager.
-	if !o.NoService {
+	if o.NoService {
+		// A service an earlier install set up stays recorded, so that
+		// uninstall removes it; otherwise status honours the choice.
+		m.Service = m.Service && serviceInstalled(ctx, bridge)
+	} else {
 		m.Service = true
 	}
 	if err := planManifest(p, m, o); err != nil {
@@ -253,9 +266,9 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 			p.Add("install and start the user service: "+bridge+" "+strings.Join(svcArgs, " "), func(ctx context.Context) error {
 				if err := runBridge(ctx, bridge, svcArgs...); err != nil {
 					if o.GOOS == "windows" {
-						return fmt.Errorf("%w\nThe Windows service manager needs an elevated (Administrator) prompt: rerun there, or skip the service with --no-service", err)
+						return &installer.FixError{Fix: "everything else is installed, but the Windows service manager needs an elevated (Administrator) prompt: rerun there, or skip the service with --no-service", Err: err}
 					}
-					return fmt.Errorf("%w\nEverything else is installed; without a user service manager, rerun with --no-service", err)
+					return &installer.FixError{Fix: "everything else is installed, but the user service could not be: without a user service manager (no systemd --user, e.g. in a container or WSL 1) rerun with --no-service; the hooks and `sage_manage sync` then deliver queued turns", Err: err}
 				}
 				return runBridge(ctx, bridge, "service", "start")
 			})
@@ -269,6 +282,33 @@ func planInstall(ctx context.Context, o *installer.Options) (*installer.Plan, er
 		p.Note("%s", hint)
 	}
 	return p, nil
+}
+
+// tokenCheckTimeout bounds install's and status's question to the daemon.
+const tokenCheckTimeout = 5 * time.Second
+
+// checkInstallToken asks the daemon whether it accepts token (from source).
+// No token, or one the daemon refuses, is an error: without it every hook
+// and the bridge would fail quietly. An unreachable daemon only gets a
+// warning on p, so that Sage can be installed before the daemon runs.
+func checkInstallToken(ctx context.Context, p *installer.Plan, url, token, source string) error {
+	cctx, cancel := context.WithTimeout(ctx, tokenCheckTimeout)
+	defer cancel()
+	state, err := installer.CheckToken(cctx, nil, url, token)
+	switch {
+	case state == installer.TokenAccepted:
+		return nil
+	case state == installer.TokenNotNeeded:
+		p.Note("The daemon at %s accepts requests without a token (SAGE_AUTH=off): fine for local development only.", config.BaseURL(url))
+		return nil
+	case token == "":
+		return fmt.Errorf("no token: none given and none in %s (%v). %s Nothing was changed.", source, err, installer.TokenHelp)
+	case state == installer.TokenUnverified:
+		p.Warn("%v. The token (from %s) was NOT checked: until the daemon runs and accepts it, the bridge and the hooks fail "+
+			"(turns wait in the outbox). Start the daemon, then check with `sage-installer status`.", err, source)
+		return nil
+	}
+	return fmt.Errorf("%v; the token came from %s. %s Nothing was changed.", err, source, installer.TokenHelp)
 }
 
 // bridgeSource finds the sage-bridge binary to install.
@@ -388,6 +428,16 @@ func planWriteDoc(p *installer.Plan, m *installer.Manifest, o *installer.Options
 		return files.WriteAtomic(path, b, 0o600)
 	})
 	return nil
+}
+
+// serviceInstalled reports whether the installed bridge says its service is
+// installed (running or stopped).
+func serviceInstalled(ctx context.Context, bridge string) bool {
+	if !files.Exists(bridge) {
+		return false
+	}
+	out, _ := exec.CommandContext(ctx, bridge, "service", "status").Output()
+	return bytes.HasPrefix(out, []byte("running")) || bytes.HasPrefix(out, []byte("stopped"))
 }
 
 // serviceRunning reports whether the installed bridge says its service runs.

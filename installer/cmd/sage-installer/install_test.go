@@ -523,3 +523,46 @@ esac
 		t.Fatalf("uninstall ran:\n%s", got)
 	}
 }
+
+// TestInstallKeepsUntouchedBytes: members of Claude Code's files that Sage
+// does not own keep their bytes through install (compact or not), and
+// uninstall gives the original files back byte for byte.
+func TestInstallKeepsUntouchedBytes(t *testing.T) {
+	tests := []struct {
+		name, settings, claudeJSON string
+		untouched                  []string // members that must appear verbatim after install
+	}{
+		{"compact one-liners",
+			`{"model": "opus", "permissions": {"allow": ["Bash(ls)", "Read"]}}`,
+			`{"numStartups": 3, "mcpServers": {"github": {"type": "http", "url": "https://example.invalid/mcp"}}, "userID": "abc"}`,
+			[]string{`"model": "opus"`, `"permissions": {"allow": ["Bash(ls)", "Read"]}`, `"numStartups": 3`, `"userID": "abc"`}},
+		{"indented with compact values",
+			"{\n  \"env\": {\"A\": \"1\", \"B\": \"\\u00e9\"},\n  \"hooks\": {\"PostToolUse\": [{\"matcher\": \"Write\", \"hooks\": [{\"type\": \"command\", \"command\": \"fmt\"}]}]},\n  \"model\": \"opus\"\n}\n",
+			"{\n  \"projects\": {\"/src\": {\"allowedTools\": []}},\n  \"userID\": \"abc\"\n}\n",
+			[]string{`"env": {"A": "1", "B": "\u00e9"},`, `"model": "opus"`, `"projects": {"/src": {"allowedTools": []}},`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := MustHome(t)
+			MustWrite(t, h.path(".claude/settings.json"), tt.settings, 0o644)
+			MustWrite(t, h.path(".claude.json"), tt.claudeJSON, 0o600)
+			MustRun(t, "install", "--bridge", h.Bridge, "--claude", "none", "--no-service", "--token", "tok_1234567890")
+			settings, cj := MustRead(t, h.path(".claude/settings.json")), MustRead(t, h.path(".claude.json"))
+			if !strings.Contains(settings, "hook SessionStart") || !strings.Contains(cj, `"sage"`) {
+				t.Fatalf("install did not edit the files:\n%s\n%s", settings, cj)
+			}
+			for _, m := range tt.untouched {
+				if !strings.Contains(settings, m) && !strings.Contains(cj, m) {
+					t.Errorf("member %s not kept byte for byte:\n%s\n%s", m, settings, cj)
+				}
+			}
+			MustRun(t, "uninstall", "--claude", "none", "--no-service")
+			if got := MustRead(t, h.path(".claude/settings.json")); got != tt.settings {
+				t.Errorf("settings.json after uninstall:\n got %q\nwant %q", got, tt.settings)
+			}
+			if got := MustRead(t, h.path(".claude.json")); got != tt.claudeJSON {
+				t.Errorf(".claude.json after uninstall:\n got %q\nwant %q", got, tt.claudeJSON)
+			}
+		})
+	}
+}

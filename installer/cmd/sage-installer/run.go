@@ -64,10 +64,10 @@ func parseOptions(cmd string, args []string, stderr io.Writer) (*installer.Optio
 		fs.StringVar(&o.EnvFile, "env-file", "", "a .env file to read SAGE_TOKEN from (env "+installer.EnvEnvFile+")")
 		fs.StringVar(&o.Mode, "mode", "", "how Claude Code reaches Sage: stdio (through sage-bridge, default) or http (directly)")
 		fs.BoolVar(&o.NoHooks, "no-hooks", false, "do not add the automatic-memory hooks to Claude Code's settings.json")
-		fs.StringVar(&o.ComposeDir, "compose-dir", "", "have the service run `docker compose up -d` in this directory at login (env "+installer.EnvComposeDir+")")
+		fs.StringVar(&o.ComposeDir, "compose-dir", "", "have the service run \"docker compose up -d\" in `DIR` at login (env "+installer.EnvComposeDir+")")
 	}
 	if cmd == "uninstall" {
-		fs.BoolVar(&o.Purge, "purge", false, "also delete the backups install and uninstall made")
+		fs.BoolVar(&o.Purge, "purge", false, "also delete the backups install and uninstall made, and Sage's cache (the outbox of undelivered turns, after trying to deliver them; hook.log)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err

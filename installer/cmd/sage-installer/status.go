@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/sage-mcp/sage/installer"
 	"github.com/sage-mcp/sage/installer/claude"
@@ -35,6 +34,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		fmt.Fprintf(stdout, "%s %-14s %s\n", mark, what, detail)
 	}
+	skip := func(what, detail string) { fmt.Fprintf(stdout, "skip %-14s %s\n", what, detail) }
 
 	// Binaries.
 	bridge := o.BridgePath()
@@ -91,30 +91,56 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		if len(missing) == 0 {
-			line(true, "hooks", fmt.Sprintf("%d events in %s", len(claudehooks.Events), o.ClaudePaths.Settings))
+			line(true, "hooks", fmt.Sprintf("%s in %s", installer.Plural(len(claudehooks.Events), "event", "events"), o.ClaudePaths.Settings))
 		} else {
 			line(false, "hooks", "missing for "+strings.Join(missing, ", ")+" in "+o.ClaudePaths.Settings)
 		}
 	}
 
-	// Service.
-	if files.Exists(bridge) {
+	// Service: wanted unless install recorded --no-service (or status got
+	// --no-service).
+	wanted := !o.NoService
+	if m, err := loadManifest(o); err == nil && files.Exists(o.ManifestPath()) {
+		wanted = wanted && m.Service
+	}
+	switch {
+	case files.Exists(bridge):
 		out, err := exec.CommandContext(ctx, bridge, "service", "status").CombinedOutput()
-		line(err == nil, "service", strings.TrimSpace(string(out)))
-	} else {
+		detail := strings.TrimSpace(string(out))
+		if err != nil && !wanted {
+			skip("service", detail+"; not wanted (install --no-service)")
+		} else {
+			line(err == nil, "service", detail)
+		}
+	case !wanted:
+		skip("service", "not wanted (install --no-service)")
+	default:
 		line(false, "service", "sage-bridge is not installed")
 	}
 
-	// Daemon.
+	// Daemon: up, and accepting the token.
 	if cfg.URL != "" {
 		base := config.BaseURL(cfg.URL)
-		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		hctx, cancel := context.WithTimeout(ctx, tokenCheckTimeout)
 		err := health(hctx, base)
 		cancel()
 		if err != nil {
 			line(false, "daemon", err.Error())
 		} else {
 			line(true, "daemon", base+"/healthz answers 200")
+			hctx, cancel := context.WithTimeout(ctx, tokenCheckTimeout)
+			state, err := installer.CheckToken(hctx, nil, base, cfg.Token)
+			cancel()
+			switch state {
+			case installer.TokenAccepted:
+				line(true, "token", "accepted (from "+cfg.TokenSource+")")
+			case installer.TokenNotNeeded:
+				line(true, "token", "none needed: the daemon runs with SAGE_AUTH=off")
+			case installer.TokenUnverified:
+				line(false, "token", err.Error())
+			default:
+				line(false, "token", fmt.Sprintf("%v (token from %s). %s", err, cfg.TokenSource, installer.TokenHelp))
+			}
 		}
 	}
 	if !ok {

@@ -25,6 +25,9 @@ func runUninstall(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "sage-installer uninstall: %v\n", err)
 		return 1
 	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "sage-installer uninstall: WARNING: %s\n", w)
+	}
 	if o.DryRun {
 		fmt.Fprintln(stdout, "dry run: nothing is changed")
 		plan.Print(stdout)
@@ -78,6 +81,27 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 		}
 	}
 
+	// 0. Turns not yet delivered: with --purge, which deletes the outbox,
+	// try to deliver them first, while the bridge and its config are there.
+	pending, quarantined, err := installer.CountOutbox(o.OutboxDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.Purge && pending > 0 {
+		if files.Exists(bridge) {
+			p.Warn("the outbox %s holds %s not yet delivered to the daemon. uninstall --purge first tries to deliver them "+
+				"(sage-bridge manage sync, which needs the daemon), then deletes the outbox with whatever is left in it. "+
+				"To keep them, stop now and run uninstall without --purge.", o.OutboxDir, installer.Plural(pending, "turn", "turns"))
+			p.AddOptional("deliver the outbox's "+installer.Plural(pending, "turn", "turns")+" to the daemon: "+bridge+" manage sync", func(ctx context.Context) error {
+				return runBridge(ctx, bridge, "manage", "sync")
+			})
+		} else {
+			p.Warn("the outbox %s holds %s not yet delivered to the daemon, and uninstall --purge deletes them "+
+				"(sage-bridge is not installed, so they cannot be delivered first). To keep them, stop now and run uninstall without --purge.",
+				o.OutboxDir, installer.Plural(pending, "turn", "turns"))
+		}
+	}
+
 	// 1. The service, while the bridge that controls it is still there.
 	if !o.NoService && (m.Service || !haveManifest) && files.Exists(bridge) {
 		p.AddOptional("stop and uninstall the user service: "+bridge+" service uninstall", func(ctx context.Context) error {
@@ -96,8 +120,9 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.ClaudePaths.Settings, err)
 	}
+	backs := false // some step makes a backup
 	if changed {
-		planRestoreDoc(p, m, o, settings, o.ClaudePaths.Settings, "remove Sage's hooks from "+o.ClaudePaths.Settings)
+		backs = planRestoreDoc(p, m, o, settings, o.ClaudePaths.Settings, "remove Sage's hooks from "+o.ClaudePaths.Settings) || backs
 	}
 
 	// 3. The registration.
@@ -119,7 +144,7 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 			if _, err := claude.RemoveServer(claudeDoc, claude.ServerName, slices.Contains(m.CreatedJSON[o.ClaudePaths.ConfigJSON], "mcpServers")); err != nil {
 				return nil, err
 			}
-			planRestoreDoc(p, m, o, claudeDoc, o.ClaudePaths.ConfigJSON, "remove mcpServers.sage from "+o.ClaudePaths.ConfigJSON)
+			backs = planRestoreDoc(p, m, o, claudeDoc, o.ClaudePaths.ConfigJSON, "remove mcpServers.sage from "+o.ClaudePaths.ConfigJSON) || backs
 		}
 	}
 
@@ -127,6 +152,7 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 	if m.WasCreated(o.ConfigPath) && files.Exists(o.ConfigPath) {
 		p.Add("remove client config "+o.ConfigPath, func(context.Context) error { return files.RemoveIfExists(o.ConfigPath) })
 	} else if orig := o.OriginalConfigPath(); files.Exists(orig) {
+		backs = backs || files.Exists(o.ConfigPath)
 		p.Add("put back the client config "+o.ConfigPath+" as it was before install", func(context.Context) error {
 			b, err := os.ReadFile(orig)
 			if err != nil {
@@ -159,18 +185,16 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 			dirs = append(dirs, c)
 		}
 	}
+	keepBackups := !o.Purge && (files.Exists(o.BackupDir()) || backs)
 	if o.Purge {
 		p.Add("remove the backups in "+o.BackupDir(), func(context.Context) error { return os.RemoveAll(o.BackupDir()) })
-	} else if files.Exists(o.BackupDir()) || len(p.Steps) > 0 {
-		p.Note("Backups of the files Sage edited are kept in %s (uninstall --purge removes them).", o.BackupDir())
+	} else if keepBackups {
+		p.Note("Backups of the files Sage edited are kept in %s, and with them a reduced install record %s (uninstall --purge removes both).", o.BackupDir(), o.ManifestPath())
 	}
-	if haveManifest {
+	if haveManifest && keepBackups {
 		// While backups are kept, a reduced record remembers the directories
 		// install created, so that a later uninstall --purge removes them.
-		p.Add("remove the install record "+o.ManifestPath(), func(context.Context) error {
-			if !files.Exists(o.BackupDir()) {
-				return files.RemoveIfExists(o.ManifestPath())
-			}
+		p.Add("reduce the install record "+o.ManifestPath()+" to the directories install created (kept with the backups)", func(context.Context) error {
 			rest := &installer.Manifest{BinDir: m.BinDir}
 			rest.AddCreated(dirs...)
 			b, err := rest.Marshal()
@@ -179,6 +203,31 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 			}
 			return files.WriteAtomic(o.ManifestPath(), b, 0o600)
 		})
+	} else if haveManifest {
+		p.Add("remove the install record "+o.ManifestPath(), func(context.Context) error {
+			return files.RemoveIfExists(o.ManifestPath())
+		})
+	}
+
+	// 7. Sage's local cache: the outbox, hook.log, the bridge's state.
+	cacheDirs := []string{o.CacheDir}
+	if !within(o.OutboxDir, o.CacheDir) {
+		cacheDirs = append(cacheDirs, o.OutboxDir)
+	}
+	for _, dir := range cacheDirs {
+		switch {
+		case !files.Exists(dir):
+		case within(o.Home, dir):
+			p.Note("Kept %s: it holds your home directory.", dir)
+		case o.Purge:
+			p.Add("remove Sage's cache "+dir+" (outbox, hook log, bridge state)", func(context.Context) error { return os.RemoveAll(dir) })
+		default:
+			what := "the outbox is empty"
+			if pending+quarantined > 0 {
+				what = fmt.Sprintf("the outbox holds %s not yet delivered and %d quarantined", installer.Plural(pending, "turn", "turns"), quarantined)
+			}
+			p.Note("Kept Sage's cache %s (outbox, hook log; %s): uninstall --purge deletes it.", dir, what)
+		}
 	}
 	// Deepest first.
 	slices.SortFunc(dirs, func(a, b string) int {
@@ -193,14 +242,21 @@ func planUninstall(ctx context.Context, o *installer.Options) (*installer.Plan, 
 	return p, nil
 }
 
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 // planRestoreDoc adds the step that writes an edited document back, or
-// removes the file when install created it and nothing is left in it.
-func planRestoreDoc(p *installer.Plan, m *installer.Manifest, o *installer.Options, doc *claude.Doc, path, desc string) {
+// removes the file when install created it and nothing is left in it. It
+// reports whether the step backs the file up.
+func planRestoreDoc(p *installer.Plan, m *installer.Manifest, o *installer.Options, doc *claude.Doc, path, desc string) bool {
 	if m.WasCreated(path) && doc.Root.Len() == 0 {
 		p.Add(desc+" (removing the file, which install created)", func(context.Context) error {
 			return files.RemoveIfExists(path)
 		})
-		return
+		return false
 	}
 	b, err := doc.Bytes()
 	p.Add(desc, func(context.Context) error {
@@ -212,4 +268,5 @@ func planRestoreDoc(p *installer.Plan, m *installer.Manifest, o *installer.Optio
 		}
 		return files.WriteAtomic(path, b, 0o600)
 	})
+	return true
 }
