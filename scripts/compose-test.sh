@@ -311,11 +311,20 @@ if ! have_image "$pg_image"; then
   [ -f "$r/usr/share/postgresql/$pg_major/extension/vector.control" ] || die "pgvector is not where PostgreSQL $pg_major looks"
   install -m 755 scripts/compose-test-pg-entrypoint.sh "$r/usr/local/bin/docker-entrypoint.sh"
   mkdir -p "$r/var/lib/postgresql/data" "$r/var/run/postgresql"
-  import_dir "$r" "$pg_image" \
-    --change "ENV PATH=/usr/lib/postgresql/$pg_major/bin:$std_path" --change "ENV PGDATA=/var/lib/postgresql/data" \
-    --change "STOPSIGNAL SIGINT" --change "EXPOSE 5432" --change 'VOLUME ["/var/lib/postgresql/data"]' \
-    --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' --change 'CMD ["postgres"]'
+  import_dir "$r" "$pg_image-rootfs"
   rm -rf "$r"
+  # The settings of the official image (docker import cannot set STOPSIGNAL:
+  # the classic builder, which needs no context, adds them).
+  DOCKER_BUILDKIT=0 docker build -q -t "$pg_image" - >/dev/null <<EOF || die "docker build $pg_image"
+FROM $pg_image-rootfs
+ENV PATH=/usr/lib/postgresql/$pg_major/bin:$std_path PGDATA=/var/lib/postgresql/data
+VOLUME /var/lib/postgresql/data
+EXPOSE 5432
+STOPSIGNAL SIGINT
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+CMD ["postgres"]
+EOF
+  docker rmi "$pg_image-rootfs" >/dev/null
 fi
 
 # ------------------------------------------------------------------ compose

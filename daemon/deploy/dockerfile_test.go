@@ -125,8 +125,10 @@ func mustCheckRuntime(t *testing.T, name string) daemonImage {
 	if got := img.env["SAGE_DATA_DIR"]; got != "/data" {
 		t.Errorf("%s: SAGE_DATA_DIR=%q, want /data", name, got)
 	}
-	if _, port, err := net.SplitHostPort(img.env["SAGE_LISTEN"]); err != nil || port != daemonPort {
-		t.Errorf("%s: SAGE_LISTEN=%q, want the exposed port %s", name, img.env["SAGE_LISTEN"], daemonPort)
+	// Every interface of the container, explicitly: the daemon's own
+	// default is loopback, which nothing outside the container reaches.
+	if host, port, err := net.SplitHostPort(img.env["SAGE_LISTEN"]); err != nil || host != "0.0.0.0" || port != daemonPort {
+		t.Errorf("%s: SAGE_LISTEN=%q, want 0.0.0.0:%s", name, img.env["SAGE_LISTEN"], daemonPort)
 	}
 	ep := mustOne(t, s, "ENTRYPOINT")
 	img.entrypoint = mustExecForm(t, ep, ep.Args)
