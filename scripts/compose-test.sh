@@ -113,7 +113,7 @@ data_root=$state/docker
 our_pids() {
   local p cmd
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    cmd=$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
     case "$cmd" in *"$run/"*) [ "${p#/proc/}" != $$ ] && echo "${p#/proc/}" ;; esac
   done
 }
@@ -122,7 +122,7 @@ stop_engine() {
   local pid i
   if [ -f "$run/docker.pid" ]; then
     pid=$(cat "$run/docker.pid" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$run/"; then
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "$run/"; then
       kill -TERM "$pid" 2>/dev/null || true
       for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     fi
@@ -132,7 +132,7 @@ stop_engine() {
   for i in $(seq 1 20); do [ -z "$(our_pids)" ] && break; sleep 0.5; done
   for pid in $(our_pids); do kill -KILL "$pid" 2>/dev/null || true; done
   # Mounts left by a killed engine.
-  grep -F -- " $run/" /proc/self/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -F -- " $run/" /proc/self/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -f "$run/docker.sock" "$run/docker.pid"
 }
 
@@ -353,7 +353,7 @@ say "building sage-bridge for the host"
 CGO_ENABLED=0 go build -o "$tmp/sage-bridge" ./bridge/cmd/sage-bridge || die "go build ./bridge/cmd/sage-bridge"
 
 say "building sage-daemon:$SAGE_VERSION with the Dockerfile (docker compose build)"
-compose build sage || die "docker compose build: the Dockerfile does not build with the stand-in base images"
+compose --progress plain build sage || die "docker compose build: the Dockerfile does not build with the stand-in base images"
 
 say "running the checks (scripts/compose-check)"
 (cd scripts/compose-check && GOWORK=off GOFLAGS=-mod=mod go build -o "$tmp/compose-check" .) || die "go build scripts/compose-check"
