@@ -211,6 +211,12 @@ fi
 base_id=$(stat -c %Y-%s "$base_tar")
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+# Earlier versions of a stand-in (another key) only take space.
+drop_others() { # REPO KEEP_TAG
+  local old
+  old=$(docker images --format '{{.Repository}}:{{.Tag}}' "$1" | grep -vxF "$2" || true)
+  [ -z "$old" ] || docker rmi $old >/dev/null 2>&1 || true
+}
 hash_of() { sha256sum | cut -c1-12; }
 import_dir() { # DIR TAG [--change ...]
   local dir=$1 tag=$2
@@ -241,20 +247,32 @@ fi
 goroot=$(go env GOROOT)
 gomodcache=$(go env GOMODCACHE)
 goversion=$(go env GOVERSION)
-sums=$(ls go.work.sum */go.sum 2>/dev/null)
-builder_key=$( (echo "$base_id $goversion builder-1"; cat $sums) | hash_of)
+# The module files of the workspace, as the Dockerfile copies them, in a
+# directory of their own: `go mod download` there completes go.work.sum
+# without touching the checkout's, and then lists every module version the
+# build can ask for.
+ws=$tmp/workspace
+mkdir -p "$ws"
+cp go.work go.work.sum "$ws/"
+for m in */go.mod; do
+  mkdir -p "$ws/${m%/go.mod}"
+  cp "$m" "$ws/$m"
+  [ ! -f "${m%.mod}.sum" ] || cp "${m%.mod}.sum" "$ws/${m%.mod}.sum"
+done
+(cd "$ws" && go mod download >/dev/null) || die "go mod download (the builder's modules)"
+sums=$(cd "$ws" && ls go.work.sum */go.sum)
+builder_key=$( (echo "$base_id $goversion builder-1"; cd "$ws" && cat $sums) | hash_of)
 builder_image=sage-standin/golang:$goversion-$builder_key
 if ! have_image "$builder_image"; then
   say "stand-in Go builder image $builder_image ($goversion)"
   # Every module version the go.sum files name, from the module cache.
-  (GOFLAGS=-mod=mod go mod download >/dev/null) || die "go mod download (the builder's modules)"
   r=$tmp/builder
   mkdir -p "$r"
   tar -C "$r" -xf "$base_tar"
   mkdir -p "$r/usr/local" "$r/goproxy" "$r/go"
   cp -a "$goroot" "$r/usr/local/go"
   dl=$gomodcache/cache/download
-  awk '{ v=$2; sub(/\/go\.mod$/, "", v); print $1, v }' $sums | sort -u | while read -r mod ver; do
+  (cd "$ws" && awk '{ v=$2; sub(/\/go\.mod$/, "", v); print $1, v }' $sums) | sort -u | while read -r mod ver; do
     esc=$(printf '%s' "$mod" | sed 's/[A-Z]/!\L&/g')
     vesc=$(printf '%s' "$ver" | sed 's/[A-Z]/!\L&/g')
     for ext in info mod zip; do
@@ -326,6 +344,10 @@ CMD ["postgres"]
 EOF
   docker rmi "$pg_image-rootfs" >/dev/null
 fi
+
+drop_others sage-standin/runtime "$runtime_image"
+drop_others sage-standin/golang "$builder_image"
+drop_others sage-standin/pgvector "$pg_image"
 
 # ------------------------------------------------------------------ compose
 export SAGE_PG_IMAGE=$pg_image SAGE_BUILD_IMAGE=$builder_image SAGE_RUNTIME_IMAGE=$runtime_image
