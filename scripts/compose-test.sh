@@ -138,9 +138,24 @@ stop_engine() {
 
 keep=${SAGE_COMPOSE_TEST_KEEP:-0}
 tmp=""
+child=""
+# A long step runs in the background so that a signal to this script alone
+# (a CI timeout) interrupts the wait and reaches the cleanup.
+in_bg() {
+  "$@" &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=""
+  return "$rc"
+}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "$child" ]; then
+    kill -TERM "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
   if [ "$keep" = 1 ] && [ "$rc" = 0 ]; then
     say "kept running (SAGE_COMPOSE_TEST_KEEP=1): DOCKER_HOST=$DOCKER_HOST $compose_bin ..."
   else
@@ -170,26 +185,38 @@ if (exec 3<>/dev/tcp/127.0.0.1/17800) 2>/dev/null; then
   die "127.0.0.1:17800 is already in use on this machine (a sage-daemon?): stop it, the test publishes the daemon there"
 fi
 
-say "starting dockerd ($run)"
 printf '{"features": {"buildkit": true}}\n' >"$run/daemon.json"
-setsid dockerd --config-file "$run/daemon.json" \
-  --exec-opt native.cgroupdriver=cgroupfs \
-  --data-root "$data_root" --exec-root "$run/exec" \
-  -H "unix://$run/docker.sock" --pidfile "$run/docker.pid" \
-  >"$run/dockerd.log" 2>&1 </dev/null &
-engine=$!
-for i in $(seq 1 120); do
-  "$docker_cli" version >/dev/null 2>&1 && break
-  kill -0 "$engine" 2>/dev/null || { tail -n 30 "$run/dockerd.log" >&2; die "dockerd exited at start (log above)"; }
-  sleep 0.5
-done
-"$docker_cli" version >/dev/null 2>&1 || { tail -n 30 "$run/dockerd.log" >&2; die "dockerd did not answer within 60 s"; }
+start_engine() {
+  say "starting dockerd ($run)"
+  setsid dockerd --config-file "$run/daemon.json" \
+    --exec-opt native.cgroupdriver=cgroupfs \
+    --data-root "$data_root" --exec-root "$run/exec" \
+    -H "unix://$run/docker.sock" --pidfile "$run/docker.pid" \
+    >>"$run/dockerd.log" 2>&1 </dev/null &
+  local engine=$! i
+  for i in $(seq 1 120); do
+    "$docker_cli" version >/dev/null 2>&1 && return 0
+    kill -0 "$engine" 2>/dev/null || { tail -n 30 "$run/dockerd.log" >&2; die "dockerd exited at start (log above)"; }
+    sleep 0.5
+  done
+  tail -n 30 "$run/dockerd.log" >&2
+  die "dockerd did not answer within 60 s"
+}
+: >"$run/dockerd.log"
+start_engine
 docker() { "$docker_cli" "$@"; }
 
 # Leftovers of a run that died: this engine is the test's own, so every
 # container and volume on it is one (the images stay: they are the cache).
+# The engine restarted them at its start (restart: unless-stopped) and may
+# keep their published port: once they are gone, it starts afresh.
 left=$(docker ps -aq)
-[ -z "$left" ] || docker rm -f $left >/dev/null
+if [ -n "$left" ]; then
+  say "removing the containers a previous run left behind"
+  docker rm -f $left >/dev/null
+  stop_engine
+  start_engine
+fi
 left=$(docker volume ls -q)
 [ -z "$left" ] || docker volume rm -f $left >/dev/null
 docker network prune -f >/dev/null
@@ -375,11 +402,11 @@ say "building sage-bridge for the host"
 CGO_ENABLED=0 go build -o "$tmp/sage-bridge" ./bridge/cmd/sage-bridge || die "go build ./bridge/cmd/sage-bridge"
 
 say "building sage-daemon:$SAGE_VERSION with the Dockerfile (docker compose build)"
-compose --progress plain build sage || die "docker compose build: the Dockerfile does not build with the stand-in base images"
+in_bg compose --progress plain build sage || die "docker compose build: the Dockerfile does not build with the stand-in base images"
 
 say "running the checks (scripts/compose-check)"
 (cd scripts/compose-check && GOWORK=off GOFLAGS=-mod=mod go build -o "$tmp/compose-check" .) || die "go build scripts/compose-check"
-"$tmp/compose-check" -compose "$tmp/compose" -docker "$docker_cli" -bridge "$tmp/sage-bridge" \
+in_bg "$tmp/compose-check" -logs "$run" -compose "$tmp/compose" -docker "$docker_cli" -bridge "$tmp/sage-bridge" \
   -image "sage-daemon:$SAGE_VERSION" -project "$project" -work "$tmp" || die "the container checks (above)"
 
 say "compose-test passed in $(($(date +%s) - started)) s"

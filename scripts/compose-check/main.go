@@ -51,7 +51,8 @@ func main() {
 	flag.StringVar(&c.bridgeBin, "bridge", "", "the sage-bridge binary to run on the host")
 	flag.StringVar(&c.image, "image", "", "the sage-daemon image compose builds (its size is reported)")
 	flag.StringVar(&c.project, "project", "sage", "the compose project name")
-	flag.StringVar(&c.work, "work", os.TempDir(), "a directory for the bridge's home and the logs")
+	flag.StringVar(&c.work, "work", os.TempDir(), "a directory for the bridge's home")
+	logDir := flag.String("logs", os.TempDir(), "where the containers' logs are written on a failure")
 	flag.Parse()
 	c.password = os.Getenv("POSTGRES_PASSWORD")
 	if c.composeCmd == "" || c.bridgeBin == "" || c.image == "" || c.password == "" {
@@ -61,7 +62,7 @@ func main() {
 	if err := c.run(); err != nil {
 		fmt.Fprintf(os.Stderr, "\ncompose-check: FAILED: %v\n", err)
 		if c.logs.Len() > 0 {
-			path := filepath.Join(c.work, "containers.log")
+			path := filepath.Join(*logDir, "containers.log")
 			if os.WriteFile(path, []byte(c.logs.String()), 0o600) == nil {
 				fmt.Fprintf(os.Stderr, "compose-check: the containers' logs so far: %s\n", path)
 			}
