@@ -131,8 +131,9 @@ stop_engine() {
   for pid in $(our_pids); do kill -TERM "$pid" 2>/dev/null || true; done
   for i in $(seq 1 20); do [ -z "$(our_pids)" ] && break; sleep 0.5; done
   for pid in $(our_pids); do kill -KILL "$pid" 2>/dev/null || true; done
-  # Mounts left by a killed engine.
-  { grep -F -- " $run/" /proc/self/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # Mounts left by a killed engine (it also bind-mounts its data root).
+  { grep -F -e " $run/" -e " $data_root" /proc/self/mounts || true; } | awk '{print $2}' | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -f "$run/docker.sock" "$run/docker.pid"
 }
 
