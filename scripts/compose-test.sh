@@ -99,9 +99,9 @@ if [ ! -x "$compose_bin" ]; then
 fi
 
 # ------------------------------------------------------------------ engine
-# Everything under $run belongs to this test's engine: a process whose
-# command line names it was started by this script (now or by a run that
-# died), and only those are ever stopped.
+# Everything under $run belongs to this test's engine: an engine process
+# whose command line names it was started by this script (now or by a run
+# that died), and only those are ever stopped.
 export DOCKER_HOST=unix://$run/docker.sock
 export DOCKER_BUILDKIT=1 # the Dockerfile needs BuildKit (RUN --mount)
 export DOCKER_CONFIG=$run/config
@@ -110,11 +110,14 @@ export COMPOSE_BAKE=false # no buildx here: compose's own BuildKit client
 export COMPOSE_STATUS_STDOUT=1
 data_root=$state/docker
 
+# The engine's processes (dockerd, containerd, shims) that name $run.
 our_pids() {
-  local p cmd
+  local p cmd comm
   for p in /proc/[0-9]*; do
+    comm=$(cat "$p/comm" 2>/dev/null) || continue
+    case "$comm" in dockerd | containerd | containerd-shim*) ;; *) continue ;; esac
     cmd=$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
-    case "$cmd" in *"$run/"*) [ "${p#/proc/}" != $$ ] && echo "${p#/proc/}" ;; esac
+    case "$cmd" in *"$run/"*) echo "${p#/proc/}" ;; esac
   done
 }
 
