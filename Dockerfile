@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # sage-daemon image: a static binary on distroless, run as non-root.
 #
 #   docker build --build-arg VERSION=1.2.3 -t sage-daemon:1.2.3 .
@@ -7,11 +5,21 @@
 # The binary is built from the repository root so go.work applies (the daemon
 # uses the workspace modules shared/ and migrations/). daemon/deploy's tests
 # parse the `go build` line below and run it, so keep the flags on that line.
+#
+# There is no `# syntax=` line: the builder's own Dockerfile frontend is used,
+# so a build pulls nothing but the two base images (BuildKit is needed for
+# RUN --mount: the default builder since Docker 23).
 
 ARG GO_VERSION=1.26.8
+# The base images, as build arguments (docker-compose.yml passes them on from
+# the environment or .env). Defaults: the official images. Any stand-ins work
+# that provide the same: a Go toolchain on PATH with GOPATH=/go, and a runtime
+# with a non-root user 65532 (scripts/compose-test.sh builds local ones).
+ARG SAGE_BUILD_IMAGE=golang:${GO_VERSION}-bookworm
+ARG SAGE_RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
 # The build stage runs natively and cross-compiles for the target platform.
-FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
+FROM --platform=$BUILDPLATFORM ${SAGE_BUILD_IMAGE} AS build
 ARG VERSION=dev
 ARG TARGETOS
 ARG TARGETARCH
@@ -31,7 +39,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 # The data directory, owned by the image's non-root user (65532).
 RUN mkdir -p /out/data
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM ${SAGE_RUNTIME_IMAGE}
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="sage-daemon" \
       org.opencontainers.image.description="Sage: long-term memory for Claude Code" \

@@ -1,5 +1,6 @@
 # Sage developer targets. `make test` is the test command (see README.md).
 #
+#   make compose-test     the compose stack for real on a private Docker engine (root)
 #   make build            the three binaries into ./bin (version from git)
 #   make install          build, then run the installer (bridge beside it)
 #   make up / down / logs docker compose (daemon + PostgreSQL)
@@ -27,10 +28,14 @@ INSTALLER_VERSION_VAR := main.version
 BUILD_FLAGS := -trimpath
 GOBUILD := CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS)
 
-.PHONY: test build install up down logs bench release-check snapshot goreleaser clean
+.PHONY: test compose-test build install up down logs bench release-check snapshot goreleaser clean
 
 test:
 	scripts/test.sh
+
+# docker-compose.yml and the Dockerfile run for real: see scripts/compose-test.sh.
+compose-test:
+	scripts/compose-test.sh
 
 build:
 	@mkdir -p $(BIN)

@@ -146,9 +146,9 @@ func TestComposeDefault(t *testing.T) {
 		if got := envValue(t, s, "SAGE_DATA_DIR"); got != "/data" {
 			t.Errorf("SAGE_DATA_DIR = %q, want /data (the volume)", got)
 		}
-		_, port, err := net.SplitHostPort(envValue(t, s, "SAGE_LISTEN"))
-		if err != nil || port != "17800" {
-			t.Errorf("SAGE_LISTEN = %q, want port 17800 (%v)", envValue(t, s, "SAGE_LISTEN"), err)
+		host, port, err := net.SplitHostPort(envValue(t, s, "SAGE_LISTEN"))
+		if err != nil || host != "0.0.0.0" || port != "17800" {
+			t.Errorf("SAGE_LISTEN = %q, want 0.0.0.0:17800, every interface of the container (%v)", envValue(t, s, "SAGE_LISTEN"), err)
 		}
 		dbURL := envValue(t, s, "SAGE_DATABASE_URL")
 		if !strings.Contains(dbURL, ":"+testPassword+"@pg:5432/") {

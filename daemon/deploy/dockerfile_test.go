@@ -3,7 +3,9 @@ package deploy_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -71,12 +73,42 @@ type daemonImage struct {
 	env                          map[string]string
 }
 
+// globalArgs returns the defaults of a Dockerfile's ARGs before the first
+// FROM, each expanded with the ones before it.
+func globalArgs(t testing.TB, d *deploy.Dockerfile) map[string]string {
+	t.Helper()
+	args := map[string]string{}
+	lookup := func(k string) (string, bool) { v, ok := args[k]; return v, ok }
+	for _, in := range d.Global {
+		name, def, _ := strings.Cut(in.Args, "=")
+		words, err := deploy.SplitWords(def, lookup)
+		if err != nil || len(words) > 1 {
+			t.Fatalf("line %d: ARG %s: want NAME[=value] (%v)", in.Line, in.Args, err)
+		}
+		args[name] = strings.Join(words, "")
+	}
+	return args
+}
+
+// mustBaseImage returns the image a stage is built FROM, its global build
+// arguments at their defaults.
+func mustBaseImage(t testing.TB, d *deploy.Dockerfile, s deploy.Stage) string {
+	t.Helper()
+	args := globalArgs(t, d)
+	words, err := deploy.SplitWords(s.From, func(k string) (string, bool) { v, ok := args[k]; return v, ok })
+	if err != nil || len(words) != 1 {
+		t.Fatalf("FROM %s: want one image name (%v)", s.From, err)
+	}
+	return words[0]
+}
+
 // mustCheckRuntime checks the rules every sage-daemon image follows.
 func mustCheckRuntime(t *testing.T, name string) daemonImage {
 	t.Helper()
-	s := mustDockerfile(t, name).Final()
-	if s.From != runtimeImage && s.From != "scratch" {
-		t.Errorf("%s: runtime image %q, want %s", name, s.From, runtimeImage)
+	d := mustDockerfile(t, name)
+	s := d.Final()
+	if from := mustBaseImage(t, d, s); from != runtimeImage {
+		t.Errorf("%s: runtime image %q, want %s", name, from, runtimeImage)
 	}
 	user := mustOne(t, s, "USER").Args
 	if u, _, _ := strings.Cut(user, ":"); u == "" || u == "0" || u == "root" {
@@ -93,8 +125,10 @@ func mustCheckRuntime(t *testing.T, name string) daemonImage {
 	if got := img.env["SAGE_DATA_DIR"]; got != "/data" {
 		t.Errorf("%s: SAGE_DATA_DIR=%q, want /data", name, got)
 	}
-	if _, port, err := net.SplitHostPort(img.env["SAGE_LISTEN"]); err != nil || port != daemonPort {
-		t.Errorf("%s: SAGE_LISTEN=%q, want the exposed port %s", name, img.env["SAGE_LISTEN"], daemonPort)
+	// Every interface of the container, explicitly: the daemon's own
+	// default is loopback, which nothing outside the container reaches.
+	if host, port, err := net.SplitHostPort(img.env["SAGE_LISTEN"]); err != nil || host != "0.0.0.0" || port != daemonPort {
+		t.Errorf("%s: SAGE_LISTEN=%q, want 0.0.0.0:%s", name, img.env["SAGE_LISTEN"], daemonPort)
 	}
 	ep := mustOne(t, s, "ENTRYPOINT")
 	img.entrypoint = mustExecForm(t, ep, ep.Args)
@@ -156,6 +190,66 @@ func TestDockerfileReleaseMatches(t *testing.T) {
 	if !slices.Equal(a, b) {
 		t.Errorf("the runtime stages differ beyond COPY:\nDockerfile:\n  %s\nDockerfile.release:\n  %s",
 			strings.Join(a, "\n  "), strings.Join(b, "\n  "))
+	}
+}
+
+// TestDockerfileBaseImages: every base image of Dockerfile is a global
+// build argument whose default is the official image, which compose passes
+// on from the environment (without a value of its own) and .env.example
+// documents at that default; the same for compose's PostgreSQL image.
+func TestDockerfileBaseImages(t *testing.T) {
+	d := mustDockerfile(t, "Dockerfile")
+	args := globalArgs(t, d)
+	build, ok := d.Stage("build")
+	if !ok {
+		t.Fatal("Dockerfile: no build stage")
+	}
+	want := map[string]*regexp.Regexp{
+		"SAGE_BUILD_IMAGE":   regexp.MustCompile(`^golang:` + regexp.QuoteMeta(args["GO_VERSION"]) + `-bookworm$`),
+		"SAGE_RUNTIME_IMAGE": regexp.MustCompile(`^` + regexp.QuoteMeta(runtimeImage) + `$`),
+	}
+	for _, s := range []deploy.Stage{build, d.Final()} {
+		name := strings.TrimSuffix(strings.TrimPrefix(s.From, "${"), "}")
+		if _, ok := want[name]; !ok || s.From != "${"+name+"}" {
+			t.Errorf("stage %q: FROM %s, want one of the build arguments %v", s.Name, s.From, slices.Sorted(maps.Keys(want)))
+		}
+	}
+	if args["GO_VERSION"] == "" {
+		t.Error("Dockerfile: no global ARG GO_VERSION=<version>")
+	}
+	example := map[string]deploy.EnvVar{}
+	for _, v := range mustEnvExample(t) {
+		example[v.Name] = v
+	}
+	// Unset, compose passes no value (the Dockerfile's default applies);
+	// set, it passes the environment's.
+	p := mustLoadCompose(t, map[string]string{"POSTGRES_PASSWORD": testPassword}, nil, composeFile)
+	env := map[string]string{"POSTGRES_PASSWORD": testPassword}
+	for name := range want {
+		env[name] = "local/" + strings.ToLower(name) + ":test"
+	}
+	set := mustService(t, mustLoadCompose(t, env, nil, composeFile), "sage")
+	for name, re := range want {
+		if !re.MatchString(args[name]) {
+			t.Errorf("Dockerfile: ARG %s=%s, want the default %s", name, args[name], re)
+		}
+		if v, ok := mustService(t, p, "sage").Build.Args[name]; ok {
+			t.Errorf("compose sage build args without %s in the environment: %s=%v, want it left out", name, name, v)
+		}
+		if v := set.Build.Args[name]; v == nil || *v != env[name] {
+			t.Errorf("compose sage build args with %s=%s in the environment: %v, want it passed on", name, env[name], v)
+		}
+		if v := example[name]; v.Section != deploy.SectionCompose || v.Set || v.Value != args[name] {
+			t.Errorf(".env.example: %s = %+v, want `# %s=%s` in the compose block", name, v, name, args[name])
+		}
+	}
+	def := mustService(t, p, "pg").Image
+	if v := example["SAGE_PG_IMAGE"]; v.Section != deploy.SectionCompose || v.Set || v.Value != def {
+		t.Errorf(".env.example: SAGE_PG_IMAGE = %+v, want `# SAGE_PG_IMAGE=%s` in the compose block", v, def)
+	}
+	p = mustLoadCompose(t, map[string]string{"POSTGRES_PASSWORD": testPassword, "SAGE_PG_IMAGE": "local/pg:test"}, nil, composeFile)
+	if got := mustService(t, p, "pg").Image; got != "local/pg:test" {
+		t.Errorf("pg image with SAGE_PG_IMAGE=local/pg:test: %q", got)
 	}
 }
 
