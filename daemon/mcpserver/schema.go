@@ -62,3 +62,26 @@ func enum[T ~string](s *jsonschema.Schema, name string, values ...T) {
 func maxItems(s *jsonschema.Schema, name string, n int) {
 	prop(s, name).MaxItems = ptr(n)
 }
+
+// notNull drops "null" from the types of optional properties: a nil slice
+// or raw message is just left out.
+func notNull(s *jsonschema.Schema, names ...string) {
+	for _, name := range names {
+		p := prop(s, name)
+		for _, t := range p.Types {
+			if t != "null" {
+				p.Type, p.Types = t, nil
+			}
+		}
+	}
+}
+
+// plainString makes optional pointer-to-string properties plain strings in the
+// schema: the pointer only tells an argument left out (nil) from an empty
+// one, and null is not a value to send.
+func plainString(s *jsonschema.Schema, names ...string) {
+	for _, name := range names {
+		p := prop(s, name)
+		p.Type, p.Types = "string", nil
+	}
+}
