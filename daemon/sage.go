@@ -161,7 +161,7 @@ type Result struct {
 // ContextQuery asks for a compact context block to inject into a prompt.
 type ContextQuery struct {
 	Query      string
-	MaxResults int // 0 means DefaultLimit
+	MaxResults int  // 0 means DefaultLimit
 	MaxChars   int  // 0 means DefaultMaxChars; the block never exceeds it
 	Mode       Mode // of the search; zero means ModeHybrid
 	// Filter narrows the memories; Context always sets IncludeGlobal, so

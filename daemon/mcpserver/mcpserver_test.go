@@ -63,10 +63,10 @@ func testRememberTurn(t *testing.T, cs *mcp.ClientSession) {
 		"content":         "How do we run the database for development?",
 		"response":        "Run PostgreSQL 15 with pgvector through docker compose up -d pg.",
 		"session_id":      "s-dev",
-		"project":            "sage",
-		"metadata":           map[string]any{"turn": 1},
-		"occurred_at":        "2026-03-01T10:00:00+01:00",
-		"idempotency_key":    "s-dev:1",
+		"project":         "sage",
+		"metadata":        map[string]any{"turn": 1},
+		"occurred_at":     "2026-03-01T10:00:00+01:00",
+		"idempotency_key": "s-dev:1",
 	}
 	var first, again api.SaveResult
 	MustCall(t, cs, ToolRemember, args, &first)

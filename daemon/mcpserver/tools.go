@@ -169,8 +169,8 @@ func (h *handlers) addTools(s *mcp.Server) {
 		return t
 	}
 	mcp.AddTool(s, add(&mcp.Tool{
-		Name:  ToolRemember,
-		Title: "Remember",
+		Name:        ToolRemember,
+		Title:       "Remember",
 		Description: "Store a note, decision, fact, todo or (kind=turn) conversation turn for later sessions.",
 		InputSchema: schemaFor[RememberInput](func(s *jsonschema.Schema) {
 			enum(s, "kind", sage.KindNote, sage.KindDecision, sage.KindFact, sage.KindTodo, sage.KindTurn)
