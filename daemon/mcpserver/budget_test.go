@@ -7,17 +7,18 @@ import (
 	"unicode/utf8"
 )
 
-// claudeCodePrefix is what Claude Code puts before the name of each tool
-// of the MCP server it knows as "sage".
-const claudeCodePrefix = "mcp__sage__"
+// claudeCodePrefixes are what Claude Code puts before the name of each
+// tool of Sage's MCP server: registered as "sage" (installer, claude mcp
+// add) or by the plugin (server "plugin:sage:sage").
+var claudeCodePrefixes = []string{"mcp__sage__", "mcp__plugin_sage_sage__"}
 
 // MeasureRequest returns what the server adds to every model request of
 // Claude Code, in characters: the tool definitions as Claude Code sends
-// them (JSON of the prefixed name, the description and the input schema)
+// them (JSON of the name with prefix, the description and the input schema)
 // and the instructions. It also says whether the server declares
 // resources (Claude Code then adds its two resource tools, ≈ 2,080
 // characters more).
-func MeasureRequest(t *testing.T) (tools, instructions int, resources bool) {
+func MeasureRequest(t *testing.T, prefix string) (tools, instructions int, resources bool) {
 	t.Helper()
 	cs := MustConnect(t, New(nil, Options{}))
 	res, err := cs.ListTools(t.Context(), nil)
@@ -30,11 +31,11 @@ func MeasureRequest(t *testing.T) (tools, instructions int, resources bool) {
 		InputSchema any    `json:"input_schema"`
 	}
 	for _, tool := range res.Tools {
-		b, err := json.Marshal(modelTool{claudeCodePrefix + tool.Name, tool.Description, tool.InputSchema})
+		b, err := json.Marshal(modelTool{prefix + tool.Name, tool.Description, tool.InputSchema})
 		if err != nil {
 			t.Fatalf("encode %s: %v", tool.Name, err)
 		}
-		t.Logf("%-16s %5d chars", tool.Name, utf8.RuneCount(b))
+		t.Logf("%s%-16s %5d chars", prefix, tool.Name, utf8.RuneCount(b))
 		tools += utf8.RuneCount(b)
 	}
 	init := cs.InitializeResult()
@@ -49,15 +50,17 @@ func MeasureRequest(t *testing.T) (tools, instructions int, resources bool) {
 //
 // prints the figures recorded in docs/BENCHMARKS.md.
 func TestTokenBudget(t *testing.T) {
-	tools, instructions, resources := MeasureRequest(t)
-	t.Logf("tools %d + instructions %d = %d chars (limit %d); resources declared: %v",
-		tools, instructions, tools+instructions, MaxRequestChars, resources)
-	if tools+instructions > MaxRequestChars {
-		t.Errorf("tool definitions (%d chars) and instructions (%d) add %d characters to every model request, more than %d: shorten descriptions or merge tools",
-			tools, instructions, tools+instructions, MaxRequestChars)
-	}
-	if resources {
-		t.Errorf("the server declares resources: Claude Code then adds ListMcpResourcesTool and ReadMcpResourceTool to every request")
+	for _, prefix := range claudeCodePrefixes {
+		tools, instructions, resources := MeasureRequest(t, prefix)
+		t.Logf("%s…: tools %d + instructions %d = %d chars (limit %d); resources declared: %v",
+			prefix, tools, instructions, tools+instructions, MaxRequestChars, resources)
+		if tools+instructions > MaxRequestChars {
+			t.Errorf("%s…: tool definitions (%d chars) and instructions (%d) add %d characters to every model request, more than %d: shorten descriptions or merge tools",
+				prefix, tools, instructions, tools+instructions, MaxRequestChars)
+		}
+		if resources {
+			t.Errorf("the server declares resources: Claude Code then adds ListMcpResourcesTool and ReadMcpResourceTool to every request")
+		}
 	}
 }
 
