@@ -40,15 +40,6 @@ func prop(s *jsonschema.Schema, name string) *jsonschema.Schema {
 
 func ptr[T any](v T) *T { return &v }
 
-// intRange sets the minimum, maximum and default of an integer property.
-func intRange(s *jsonschema.Schema, name string, lo, hi, def int) {
-	p := prop(s, name)
-	p.Minimum, p.Maximum = ptr(float64(lo)), ptr(float64(hi))
-	if def != 0 {
-		p.Default = json.RawMessage(fmt.Sprint(def))
-	}
-}
-
 // enum restricts a string property to values.
 func enum[T ~string](s *jsonschema.Schema, name string, values ...T) {
 	p := prop(s, name)
@@ -56,11 +47,6 @@ func enum[T ~string](s *jsonschema.Schema, name string, values ...T) {
 	for i, v := range values {
 		p.Enum[i] = string(v)
 	}
-}
-
-// maxItems bounds an array property.
-func maxItems(s *jsonschema.Schema, name string, n int) {
-	prop(s, name).MaxItems = ptr(n)
 }
 
 // notNull drops "null" from the types of optional properties: a nil slice
