@@ -59,7 +59,7 @@ const (
 
 // Instructions, sent in the initialize result, tell the model when to
 // search and when to remember.
-const Instructions = `Sage is your memory across sessions. Call search_memory before answering when earlier work, decisions, preferences or facts about the user may matter. Call remember as soon as a decision, fact, preference or todo is settled: one self-contained statement; project "" if it holds in every project. Turns are saved for you. forget deletes for good.`
+const Instructions = `Sage is your memory across sessions. Call search_memory before answering when earlier work, decisions, preferences or facts about the user may matter. Call remember as soon as a decision, fact, preference or todo is settled: one self-contained statement; project "" if it holds in every project. Hooks save conversation turns. forget deletes for good.`
 
 // Options configure the MCP server and its HTTP handler. Zero fields take
 // defaults.
