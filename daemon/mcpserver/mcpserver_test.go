@@ -399,6 +399,7 @@ func testGetStatus(t *testing.T, cs *mcp.ClientSession) {
 		st.Memories < 4 || st.Sessions < 2 || st.Namespace != "alpha" || st.UptimeSeconds <= 0 {
 		t.Errorf("status %+v", st)
 	}
+	MustFail(t, cs, ToolGetStatus, map[string]any{"verbose": true}, "unknown argument verbose: get_status takes no arguments")
 }
 
 func testRecall(t *testing.T, cs *mcp.ClientSession) {
