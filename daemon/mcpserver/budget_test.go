@@ -16,7 +16,7 @@ var claudeCodePrefixes = []string{"mcp__sage__", "mcp__plugin_sage_sage__"}
 // Claude Code, in characters: the tool definitions as Claude Code sends
 // them (JSON of the name with prefix, the description and the input schema)
 // and the instructions. It also says whether the server declares
-// resources (Claude Code then adds its two resource tools, ≈ 2,080
+// resources (Claude Code then adds its three resource tools, 2,080
 // characters more).
 func MeasureRequest(t *testing.T, prefix string) (tools, instructions int, resources bool) {
 	t.Helper()
@@ -59,7 +59,7 @@ func TestTokenBudget(t *testing.T) {
 				prefix, tools, instructions, tools+instructions, MaxRequestChars)
 		}
 		if resources {
-			t.Errorf("the server declares resources: Claude Code then adds ListMcpResourcesTool and ReadMcpResourceTool to every request")
+			t.Errorf("the server declares resources: Claude Code then adds ListMcpResourcesTool, ReadMcpResourceTool and ReadMcpResourceDirTool to every request")
 		}
 	}
 }

@@ -5,7 +5,7 @@
 //
 // The server declares no resources: everything they offered (status,
 // sessions, a session's transcript) is a tool call away, and a server with
-// resources makes Claude Code add two resource tools to every model
+// resources makes Claude Code add three resource tools to every model
 // request. The tools' descriptions are short for the same reason: what
 // Sage adds to each request (tool definitions and instructions) stays
 // within MaxRequestChars.
