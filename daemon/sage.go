@@ -140,6 +140,10 @@ type Filter struct {
 	Tags      []string // a memory must carry every tag
 	Since     time.Time
 	Until     time.Time
+	// IncludeGlobal makes a Project filter match the memories without a
+	// project too (global facts and preferences, recalled in every
+	// project). Without Project it changes nothing.
+	IncludeGlobal bool
 }
 
 // SearchQuery asks for the memories most relevant to Query.
@@ -159,9 +163,12 @@ type Result struct {
 // ContextQuery asks for a compact context block to inject into a prompt.
 type ContextQuery struct {
 	Query      string
-	MaxResults int // 0 means DefaultLimit
-	MaxChars   int // 0 means DefaultMaxChars; the block never exceeds it
-	Filter     Filter
+	MaxResults int  // 0 means DefaultLimit
+	MaxChars   int  // 0 means DefaultMaxChars; the block never exceeds it
+	Mode       Mode // of the search; zero means ModeHybrid
+	// Filter narrows the memories; Context always sets IncludeGlobal, so
+	// a project's context holds the global memories too.
+	Filter Filter
 }
 
 // Context is a block ready to inject and the memories it was made of.
@@ -218,7 +225,9 @@ type Service interface {
 	// same or nearly the same text appear once: the most relevant (or, when
 	// as relevant, the most recent).
 	Search(ctx context.Context, q SearchQuery) ([]Result, error)
-	// Context builds a block of relevant memories within q.MaxChars.
+	// Context builds a block of relevant memories within q.MaxChars. A
+	// project filter matches the memories without a project too (as with
+	// Filter.IncludeGlobal).
 	Context(ctx context.Context, q ContextQuery) (Context, error)
 	// Forget deletes memories and returns how many went.
 	Forget(ctx context.Context, r ForgetRequest) (int64, error)

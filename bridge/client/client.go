@@ -233,6 +233,9 @@ type SearchParams struct {
 	Project   string
 	SessionID string
 	Kinds     []string
+	// IncludeGlobal brings the memories without a project along with
+	// Project's.
+	IncludeGlobal bool
 }
 
 // Search ranks memories by relevance to p.Query.
@@ -245,6 +248,9 @@ func (c *Client) Search(ctx context.Context, p SearchParams) ([]api.Memory, erro
 	setStr(q, "session_id", p.SessionID)
 	if len(p.Kinds) > 0 {
 		q.Set("kind", strings.Join(p.Kinds, ","))
+	}
+	if p.IncludeGlobal {
+		q.Set("include_global", "true")
 	}
 	var out api.SearchResponse
 	if err := c.call(ctx, http.MethodGet, "/search", q, nil, &out); err != nil {

@@ -209,7 +209,8 @@ func cutRunes(s string, n int) string {
 }
 
 // sessionStart drains the outbox in the background and returns a recap of
-// the project: recent sessions, decisions and open threads.
+// the project: recent sessions, decisions and open threads (the project's
+// and the global ones, stored without a project).
 func (r *Runner) sessionStart(ctx context.Context, in Input) (string, error) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -239,13 +240,13 @@ func (r *Runner) sessionStart(ctx context.Context, in Input) (string, error) {
 		sessions, errs = s, append(errs, err)
 	})
 	g.Go(func() {
-		m, err := r.Client.Search(ctx, client.SearchParams{Query: "decision " + project, Limit: RecapItems, Project: project, Kinds: []string{"decision"}})
+		m, err := r.Client.Search(ctx, client.SearchParams{Query: "decision " + project, Limit: RecapItems, Project: project, Kinds: []string{"decision"}, IncludeGlobal: true})
 		mu.Lock()
 		defer mu.Unlock()
 		decisions, errs = m, append(errs, err)
 	})
 	g.Go(func() {
-		m, err := r.Client.Search(ctx, client.SearchParams{Query: "todo open " + project, Limit: RecapItems, Project: project, Kinds: []string{"todo"}})
+		m, err := r.Client.Search(ctx, client.SearchParams{Query: "todo open " + project, Limit: RecapItems, Project: project, Kinds: []string{"todo"}, IncludeGlobal: true})
 		mu.Lock()
 		defer mu.Unlock()
 		todos, errs = m, append(errs, err)

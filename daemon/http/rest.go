@@ -165,12 +165,17 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	return time.Time{}, sage.Invalidf(name, "want an RFC 3339 time like 2025-01-31T12:00:00Z or a date like 2025-01-31")
 }
 
-// filterParams reads project, session_id, since, until, tag and kind
-// (tag and kind may repeat or be comma-separated).
+// filterParams reads project, include_global, session_id, since, until,
+// tag and kind (tag and kind may repeat or be comma-separated).
 func filterParams(r *http.Request) (sage.Filter, error) {
 	q := r.URL.Query()
 	f := sage.Filter{Project: q.Get("project"), SessionID: q.Get("session_id")}
 	var err error
+	if v := q.Get("include_global"); v != "" {
+		if f.IncludeGlobal, err = strconv.ParseBool(v); err != nil {
+			return f, sage.Invalidf("include_global", "want true or false")
+		}
+	}
 	if f.Since, err = timeParam(r, "since"); err != nil {
 		return f, err
 	}

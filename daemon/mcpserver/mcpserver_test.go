@@ -42,41 +42,43 @@ func TestTools(t *testing.T) {
 			if tr.opts.Stateful == (cs.ID() == "") {
 				t.Errorf("session id %q with Stateful=%v", cs.ID(), tr.opts.Stateful)
 			}
-			testSaveConversation(t, cs)
+			testRememberTurn(t, cs)
 			testRemember(t, cs)
 			testSearchMemory(t, cs)
-			testGetContext(t, cs)
+			testSearchContext(t, cs)
 			testManageSession(t, cs)
 			testExportSession(t, cs)
 			testForget(t, cs)
 			testGetStatus(t, cs)
-			testResources(t, cs)
 			testRecall(t, cs)
 		})
 	}
 }
 
-func testSaveConversation(t *testing.T, cs *mcp.ClientSession) {
+// testRememberTurn saves turns with remember(kind=turn), which was the
+// tool save_conversation.
+func testRememberTurn(t *testing.T, cs *mcp.ClientSession) {
 	args := map[string]any{
-		"user_prompt":        "How do we run the database for development?",
-		"assistant_response": "Run PostgreSQL 15 with pgvector through docker compose up -d pg.",
-		"session_id":         "s-dev",
-		"project":            "sage",
-		"metadata":           map[string]any{"turn": 1},
-		"occurred_at":        "2026-03-01T10:00:00+01:00",
-		"idempotency_key":    "s-dev:1",
+		"kind":            "turn",
+		"content":         "How do we run the database for development?",
+		"response":        "Run PostgreSQL 15 with pgvector through docker compose up -d pg.",
+		"session_id":      "s-dev",
+		"project":         "sage",
+		"metadata":        map[string]any{"turn": 1},
+		"occurred_at":     "2026-03-01T10:00:00+01:00",
+		"idempotency_key": "s-dev:1",
 	}
 	var first, again api.SaveResult
-	MustCall(t, cs, ToolSaveConversation, args, &first)
-	MustCall(t, cs, ToolSaveConversation, args, &again)
+	MustCall(t, cs, ToolRemember, args, &first)
+	MustCall(t, cs, ToolRemember, args, &again)
 	if first.ID <= 0 || first.Deduplicated || again.ID != first.ID || !again.Deduplicated {
 		t.Fatalf("save then save again = %+v, %+v; want one id, the second deduplicated", first, again)
 	}
 	// Without a key, the same session and text are deduplicated too.
-	plain := map[string]any{"user_prompt": "what port?", "assistant_response": "17800", "session_id": "s-dev", "project": "sage", "occurred_at": "2026-03-01"}
+	plain := map[string]any{"kind": "turn", "content": "what port?", "response": "17800", "session_id": "s-dev", "project": "sage", "occurred_at": "2026-03-01"}
 	var p1, p2 api.SaveResult
-	MustCall(t, cs, ToolSaveConversation, plain, &p1)
-	MustCall(t, cs, ToolSaveConversation, plain, &p2)
+	MustCall(t, cs, ToolRemember, plain, &p1)
+	MustCall(t, cs, ToolRemember, plain, &p2)
 	if p2.ID != p1.ID || !p2.Deduplicated {
 		t.Errorf("same turn without key saved twice: %+v, %+v", p1, p2)
 	}
@@ -87,18 +89,24 @@ func testSaveConversation(t *testing.T, cs *mcp.ClientSession) {
 		args map[string]any
 		want []string
 	}{
-		{"empty turn", map[string]any{"user_prompt": " ", "assistant_response": ""}, []string{"invalid user_prompt", "required"}},
-		{"missing field", map[string]any{"user_prompt": "hi"}, []string{"invalid assistant_response: is required"}},
-		{"bad time", map[string]any{"user_prompt": "a", "assistant_response": "b", "occurred_at": "yesterday"}, []string{"invalid occurred_at", "RFC 3339"}},
-		{"session id too long", map[string]any{"user_prompt": "a", "assistant_response": "b", "session_id": long}, []string{"invalid session_id", "limit of 256"}},
-		{"metadata not an object", map[string]any{"user_prompt": "a", "assistant_response": "b", "metadata": []int{1}}, []string{"invalid metadata: must be a JSON object"}},
-		{"metadata too large", map[string]any{"user_prompt": "a", "assistant_response": "b", "metadata": map[string]string{"x": strings.Repeat("m", sage.MaxMetadataBytes)}}, []string{"invalid metadata", "limit"}},
-		{"turn too large", map[string]any{"user_prompt": strings.Repeat("p", sage.MaxContentBytes/2+1), "assistant_response": strings.Repeat("r", sage.MaxContentBytes/2+1)}, []string{"limit of 1048576"}},
-		{"NUL", map[string]any{"user_prompt": "a\x00b", "assistant_response": "b"}, []string{"invalid user_prompt", "NUL"}},
+		{"empty turn", map[string]any{"kind": "turn", "content": " ", "response": ""}, []string{"invalid content", "required"}},
+		{"missing content", map[string]any{"kind": "turn", "response": "hi"}, []string{"invalid content: is required"}},
+		{"bad time", map[string]any{"kind": "turn", "content": "a", "response": "b", "occurred_at": "yesterday"}, []string{"invalid occurred_at", "RFC 3339"}},
+		{"session id too long", map[string]any{"kind": "turn", "content": "a", "response": "b", "session_id": long}, []string{"invalid session_id", "limit of 256"}},
+		{"metadata not an object", map[string]any{"kind": "turn", "content": "a", "response": "b", "metadata": []int{1}}, []string{"invalid metadata: must be a JSON object"}},
+		{"metadata too large", map[string]any{"kind": "turn", "content": "a", "response": "b", "metadata": map[string]string{"x": strings.Repeat("m", sage.MaxMetadataBytes)}}, []string{"invalid metadata", "limit"}},
+		{"turn too large", map[string]any{"kind": "turn", "content": strings.Repeat("p", sage.MaxContentBytes/2+1), "response": strings.Repeat("r", sage.MaxContentBytes/2+1)}, []string{"invalid response", "limit of 1048576"}},
+		{"NUL", map[string]any{"kind": "turn", "content": "a\x00b", "response": "b"}, []string{"invalid content", "NUL"}},
+		{"tags on a turn", map[string]any{"kind": "turn", "content": "a", "response": "b", "tags": []string{"x"}}, []string{"invalid tags", "kind=turn"}},
+		{"response of a note", map[string]any{"content": "a", "response": "b"}, []string{"invalid response", "kind=turn"}},
 	}
 	for _, tt := range tests {
-		MustFail(t, cs, ToolSaveConversation, tt.args, tt.want...)
+		MustFail(t, cs, ToolRemember, tt.args, tt.want...)
 	}
+	// Only the prompt, or only the reply, is a turn too.
+	var only api.SaveResult
+	MustCall(t, cs, ToolRemember, map[string]any{"kind": "turn", "content": "", "response": "a reply alone", "session_id": "s-dev", "project": "sage", "occurred_at": "2026-02-28"}, &only)
+	MustCall(t, cs, ToolForget, map[string]any{"ids": []int64{only.ID}}, nil)
 	// Nothing of the failed saves was stored.
 	var st api.Status
 	MustCall(t, cs, ToolGetStatus, nil, &st)
@@ -130,13 +138,14 @@ func testRemember(t *testing.T, cs *mcp.ClientSession) {
 		want []string
 	}{
 		{"empty", map[string]any{"content": "  "}, []string{"invalid content", "required"}},
-		{"bad kind", map[string]any{"content": "x", "kind": "idea"}, []string{"invalid kind: must be one of note, decision, fact, todo"}},
-		{"too many tags", map[string]any{"content": "x", "tags": tags}, []string{"invalid tags", "at most 32 items"}},
+		{"bad kind", map[string]any{"content": "x", "kind": "idea"}, []string{"invalid kind: must be one of note, decision, fact, todo, turn"}},
+		{"too many tags", map[string]any{"content": "x", "tags": tags}, []string{"invalid tags", "at most 32 tags"}},
 		{"tag too long", map[string]any{"content": "x", "tags": []string{strings.Repeat("t", sage.MaxTagBytes+1)}}, []string{"invalid tags", "limit of 64"}},
 		{"empty tag", map[string]any{"content": "x", "tags": []string{" "}}, []string{"invalid tags", "empty"}},
 		{"bad date", map[string]any{"content": "x", "occurred_at": "2026-13-45"}, []string{"invalid occurred_at"}},
 		{"wrong type", map[string]any{"content": 42}, []string{"invalid content: must be a string"}},
-		{"unknown argument", map[string]any{"content": "x", "importance": 3}, []string{"unknown argument importance: remember takes content,"}},
+		{"unknown argument", map[string]any{"content": "x", "importance": 3}, []string{"unknown argument importance: remember takes content, idempotency_key,"}},
+		{"unknown arguments", map[string]any{"content": "x", "zz": 1, "aa": 2}, []string{"unknown argument aa, zz: remember takes"}},
 	}
 	for _, tt := range tests {
 		MustFail(t, cs, ToolRemember, tt.args, tt.want...)
@@ -210,7 +219,8 @@ func testSearchMemory(t *testing.T, cs *mcp.ClientSession) {
 	}{
 		{"empty query", map[string]any{"query": ""}, []string{"invalid query", "required"}},
 		{"query too long", map[string]any{"query": strings.Repeat("q", sage.MaxQueryBytes+1)}, []string{"invalid query", "limit of 4096"}},
-		{"limit too big", map[string]any{"query": "x", "limit": 101}, []string{"invalid limit: must be an integer from 1 to 100"}},
+		{"limit too big", map[string]any{"query": "x", "limit": 101}, []string{"invalid limit: must be between 1 and 100"}},
+		{"limit not an integer", map[string]any{"query": "x", "limit": 0.5}, []string{"invalid limit: must be an integer"}},
 		{"limit negative", map[string]any{"query": "x", "limit": -1}, []string{"invalid limit"}},
 		{"bad mode", map[string]any{"query": "x", "mode": "fuzzy"}, []string{"invalid mode: must be one of hybrid, semantic, keyword"}},
 		{"bad since", map[string]any{"query": "x", "since": "last week"}, []string{"invalid since", "2026-01-02"}},
@@ -222,44 +232,47 @@ func testSearchMemory(t *testing.T, cs *mcp.ClientSession) {
 	}
 }
 
-func testGetContext(t *testing.T, cs *mcp.ClientSession) {
-	for _, maxChars := range []int{0, 60, 400} {
-		args := map[string]any{"query": "how do we run PostgreSQL for development", "project": "sage"}
-		if maxChars > 0 {
-			args["max_chars"] = maxChars
-		}
-		var c api.ContextResponse
-		res := MustCall(t, cs, ToolGetContext, args, &c)
+// testSearchContext: search_memory with max_chars, which was the tool
+// get_context.
+func testSearchContext(t *testing.T, cs *mcp.ClientSession) {
+	for _, maxChars := range []int{60, 400, sage.DefaultMaxChars} {
+		args := map[string]any{"query": "how do we run PostgreSQL for development", "project": "sage", "max_chars": maxChars}
+		var c SearchMemoryOutput
+		res := MustCall(t, cs, ToolSearchMemory, args, &c)
 		limit := maxChars
-		if limit == 0 {
-			limit = sage.DefaultMaxChars
-		}
 		if n := utf8.RuneCountInString(c.Context); n > limit || (n == 0 && maxChars != 60) {
 			t.Errorf("max_chars %d: context of %d chars", maxChars, n)
 		}
-		if c.Context == "" && len(c.Items) > 0 && !strings.Contains(text(res), "max_chars=60") {
+		if c.Context == "" && len(c.Results) > 0 && !strings.Contains(text(res), "max_chars=60") {
 			t.Errorf("max_chars %d: empty block, text %q", maxChars, text(res))
 		}
 		if c.Context != "" && text(res) != c.Context {
 			t.Errorf("max_chars %d: text content %q is not the context block %q", maxChars, text(res), c.Context)
 		}
-		if maxChars != 60 && (len(c.Items) == 0 || !strings.Contains(c.Context, "docker compose")) {
-			t.Errorf("max_chars %d: context %q, %d items", maxChars, c.Context, len(c.Items))
+		if maxChars != 60 && (len(c.Results) == 0 || !strings.Contains(c.Context, "docker compose")) {
+			t.Errorf("max_chars %d: context %q, %d items", maxChars, c.Context, len(c.Results))
 		}
-		for _, it := range c.Items {
+		for _, it := range c.Results {
 			if it.Project != "sage" {
 				t.Errorf("project filter let through %+v", it)
 			}
 		}
 	}
-	var none api.ContextResponse
-	res := MustCall(t, cs, ToolGetContext, map[string]any{"query": "anything", "project": "no-such-project"}, &none)
-	if none.Context != "" || len(none.Items) != 0 || text(res) != "No relevant memories." {
+	var none SearchMemoryOutput
+	res := MustCall(t, cs, ToolSearchMemory, map[string]any{"query": "anything", "project": "no-such-project", "max_chars": 100}, &none)
+	if none.Context != "" || len(none.Results) != 0 || text(res) != "No relevant memories." {
 		t.Errorf("empty context: %+v / %q", none, text(res))
 	}
-	MustFail(t, cs, ToolGetContext, map[string]any{"query": "x", "max_chars": sage.MaxMaxChars + 1}, "invalid max_chars: must be an integer from 1 to 64000")
-	MustFail(t, cs, ToolGetContext, map[string]any{"query": "x", "max_results": 0.5}, "invalid max_results")
-	MustFail(t, cs, ToolGetContext, map[string]any{"query": strings.Repeat("q", sage.MaxQueryBytes+1)}, "invalid query")
+	// An empty query with max_chars: the latest memories.
+	var latest SearchMemoryOutput
+	MustCall(t, cs, ToolSearchMemory, map[string]any{"query": "", "project": "sage", "max_chars": 4000, "limit": 1}, &latest)
+	if len(latest.Results) != 1 || latest.Context == "" {
+		t.Errorf("latest: %+v", latest)
+	}
+	MustFail(t, cs, ToolSearchMemory, map[string]any{"query": "x", "max_chars": sage.MaxMaxChars + 1}, "invalid max_chars: must be between 1 and 64000")
+	MustFail(t, cs, ToolSearchMemory, map[string]any{"query": "x", "max_chars": -1}, "invalid max_chars")
+	MustFail(t, cs, ToolSearchMemory, map[string]any{"query": "x", "max_results": 5}, "unknown argument max_results")
+	MustFail(t, cs, ToolSearchMemory, map[string]any{"query": strings.Repeat("q", sage.MaxQueryBytes+1), "max_chars": 100}, "invalid query")
 }
 
 func testManageSession(t *testing.T, cs *mcp.ClientSession) {
@@ -292,31 +305,25 @@ func testManageSession(t *testing.T, cs *mcp.ClientSession) {
 	}{
 		{"info unknown", map[string]any{"action": "info", "session_id": "nope"}, []string{`no session "nope" in this namespace`}},
 		{"rename unknown", map[string]any{"action": "rename", "session_id": "nope", "title": "x"}, []string{`no session "nope" in this namespace`}},
-		{"delete unknown", map[string]any{"action": "delete", "session_id": "nope"}, []string{`no session "nope" in this namespace`}},
 		{"info without id", map[string]any{"action": "info"}, []string{"invalid session_id", "required"}},
 		{"rename without title", map[string]any{"action": "rename", "session_id": "s-dev"}, []string{"invalid title", "required"}},
 		{"title too long", map[string]any{"action": "rename", "session_id": "s-dev", "title": strings.Repeat("t", MaxTitleBytes+1)}, []string{"invalid title", "limit of 256"}},
-		{"bad action", map[string]any{"action": "archive", "session_id": "s-dev"}, []string{"invalid action: must be one of list, info, rename, delete"}},
+		{"bad action", map[string]any{"action": "archive", "session_id": "s-dev"}, []string{"invalid action: must be one of list, info, rename, export"}},
+		{"delete is forget", map[string]any{"action": "delete", "session_id": "s-dev"}, []string{"invalid action: must be one of list, info, rename, export"}},
 		{"no action", map[string]any{}, []string{"invalid action: is required"}},
-		{"list limit", map[string]any{"action": "list", "limit": 1000}, []string{"invalid limit: must be an integer from 1 to 100"}},
+		{"list limit", map[string]any{"action": "list", "limit": 1000}, []string{"invalid limit: must be between 1 and 100"}},
 	}
 	for _, tt := range tests {
 		MustFail(t, cs, ToolManageSession, tt.args, tt.want...)
 	}
-
-	// Delete a session of its own.
-	MustCall(t, cs, ToolSaveConversation, map[string]any{"user_prompt": "temp", "assistant_response": "temp", "session_id": "s-tmp"}, nil)
-	MustCall(t, cs, ToolManageSession, map[string]any{"action": "delete", "session_id": "s-tmp"}, &out)
-	if out.Deleted != 1 {
-		t.Errorf("delete: %+v", out)
-	}
-	MustFail(t, cs, ToolManageSession, map[string]any{"action": "info", "session_id": "s-tmp"}, `no session "s-tmp"`)
 }
 
+// testExportSession: manage_session(export), which was the tool
+// export_session.
 func testExportSession(t *testing.T, cs *mcp.ClientSession) {
-	var out ExportSessionOutput
-	res := MustCall(t, cs, ToolExportSession, map[string]any{"session_id": "s-dev"}, &out)
-	if out.Format != "markdown" || out.Memories != 2 || out.Session.Title != "Dev database" ||
+	var out ManageSessionOutput
+	res := MustCall(t, cs, ToolManageSession, map[string]any{"action": "export", "session_id": "s-dev"}, &out)
+	if out.Format != "markdown" || out.Memories != 2 || out.Session == nil || out.Session.Title != "Dev database" ||
 		!strings.HasPrefix(out.Content, "# Dev database\n") || !strings.Contains(out.Content, "docker compose up -d pg") ||
 		text(res) != out.Content {
 		t.Errorf("markdown export: %+v", out)
@@ -326,7 +333,7 @@ func testExportSession(t *testing.T, cs *mcp.ClientSession) {
 	if strings.Index(out.Content, "what port?") > strings.Index(out.Content, "How do we run") {
 		t.Errorf("export not in time order:\n%s", out.Content)
 	}
-	MustCall(t, cs, ToolExportSession, map[string]any{"session_id": "s-dev", "format": "json"}, &out)
+	MustCall(t, cs, ToolManageSession, map[string]any{"action": "export", "session_id": "s-dev", "format": "json"}, &out)
 	var doc SessionExport
 	if err := json.Unmarshal([]byte(out.Content), &doc); err != nil {
 		t.Fatalf("json export: %v\n%s", err, out.Content)
@@ -334,9 +341,9 @@ func testExportSession(t *testing.T, cs *mcp.ClientSession) {
 	if doc.Session.ID != "s-dev" || len(doc.Memories) != 2 || doc.Memories[1].IdempotencyKey != "s-dev:1" || compact(doc.Memories[1].Metadata) != `{"turn":1}` {
 		t.Errorf("json export: %+v", doc)
 	}
-	MustFail(t, cs, ToolExportSession, map[string]any{"session_id": "nope"}, `no session "nope" in this namespace`)
-	MustFail(t, cs, ToolExportSession, map[string]any{"session_id": "s-dev", "format": "pdf"}, "invalid format: must be one of markdown, json")
-	MustFail(t, cs, ToolExportSession, map[string]any{"session_id": ""}, "invalid session_id")
+	MustFail(t, cs, ToolManageSession, map[string]any{"action": "export", "session_id": "nope"}, `no session "nope" in this namespace`)
+	MustFail(t, cs, ToolManageSession, map[string]any{"action": "export", "session_id": "s-dev", "format": "pdf"}, "invalid format: must be one of markdown, json")
+	MustFail(t, cs, ToolManageSession, map[string]any{"action": "export", "session_id": ""}, "invalid session_id")
 }
 
 func testForget(t *testing.T, cs *mcp.ClientSession) {
@@ -356,12 +363,14 @@ func testForget(t *testing.T, cs *mcp.ClientSession) {
 	if len(res.Results) != 0 {
 		t.Errorf("forgotten memory still found: %+v", res.Results)
 	}
-	MustCall(t, cs, ToolSaveConversation, map[string]any{"user_prompt": "a", "assistant_response": "b", "session_id": "s-gone"}, nil)
-	MustCall(t, cs, ToolSaveConversation, map[string]any{"user_prompt": "c", "assistant_response": "d", "session_id": "s-gone"}, nil)
+	MustCall(t, cs, ToolRemember, map[string]any{"kind": "turn", "content": "a", "response": "b", "session_id": "s-gone"}, nil)
+	MustCall(t, cs, ToolRemember, map[string]any{"kind": "turn", "content": "c", "response": "d", "session_id": "s-gone"}, nil)
 	MustCall(t, cs, ToolForget, map[string]any{"session_id": "s-gone"}, &out)
 	if out.Deleted != 2 {
 		t.Errorf("forget session: %+v", out)
 	}
+	MustFail(t, cs, ToolManageSession, map[string]any{"action": "info", "session_id": "s-gone"}, `no session "s-gone"`)
+	MustFail(t, cs, ToolForget, map[string]any{"session_id": "s-gone"}, `no session "s-gone"`)
 
 	ids := make([]int64, sage.MaxForgetIDs+1)
 	for i := range ids {
@@ -375,7 +384,7 @@ func testForget(t *testing.T, cs *mcp.ClientSession) {
 		{"nothing", map[string]any{}, []string{"invalid ids", "give ids or a session_id"}},
 		{"both", map[string]any{"ids": []int64{1}, "session_id": "s"}, []string{"invalid ids", "not both"}},
 		{"bad id", map[string]any{"ids": []int64{0}}, []string{"invalid ids"}},
-		{"too many", map[string]any{"ids": ids}, []string{"invalid ids", "at most 1000 items"}},
+		{"too many", map[string]any{"ids": ids}, []string{"invalid ids", "at most 1000 ids"}},
 	}
 	for _, tt := range tests {
 		MustFail(t, cs, ToolForget, tt.args, tt.want...)
@@ -390,53 +399,7 @@ func testGetStatus(t *testing.T, cs *mcp.ClientSession) {
 		st.Memories < 4 || st.Sessions < 2 || st.Namespace != "alpha" || st.UptimeSeconds <= 0 {
 		t.Errorf("status %+v", st)
 	}
-}
-
-func testResources(t *testing.T, cs *mcp.ClientSession) {
-	ctx := context.Background()
-	rs, err := cs.ListResources(ctx, nil)
-	if err != nil {
-		t.Fatalf("ListResources: %v", err)
-	}
-	var uris []string
-	for _, r := range rs.Resources {
-		uris = append(uris, r.URI)
-	}
-	if strings.Join(uris, " ") != "sage://sessions sage://status" && strings.Join(uris, " ") != "sage://status sage://sessions" {
-		t.Errorf("resources %v", uris)
-	}
-	ts, err := cs.ListResourceTemplates(ctx, nil)
-	if err != nil || len(ts.ResourceTemplates) != 1 || ts.ResourceTemplates[0].URITemplate != ResourceSessionTemplate {
-		t.Errorf("templates %+v, %v", ts, err)
-	}
-
-	read := func(uri string) *mcp.ResourceContents {
-		t.Helper()
-		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
-		if err != nil {
-			t.Fatalf("read %s: %v", uri, err)
-		}
-		if len(res.Contents) != 1 || res.Contents[0].URI != uri {
-			t.Fatalf("read %s: %+v", uri, res.Contents)
-		}
-		return res.Contents[0]
-	}
-	var st api.Status
-	if c := read(ResourceStatus); c.MIMEType != "application/json" || json.Unmarshal([]byte(c.Text), &st) != nil || st.Namespace != "alpha" || st.Memories == 0 {
-		t.Errorf("status resource: %+v", c)
-	}
-	var ss api.SessionsResponse
-	if c := read(ResourceSessions); json.Unmarshal([]byte(c.Text), &ss) != nil || len(ss.Sessions) == 0 {
-		t.Errorf("sessions resource: %+v", c)
-	}
-	if c := read(SessionURI("s-dev")); c.MIMEType != "text/markdown" || !strings.Contains(c.Text, "docker compose up -d pg") {
-		t.Errorf("session resource: %+v", c)
-	}
-	for _, uri := range []string{SessionURI("nope"), "sage://session/%zz"} {
-		if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri}); err == nil || !strings.Contains(err.Error(), "not found") {
-			t.Errorf("read %s: %v, want not found", uri, err)
-		}
-	}
+	MustFail(t, cs, ToolGetStatus, map[string]any{"verbose": true}, "unknown argument verbose: get_status takes no arguments")
 }
 
 func testRecall(t *testing.T, cs *mcp.ClientSession) {
@@ -481,7 +444,7 @@ func testNamespaceIsolation(t *testing.T, url string) {
 	alpha, beta, none := MustClient(t, url, tokenAlpha), MustClient(t, url, tokenBeta), MustClient(t, url, tokenNoNS)
 
 	var a api.SaveResult
-	MustCall(t, alpha, ToolSaveConversation, map[string]any{"user_prompt": "secret alpha plan", "assistant_response": "the walrus protocol", "session_id": "shared-id"}, &a)
+	MustCall(t, alpha, ToolRemember, map[string]any{"kind": "turn", "content": "secret alpha plan", "response": "the walrus protocol", "session_id": "shared-id"}, &a)
 	MustCall(t, beta, ToolRemember, map[string]any{"content": "beta walrus notes", "session_id": "shared-id"}, nil)
 
 	var res api.SearchResponse
@@ -510,8 +473,8 @@ func testNamespaceIsolation(t *testing.T, url string) {
 	if ms.Session == nil || ms.Session.Memories != 1 {
 		t.Errorf("beta's session: %+v", ms.Session)
 	}
-	var ex ExportSessionOutput
-	MustCall(t, beta, ToolExportSession, map[string]any{"session_id": "shared-id"}, &ex)
+	var ex ManageSessionOutput
+	MustCall(t, beta, ToolManageSession, map[string]any{"action": "export", "session_id": "shared-id"}, &ex)
 	if strings.Contains(ex.Content, "alpha") {
 		t.Errorf("beta's export holds alpha's memory:\n%s", ex.Content)
 	}
@@ -525,14 +488,10 @@ func testNamespaceIsolation(t *testing.T, url string) {
 		t.Errorf("statuses: %+v / %+v / %+v", sa, sb, sn)
 	}
 	// The context and the recall prompt stay in the namespace too.
-	var c api.ContextResponse
-	MustCall(t, beta, ToolGetContext, map[string]any{"query": "secret alpha plan walrus"}, &c)
+	var c SearchMemoryOutput
+	MustCall(t, beta, ToolSearchMemory, map[string]any{"query": "secret alpha plan walrus", "max_chars": 4000}, &c)
 	if strings.Contains(c.Context, "alpha plan") {
 		t.Errorf("beta's context holds alpha's memory: %q", c.Context)
-	}
-	rr, err := beta.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: SessionURI("shared-id")})
-	if err != nil || strings.Contains(rr.Contents[0].Text, "alpha") {
-		t.Errorf("beta's session resource: %+v, %v", rr, err)
 	}
 }
 

@@ -40,15 +40,6 @@ func prop(s *jsonschema.Schema, name string) *jsonschema.Schema {
 
 func ptr[T any](v T) *T { return &v }
 
-// intRange sets the minimum, maximum and default of an integer property.
-func intRange(s *jsonschema.Schema, name string, lo, hi, def int) {
-	p := prop(s, name)
-	p.Minimum, p.Maximum = ptr(float64(lo)), ptr(float64(hi))
-	if def != 0 {
-		p.Default = json.RawMessage(fmt.Sprint(def))
-	}
-}
-
 // enum restricts a string property to values.
 func enum[T ~string](s *jsonschema.Schema, name string, values ...T) {
 	p := prop(s, name)
@@ -58,7 +49,25 @@ func enum[T ~string](s *jsonschema.Schema, name string, values ...T) {
 	}
 }
 
-// maxItems bounds an array property.
-func maxItems(s *jsonschema.Schema, name string, n int) {
-	prop(s, name).MaxItems = ptr(n)
+// notNull drops "null" from the types of optional properties: a nil slice
+// or raw message is just left out.
+func notNull(s *jsonschema.Schema, names ...string) {
+	for _, name := range names {
+		p := prop(s, name)
+		for _, t := range p.Types {
+			if t != "null" {
+				p.Type, p.Types = t, nil
+			}
+		}
+	}
+}
+
+// plainString makes optional pointer-to-string properties plain strings in the
+// schema: the pointer only tells an argument left out (nil) from an empty
+// one, and null is not a value to send.
+func plainString(s *jsonschema.Schema, names ...string) {
+	for _, name := range names {
+		p := prop(s, name)
+		p.Type, p.Types = "string", nil
+	}
 }

@@ -1,10 +1,22 @@
 // Package mcpserver is sage-daemon's MCP server: the memory tools
-// (save_conversation, remember, search_memory, get_context, forget,
-// manage_session, export_session, get_status), the resources sage://status,
-// sage://sessions and sage://session/{id}, and the prompt recall, on the
-// official Go SDK (github.com/modelcontextprotocol/go-sdk).
+// (remember, search_memory, forget, manage_session, get_status) and the
+// prompt recall, on the official Go SDK
+// (github.com/modelcontextprotocol/go-sdk).
 //
-// Every tool, resource and prompt works through sage.Service in the
+// The server declares no resources: everything they offered (status,
+// sessions, a session's transcript) is a tool call away, and a server with
+// resources makes Claude Code add three resource tools to every model
+// request. The tools' descriptions are short for the same reason: what
+// Sage adds to each request (tool definitions and instructions) stays
+// within MaxRequestChars.
+//
+// The headers X-Sage-Project and X-Sage-Session of a request (sage-bridge
+// sends Claude Code's project and session) are the defaults of the
+// project and session_id arguments of remember and of project in
+// search_memory and the recall prompt. An argument given wins, an empty
+// one included ("" stores a global memory, searches every project).
+//
+// Every tool and prompt works through sage.Service in the
 // namespace of the caller's token: the HTTP layer authenticates with the
 // SDK's auth package, and the namespace is TokenInfo.Extra[NamespaceKey]
 // (no token info means sage.DefaultNamespace).
@@ -40,11 +52,18 @@ const NamespaceKey = "namespace"
 // ServerName is the MCP implementation name the server announces.
 const ServerName = "sage"
 
-// instructions tell the model what the server is for.
-const instructions = `Sage is long-term memory across Claude Code sessions.
-Use search_memory or get_context before answering questions that may depend on earlier work, decisions or preferences.
-Use remember to keep a fact, decision or open todo; save_conversation stores a whole turn (hooks usually do this automatically).
-forget and manage_session(action=delete) delete memories permanently.`
+// Limits of what the server adds to every model request.
+const (
+	// MaxInstructionsChars bounds Instructions.
+	MaxInstructionsChars = 400
+	// MaxRequestChars bounds the tool definitions (name, description, input
+	// schema, as JSON) and the instructions together.
+	MaxRequestChars = 3500
+)
+
+// Instructions, sent in the initialize result, tell the model when to
+// search and when to remember.
+const Instructions = `Sage is your memory across sessions. Call search_memory before answering when earlier work, decisions, preferences or facts about the user may matter. Call remember as soon as a decision, fact, preference or todo is settled: one self-contained statement; project "" if it holds in every project. Hooks save conversation turns. forget deletes for good.`
 
 // Options configure the MCP server and its HTTP handler. Zero fields take
 // defaults.
@@ -85,7 +104,7 @@ type Options struct {
 	DisableLocalhostProtection bool
 }
 
-// New returns the MCP server with Sage's tools, resources and prompt, all
+// New returns the MCP server with Sage's tools and prompt, all
 // backed by svc.
 func New(svc sage.Service, opts Options) *mcp.Server {
 	version := opts.Version
@@ -97,12 +116,11 @@ func New(svc sage.Service, opts Options) *mcp.Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := mcp.NewServer(&mcp.Implementation{Name: ServerName, Title: "Sage memory", Version: version}, &mcp.ServerOptions{
-		Instructions: instructions,
+		Instructions: Instructions,
 		Logger:       logger,
 	})
 	h := &handlers{svc: svc, log: logger}
 	h.addTools(s)
-	h.addResources(s)
 	h.addPrompts(s)
 	s.AddReceivingMiddleware(h.friendlyArguments, protocolErrors, checkLogLevel)
 	return s

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -16,21 +17,28 @@ import (
 
 // Tool names.
 const (
-	ToolSaveConversation = "save_conversation"
-	ToolRemember         = "remember"
-	ToolSearchMemory     = "search_memory"
-	ToolGetContext       = "get_context"
-	ToolForget           = "forget"
-	ToolManageSession    = "manage_session"
-	ToolExportSession    = "export_session"
-	ToolGetStatus        = "get_status"
+	ToolRemember      = "remember"
+	ToolSearchMemory  = "search_memory"
+	ToolForget        = "forget"
+	ToolManageSession = "manage_session"
+	ToolGetStatus     = "get_status"
 )
 
 // ToolNames lists every tool, in the order they are added.
-var ToolNames = []string{
-	ToolSaveConversation, ToolRemember, ToolSearchMemory, ToolGetContext,
-	ToolForget, ToolManageSession, ToolExportSession, ToolGetStatus,
-}
+//
+// Earlier versions had three more: save_conversation is remember with
+// kind=turn (content is the prompt, response the reply), get_context is
+// search_memory with max_chars, export_session is manage_session with
+// action=export.
+var ToolNames = []string{ToolRemember, ToolSearchMemory, ToolForget, ToolManageSession, ToolGetStatus}
+
+// Request headers that set the defaults of a tool call: the project and
+// the session of the client (sage-bridge sends Claude Code's). Arguments
+// win, an explicit empty one included.
+const (
+	HeaderProject = "X-Sage-Project"
+	HeaderSession = "X-Sage-Session"
+)
 
 // Limits of the MCP tools beyond those of package sage.
 const (
@@ -39,60 +47,55 @@ const (
 	DefaultSessionList = 20
 	// MaxTitleBytes bounds a session title.
 	MaxTitleBytes = sage.MaxTitleBytes
-	// MaxExportBytes bounds the document export_session returns; larger
-	// sessions are exported with the REST API.
+	// MaxExportBytes bounds the document manage_session(export) returns;
+	// larger sessions are exported with the REST API.
 	MaxExportBytes = 8 << 20
 )
 
-// SaveConversationInput is the input of save_conversation.
-type SaveConversationInput struct {
-	UserPrompt        string          `json:"user_prompt" jsonschema:"The user's prompt of this turn (may be empty when assistant_response is not)."`
-	AssistantResponse string          `json:"assistant_response" jsonschema:"The assistant's response of this turn (may be empty when user_prompt is not). Prompt and response together are at most 1 MiB."`
-	SessionID         string          `json:"session_id,omitempty" jsonschema:"The conversation session the turn belongs to (at most 256 bytes)."`
-	Project           string          `json:"project,omitempty" jsonschema:"The project the turn belongs to, e.g. the repository name or working directory (at most 256 bytes)."`
-	Metadata          json.RawMessage `json:"metadata,omitempty" jsonschema:"Any JSON object to keep with the turn (at most 64 KiB)."`
-	OccurredAt        string          `json:"occurred_at,omitempty" jsonschema:"When the turn happened: RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02). Default: now."`
-	IdempotencyKey    string          `json:"idempotency_key,omitempty" jsonschema:"Makes a retry of the same save a no-op, e.g. <session id>:<turn number> (at most 256 bytes). Without it, the same session and text are saved once."`
-}
+// The descriptions of the tools and their inputs are short on purpose:
+// Claude Code sends them with every model request (see TestTokenBudget).
 
-// RememberInput is the input of remember.
+// RememberInput is the input of remember. Project and SessionID are nil
+// when the arguments leave them out: they then default to the request's
+// headers.
 type RememberInput struct {
-	Content        string          `json:"content" jsonschema:"What to remember, self-contained (at most 1 MiB)."`
-	Kind           string          `json:"kind,omitempty" jsonschema:"What the memory is: note (default), decision, fact or todo."`
-	Tags           []string        `json:"tags,omitempty" jsonschema:"Labels to filter by later (at most 32 tags of at most 64 bytes each)."`
-	Project        string          `json:"project,omitempty" jsonschema:"The project the memory belongs to (at most 256 bytes)."`
-	SessionID      string          `json:"session_id,omitempty" jsonschema:"The session the memory came from, if any (at most 256 bytes)."`
-	Metadata       json.RawMessage `json:"metadata,omitempty" jsonschema:"Any JSON object to keep with the memory (at most 64 KiB)."`
-	OccurredAt     string          `json:"occurred_at,omitempty" jsonschema:"When it happened: RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02). Default: now."`
-	IdempotencyKey string          `json:"idempotency_key,omitempty" jsonschema:"Makes a retry of the same call a no-op (at most 256 bytes). Without it, the same text is stored once."`
+	Content        string          `json:"content" jsonschema:"Self-contained text. For kind=turn: the prompt."`
+	Response       string          `json:"response,omitempty" jsonschema:"For kind=turn: the reply."`
+	Kind           string          `json:"kind,omitempty" jsonschema:"Default: note."`
+	Tags           []string        `json:"tags,omitempty" jsonschema:"Labels."`
+	Project        *string         `json:"project,omitempty" jsonschema:"Default: this session's. \"\": global."`
+	SessionID      *string         `json:"session_id,omitempty" jsonschema:"Default: this session."`
+	Metadata       json.RawMessage `json:"metadata,omitempty" jsonschema:"JSON object."`
+	OccurredAt     string          `json:"occurred_at,omitempty" jsonschema:"RFC 3339 or date; default now."`
+	IdempotencyKey string          `json:"idempotency_key,omitempty" jsonschema:"Retries with this key are no-ops."`
 }
 
-// SearchMemoryInput is the input of search_memory.
+// SearchMemoryInput is the input of search_memory. Project is nil when the
+// arguments leave it out: it then defaults to the request's header.
 type SearchMemoryInput struct {
-	Query     string   `json:"query" jsonschema:"What to look for, in natural language or keywords (at most 4096 bytes)."`
-	Limit     int      `json:"limit,omitempty" jsonschema:"How many results at most (1-100, default 10)."`
-	Mode      string   `json:"mode,omitempty" jsonschema:"hybrid (default: meaning and words), semantic (meaning only) or keyword (words only)."`
-	Project   string   `json:"project,omitempty" jsonschema:"Only memories of this project."`
-	SessionID string   `json:"session_id,omitempty" jsonschema:"Only memories of this session."`
-	Since     string   `json:"since,omitempty" jsonschema:"Only memories that happened at or after this time: RFC 3339 or a date (2026-01-02)."`
-	Until     string   `json:"until,omitempty" jsonschema:"Only memories that happened at or before this time: RFC 3339 or a date (2026-01-02, the whole day included)."`
-	Tags      []string `json:"tags,omitempty" jsonschema:"Only memories carrying every one of these tags."`
-	Kind      string   `json:"kind,omitempty" jsonschema:"Only memories of this kind: turn, note, decision, fact or todo."`
+	Query     string   `json:"query" jsonschema:"Empty with max_chars: the latest."`
+	Limit     int      `json:"limit,omitempty" jsonschema:"1-100, default 10."`
+	Mode      string   `json:"mode,omitempty" jsonschema:"Default: hybrid."`
+	Project   *string  `json:"project,omitempty" jsonschema:"Default: this session's, plus global ones. \"\": all."`
+	SessionID string   `json:"session_id,omitempty" jsonschema:"Only this session."`
+	Since     string   `json:"since,omitempty" jsonschema:"RFC 3339 or date."`
+	Until     string   `json:"until,omitempty" jsonschema:"RFC 3339 or date, inclusive."`
+	Tags      []string `json:"tags,omitempty" jsonschema:"Must have all."`
+	Kind      string   `json:"kind,omitempty" jsonschema:"Only this kind."`
+	MaxChars  int      `json:"max_chars,omitempty" jsonschema:"Return one context block this long at most."`
 }
 
-// GetContextInput is the input of get_context.
-type GetContextInput struct {
-	Query      string `json:"query" jsonschema:"The topic or the user's prompt to find context for (at most 4096 bytes). Empty: the most recent memories."`
-	MaxResults int    `json:"max_results,omitempty" jsonschema:"How many memories at most (1-100, default 10)."`
-	MaxChars   int    `json:"max_chars,omitempty" jsonschema:"The most characters of the context block (1-64000, default 4000); it is never longer."`
-	Project    string `json:"project,omitempty" jsonschema:"Only memories of this project."`
-	SessionID  string `json:"session_id,omitempty" jsonschema:"Only memories of this session."`
+// SearchMemoryOutput is the result of search_memory: the memories found
+// and, with max_chars, the context block made of them.
+type SearchMemoryOutput struct {
+	Results []api.Memory `json:"results" jsonschema:"The memories, best first."`
+	Context string       `json:"context,omitempty" jsonschema:"The context block (with max_chars)."`
 }
 
 // ForgetInput is the input of forget.
 type ForgetInput struct {
-	IDs       []int64 `json:"ids,omitempty" jsonschema:"Ids of the memories to delete (at most 1000), as returned by search_memory. Give ids or session_id, not both."`
-	SessionID string  `json:"session_id,omitempty" jsonschema:"Delete every memory of this session. Give ids or session_id, not both."`
+	IDs       []int64 `json:"ids,omitempty" jsonschema:"Memory ids."`
+	SessionID string  `json:"session_id,omitempty" jsonschema:"Every memory of this session."`
 }
 
 // ForgetOutput is the result of forget.
@@ -105,45 +108,34 @@ const (
 	ActionList   = "list"
 	ActionInfo   = "info"
 	ActionRename = "rename"
-	ActionDelete = "delete"
+	ActionExport = "export"
 )
 
-// ManageSessionInput is the input of manage_session.
-type ManageSessionInput struct {
-	Action    string `json:"action" jsonschema:"list (recent sessions), info (one session), rename (set its title) or delete (delete all its memories)."`
-	SessionID string `json:"session_id,omitempty" jsonschema:"The session, for info, rename and delete."`
-	Title     string `json:"title,omitempty" jsonschema:"The new title, for rename (at most 256 bytes)."`
-	Project   string `json:"project,omitempty" jsonschema:"Only sessions of this project, for list."`
-	Limit     int    `json:"limit,omitempty" jsonschema:"How many sessions at most, for list (1-100, default 20)."`
-}
-
-// ManageSessionOutput is the result of manage_session: Sessions for list,
-// Session for info and rename, Deleted for delete.
-type ManageSessionOutput struct {
-	Action   string        `json:"action" jsonschema:"The action done."`
-	Sessions []api.Session `json:"sessions,omitempty" jsonschema:"The sessions, most recent first (list)."`
-	Session  *api.Session  `json:"session,omitempty" jsonschema:"The session (info, rename)."`
-	Deleted  int64         `json:"deleted,omitempty" jsonschema:"How many memories were deleted (delete)."`
-}
-
-// Export formats of export_session.
+// Export formats of manage_session(export).
 const (
 	FormatJSON     = "json"
 	FormatMarkdown = "markdown"
 )
 
-// ExportSessionInput is the input of export_session.
-type ExportSessionInput struct {
-	SessionID string `json:"session_id" jsonschema:"The session to export."`
-	Format    string `json:"format,omitempty" jsonschema:"markdown (default: readable transcript) or json (every memory with its fields)."`
+// ManageSessionInput is the input of manage_session.
+type ManageSessionInput struct {
+	Action    string `json:"action" jsonschema:"What to do."`
+	SessionID string `json:"session_id,omitempty" jsonschema:"For info, rename, export."`
+	Title     string `json:"title,omitempty" jsonschema:"For rename."`
+	Project   string `json:"project,omitempty" jsonschema:"For list."`
+	Limit     int    `json:"limit,omitempty" jsonschema:"For list: 1-100, default 20."`
+	Format    string `json:"format,omitempty" jsonschema:"For export."`
 }
 
-// ExportSessionOutput is the result of export_session.
-type ExportSessionOutput struct {
-	Session  api.Session `json:"session" jsonschema:"The session exported."`
-	Format   string      `json:"format" jsonschema:"The format of content."`
-	Content  string      `json:"content" jsonschema:"The exported document."`
-	Memories int         `json:"memories" jsonschema:"How many memories it holds."`
+// ManageSessionOutput is the result of manage_session: Sessions for list,
+// Session for info, rename and export, and the exported document.
+type ManageSessionOutput struct {
+	Action   string        `json:"action" jsonschema:"The action done."`
+	Sessions []api.Session `json:"sessions,omitempty" jsonschema:"The sessions, most recent first (list)."`
+	Session  *api.Session  `json:"session,omitempty" jsonschema:"The session (info, rename, export)."`
+	Format   string        `json:"format,omitempty" jsonschema:"The format of content (export)."`
+	Content  string        `json:"content,omitempty" jsonschema:"The exported document (export)."`
+	Memories int           `json:"memories,omitempty" jsonschema:"How many memories it holds (export)."`
 }
 
 // GetStatusInput is the (empty) input of get_status.
@@ -164,7 +156,12 @@ func (h *handlers) addTools(s *mcp.Server) {
 		// called tool on every tools/call (to look for x-mcp-header
 		// annotations), which for a *jsonschema.Schema costs ≈ 10 % of a
 		// save's CPU in the daemon; for pre-encoded JSON, a fraction of it.
-		raw, err := json.Marshal(schema)
+		// Advertised without additionalProperties: false, which would cost
+		// ≈ 30 characters of every model request per tool; unknown
+		// arguments are refused by friendlyArguments instead.
+		advertised := *schema
+		advertised.AdditionalProperties = nil
+		raw, err := json.Marshal(&advertised)
 		if err != nil {
 			panic(fmt.Sprintf("encode input schema of %s: %v", t.Name, err))
 		}
@@ -172,27 +169,13 @@ func (h *handlers) addTools(s *mcp.Server) {
 		return t
 	}
 	mcp.AddTool(s, add(&mcp.Tool{
-		Name:  ToolSaveConversation,
-		Title: "Save a conversation turn",
-		Description: "Store one conversation turn (the user's prompt and the assistant's response) in long-term memory. " +
-			"Idempotent: saving the same turn again (same idempotency_key, or same session and text) returns the first id with deduplicated=true. " +
-			"On an error nothing is stored.",
-		InputSchema:  schemaFor[SaveConversationInput](nil),
-		OutputSchema: schemaFor[api.SaveResult](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Save a conversation turn", IdempotentHint: true,
-			DestructiveHint: hintFalse, OpenWorldHint: hintFalse,
-		},
-	}), h.saveConversation)
-
-	mcp.AddTool(s, add(&mcp.Tool{
-		Name:  ToolRemember,
-		Title: "Remember",
-		Description: "Store a note, decision, fact or todo in long-term memory, to be found by later sessions. " +
-			"Write it self-contained. Storing the same text twice keeps one memory (deduplicated=true). On an error nothing is stored.",
+		Name:        ToolRemember,
+		Title:       "Remember",
+		Description: "Store a note, decision, fact, todo or (kind=turn) conversation turn for later sessions.",
 		InputSchema: schemaFor[RememberInput](func(s *jsonschema.Schema) {
-			enum(s, "kind", sage.KindNote, sage.KindDecision, sage.KindFact, sage.KindTodo)
-			maxItems(s, "tags", sage.MaxTags)
+			enum(s, "kind", sage.KindNote, sage.KindDecision, sage.KindFact, sage.KindTodo, sage.KindTurn)
+			plainString(s, "project", "session_id")
+			notNull(s, "tags", "metadata")
 		}),
 		OutputSchema: schemaFor[api.SaveResult](nil),
 		Annotations: &mcp.ToolAnnotations{
@@ -202,44 +185,27 @@ func (h *handlers) addTools(s *mcp.Server) {
 	}), h.remember)
 
 	mcp.AddTool(s, add(&mcp.Tool{
-		Name:  ToolSearchMemory,
-		Title: "Search memory",
-		Description: "Search long-term memory (earlier conversations, notes, decisions) and return the most relevant memories, best first, " +
-			"each with its id, score, text, session, project, time and metadata.",
+		Name:        ToolSearchMemory,
+		Title:       "Search memory",
+		Description: "Search memory: earlier turns, notes, decisions, facts. Best first.",
 		InputSchema: schemaFor[SearchMemoryInput](func(s *jsonschema.Schema) {
-			intRange(s, "limit", 1, sage.MaxLimit, sage.DefaultLimit)
 			enum(s, "mode", sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword)
 			enum(s, "kind", sage.Kinds...)
-			maxItems(s, "tags", sage.MaxTags)
+			plainString(s, "project")
+			notNull(s, "tags")
 		}),
-		OutputSchema: schemaFor[api.SearchResponse](nil),
+		OutputSchema: schemaFor[SearchMemoryOutput](nil),
 		Annotations: &mcp.ToolAnnotations{
 			Title: "Search memory", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: hintFalse,
 		},
 	}), h.searchMemory)
 
 	mcp.AddTool(s, add(&mcp.Tool{
-		Name:  ToolGetContext,
-		Title: "Get context",
-		Description: "Build a compact block of the memories most relevant to a query, ready to use as context, never longer than max_chars; " +
-			"the memories it was made of come with it.",
-		InputSchema: schemaFor[GetContextInput](func(s *jsonschema.Schema) {
-			intRange(s, "max_results", 1, sage.MaxLimit, sage.DefaultLimit)
-			intRange(s, "max_chars", 1, sage.MaxMaxChars, sage.DefaultMaxChars)
-		}),
-		OutputSchema: schemaFor[api.ContextResponse](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Get context", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: hintFalse,
-		},
-	}), h.getContext)
-
-	mcp.AddTool(s, add(&mcp.Tool{
-		Name:  ToolForget,
-		Title: "Forget",
-		Description: "Delete memories permanently: the given ids, or every memory of a session. " +
-			"Returns how many were deleted.",
+		Name:        ToolForget,
+		Title:       "Forget",
+		Description: "Delete memories permanently: by id, or a whole session.",
 		InputSchema: schemaFor[ForgetInput](func(s *jsonschema.Schema) {
-			maxItems(s, "ids", sage.MaxForgetIDs)
+			notNull(s, "ids")
 		}),
 		OutputSchema: schemaFor[ForgetOutput](nil),
 		Annotations: &mcp.ToolAnnotations{
@@ -248,38 +214,24 @@ func (h *handlers) addTools(s *mcp.Server) {
 	}), h.forget)
 
 	mcp.AddTool(s, add(&mcp.Tool{
-		Name:  ToolManageSession,
-		Title: "Manage sessions",
-		Description: "List recent sessions, show one session, rename it (set its title) or delete it with all its memories " +
-			"(action=delete is permanent).",
+		Name:        ToolManageSession,
+		Title:       "Manage sessions",
+		Description: "List recent sessions, or show, rename or export one.",
 		InputSchema: schemaFor[ManageSessionInput](func(s *jsonschema.Schema) {
-			enum(s, "action", ActionList, ActionInfo, ActionRename, ActionDelete)
-			intRange(s, "limit", 1, sage.MaxLimit, DefaultSessionList)
+			enum(s, "action", ActionList, ActionInfo, ActionRename, ActionExport)
+			enum(s, "format", FormatMarkdown, FormatJSON)
+			prop(s, "format").Default = json.RawMessage(`"` + FormatMarkdown + `"`)
 		}),
 		OutputSchema: schemaFor[ManageSessionOutput](nil),
 		Annotations: &mcp.ToolAnnotations{
-			Title: "Manage sessions", DestructiveHint: hintTrue, IdempotentHint: true, OpenWorldHint: hintFalse,
+			Title: "Manage sessions", DestructiveHint: hintFalse, IdempotentHint: true, OpenWorldHint: hintFalse,
 		},
 	}), h.manageSession)
 
 	mcp.AddTool(s, add(&mcp.Tool{
-		Name:        ToolExportSession,
-		Title:       "Export a session",
-		Description: "Export every memory of a session in time order, as a Markdown transcript or as JSON.",
-		InputSchema: schemaFor[ExportSessionInput](func(s *jsonschema.Schema) {
-			enum(s, "format", FormatMarkdown, FormatJSON)
-			prop(s, "format").Default = json.RawMessage(`"` + FormatMarkdown + `"`)
-		}),
-		OutputSchema: schemaFor[ExportSessionOutput](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Export a session", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: hintFalse,
-		},
-	}), h.exportSession)
-
-	mcp.AddTool(s, add(&mcp.Tool{
 		Name:         ToolGetStatus,
 		Title:        "Sage status",
-		Description:  "Show the Sage daemon's version, its PostgreSQL and pgvector versions, the embedder, how many memories and sessions this namespace holds, and uptime.",
+		Description:  "Sage's version, database, embedder and memory counts.",
 		InputSchema:  schemaFor[GetStatusInput](nil),
 		OutputSchema: schemaFor[api.Status](nil),
 		Annotations: &mcp.ToolAnnotations{
@@ -303,91 +255,96 @@ func callService[In interface{ Validate() error }, Out any](ctx context.Context,
 	return out, nil
 }
 
-func (h *handlers) saveConversation(ctx context.Context, req *mcp.CallToolRequest, in SaveConversationInput) (*mcp.CallToolResult, api.SaveResult, error) {
-	ctx = withNamespace(ctx, req.Extra)
-	at, err := parseTime("occurred_at", in.OccurredAt, false)
-	if err != nil {
-		return nil, api.SaveResult{}, err
-	}
-	t := sage.Turn{
-		IdempotencyKey:    in.IdempotencyKey,
-		SessionID:         in.SessionID,
-		Project:           in.Project,
-		UserPrompt:        in.UserPrompt,
-		AssistantResponse: in.AssistantResponse,
-		Metadata:          in.Metadata,
-		OccurredAt:        at,
-	}
-	r, err := callService(ctx, h, ToolSaveConversation, "", t, h.svc.SaveTurn)
-	if err != nil {
-		return nil, api.SaveResult{}, err
-	}
-	return nil, api.SaveResult{ID: r.ID, Deduplicated: r.Deduplicated}, nil
-}
-
 func (h *handlers) remember(ctx context.Context, req *mcp.CallToolRequest, in RememberInput) (*mcp.CallToolResult, api.SaveResult, error) {
 	ctx = withNamespace(ctx, req.Extra)
 	at, err := parseTime("occurred_at", in.OccurredAt, false)
 	if err != nil {
 		return nil, api.SaveResult{}, err
 	}
-	n := sage.Note{
-		IdempotencyKey: in.IdempotencyKey,
-		Content:        in.Content,
-		Kind:           sage.Kind(in.Kind),
-		Tags:           in.Tags,
-		Project:        in.Project,
-		SessionID:      in.SessionID,
-		Metadata:       in.Metadata,
-		OccurredAt:     at,
+	project, err := argOrHeader(in.Project, req.Extra, HeaderProject)
+	if err != nil {
+		return nil, api.SaveResult{}, h.fail(ctx, ToolRemember, err, "")
 	}
-	r, err := callService(ctx, h, ToolRemember, "", n, h.svc.Remember)
+	session, err := argOrHeader(in.SessionID, req.Extra, HeaderSession)
+	if err != nil {
+		return nil, api.SaveResult{}, h.fail(ctx, ToolRemember, err, "")
+	}
+	var r sage.SaveResult
+	if sage.Kind(in.Kind) == sage.KindTurn {
+		if len(in.Tags) > 0 {
+			return nil, api.SaveResult{}, invalid("tags", "a turn (kind=turn) has no tags")
+		}
+		t := sage.Turn{
+			IdempotencyKey:    in.IdempotencyKey,
+			SessionID:         session,
+			Project:           project,
+			UserPrompt:        in.Content,
+			AssistantResponse: in.Response,
+			Metadata:          in.Metadata,
+			OccurredAt:        at,
+		}
+		if err := turnFields(t.Validate()); err != nil {
+			return nil, api.SaveResult{}, h.fail(ctx, ToolRemember, err, "")
+		}
+		r, err = callService(ctx, h, ToolRemember, "", t, h.svc.SaveTurn)
+	} else {
+		if in.Response != "" {
+			return nil, api.SaveResult{}, invalid("response", "is for kind=turn only")
+		}
+		n := sage.Note{
+			IdempotencyKey: in.IdempotencyKey,
+			Content:        in.Content,
+			Kind:           sage.Kind(in.Kind),
+			Tags:           in.Tags,
+			Project:        project,
+			SessionID:      session,
+			Metadata:       in.Metadata,
+			OccurredAt:     at,
+		}
+		r, err = callService(ctx, h, ToolRemember, "", n, h.svc.Remember)
+	}
 	if err != nil {
 		return nil, api.SaveResult{}, err
 	}
 	return nil, api.SaveResult{ID: r.ID, Deduplicated: r.Deduplicated}, nil
 }
 
-func (h *handlers) searchMemory(ctx context.Context, req *mcp.CallToolRequest, in SearchMemoryInput) (*mcp.CallToolResult, api.SearchResponse, error) {
+func (h *handlers) searchMemory(ctx context.Context, req *mcp.CallToolRequest, in SearchMemoryInput) (*mcp.CallToolResult, SearchMemoryOutput, error) {
 	ctx = withNamespace(ctx, req.Extra)
-	f, err := filter(in.Project, in.SessionID, in.Since, in.Until, in.Tags, in.Kind)
+	project, err := argOrHeader(in.Project, req.Extra, HeaderProject)
 	if err != nil {
-		return nil, api.SearchResponse{}, err
+		return nil, SearchMemoryOutput{}, h.fail(ctx, ToolSearchMemory, err, "")
 	}
-	q := sage.SearchQuery{Query: in.Query, Limit: in.Limit, Mode: sage.Mode(in.Mode), Filter: f}
-	rs, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Search)
+	f, err := filter(project, in.SessionID, in.Since, in.Until, in.Tags, in.Kind)
 	if err != nil {
-		return nil, api.SearchResponse{}, err
+		return nil, SearchMemoryOutput{}, err
 	}
-	return nil, api.SearchResponse{Results: apiResults(rs)}, nil
-}
-
-func (h *handlers) getContext(ctx context.Context, req *mcp.CallToolRequest, in GetContextInput) (*mcp.CallToolResult, api.ContextResponse, error) {
-	ctx = withNamespace(ctx, req.Extra)
-	q := sage.ContextQuery{
-		Query:      in.Query,
-		MaxResults: in.MaxResults,
-		MaxChars:   in.MaxChars,
-		Filter:     sage.Filter{Project: in.Project, SessionID: in.SessionID},
+	// A project's memories come with the global ones (stored without a
+	// project): preferences and facts that hold everywhere.
+	f.IncludeGlobal = project != ""
+	if in.MaxChars == 0 {
+		q := sage.SearchQuery{Query: in.Query, Limit: in.Limit, Mode: sage.Mode(in.Mode), Filter: f}
+		rs, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Search)
+		if err != nil {
+			return nil, SearchMemoryOutput{}, err
+		}
+		return nil, SearchMemoryOutput{Results: apiResults(rs)}, nil
 	}
-	c, err := callService(ctx, h, ToolGetContext, "", q, h.svc.Context)
+	q := sage.ContextQuery{Query: in.Query, MaxResults: in.Limit, MaxChars: in.MaxChars, Mode: sage.Mode(in.Mode), Filter: f}
+	c, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Context)
 	if err != nil {
-		return nil, api.ContextResponse{}, err
+		return nil, SearchMemoryOutput{}, err
 	}
-	maxChars := q.MaxChars
-	if maxChars == 0 {
-		maxChars = sage.DefaultMaxChars
-	}
-	out := api.ContextResponse{Context: clip(c.Text, maxChars), Items: apiResults(c.Items)}
+	out := SearchMemoryOutput{Context: clip(c.Text, in.MaxChars), Results: apiResults(c.Items)}
 	text := out.Context
 	switch {
 	case text != "":
-	case len(out.Items) > 0:
-		text = fmt.Sprintf("No relevant memory fits within max_chars=%d; ask for more characters.", maxChars)
+	case len(out.Results) > 0:
+		text = fmt.Sprintf("No memory fits within max_chars=%d; ask for more characters.", in.MaxChars)
 	default:
 		text = "No relevant memories."
 	}
-	// The block itself is the text content, ready to read; the items are
+	// The block itself is the text content, ready to read; the memories are
 	// in the structured content.
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, out, nil
 }
@@ -453,35 +410,23 @@ func (h *handlers) manageSession(ctx context.Context, req *mcp.CallToolRequest, 
 		}
 		as := apiSession(s)
 		out.Session = &as
-	case ActionDelete:
-		n, err := h.svc.Forget(ctx, sage.ForgetRequest{SessionID: in.SessionID})
-		if err != nil {
-			return fail(err)
-		}
-		if n == 0 {
-			return fail(sage.ErrNotFound)
-		}
-		out.Deleted = n
+	case ActionExport:
+		return h.exportSession(ctx, in, fail)
 	default:
-		return fail(sage.Invalidf("action", "%q is not one of list, info, rename, delete", truncate(in.Action, 64)))
+		return fail(sage.Invalidf("action", "%q is not one of list, info, rename, export", truncate(in.Action, 64)))
 	}
 	return nil, out, nil
 }
 
-func (h *handlers) exportSession(ctx context.Context, req *mcp.CallToolRequest, in ExportSessionInput) (*mcp.CallToolResult, ExportSessionOutput, error) {
-	ctx = withNamespace(ctx, req.Extra)
-	fail := func(err error) (*mcp.CallToolResult, ExportSessionOutput, error) {
-		return nil, ExportSessionOutput{}, h.fail(ctx, ToolExportSession, err, notFoundSession(in.SessionID))
-	}
+// exportSession is manage_session(export): the session's memories in time
+// order, as a Markdown transcript or as JSON.
+func (h *handlers) exportSession(ctx context.Context, in ManageSessionInput, fail func(error) (*mcp.CallToolResult, ManageSessionOutput, error)) (*mcp.CallToolResult, ManageSessionOutput, error) {
 	format := in.Format
 	if format == "" {
 		format = FormatMarkdown
 	}
 	if format != FormatMarkdown && format != FormatJSON {
 		return fail(sage.Invalidf("format", "%q is not one of markdown, json", truncate(format, 64)))
-	}
-	if err := checkSessionID(in.SessionID, true); err != nil {
-		return fail(err)
 	}
 	s, ms, err := h.sessionWithMemories(ctx, in.SessionID)
 	if err != nil {
@@ -500,7 +445,8 @@ func (h *handlers) exportSession(ctx context.Context, req *mcp.CallToolRequest, 
 		return fail(failf("session %q is too large to export here (%d bytes, the limit is %d): export it with sage_manage export or GET %s/export",
 			truncate(in.SessionID, 64), len(doc), MaxExportBytes, api.Version))
 	}
-	out := ExportSessionOutput{Session: apiSession(s), Format: format, Content: doc, Memories: len(ms)}
+	as := apiSession(s)
+	out := ManageSessionOutput{Action: ActionExport, Session: &as, Format: format, Content: doc, Memories: len(ms)}
 	// The document is the text content; the structured content repeats it
 	// with the session's fields.
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: doc}}}, out, nil
@@ -526,6 +472,41 @@ func (h *handlers) sessionWithMemories(ctx context.Context, id string) (sage.Ses
 		return sage.Session{}, nil, err
 	}
 	return s, ms, nil
+}
+
+// turnFields renames the fields of a turn's input error to the arguments
+// of remember: the prompt is content, the reply response.
+func turnFields(err error) error {
+	var ie *sage.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	field := map[string]string{"user_prompt": "content", "assistant_response": "response"}[ie.Field]
+	if field == "" {
+		return err
+	}
+	msg := strings.NewReplacer("user_prompt", "content", "assistant_response", "response").Replace(ie.Message)
+	return sage.Invalidf(field, "%s", msg)
+}
+
+// argOrHeader returns the argument when the call gave it (empty
+// included), else the value of the request header name, checked like an
+// argument: a bad header is an input error about that header.
+func argOrHeader(arg *string, extra *mcp.RequestExtra, name string) (string, error) {
+	if arg != nil {
+		return *arg, nil
+	}
+	if extra == nil || extra.Header == nil {
+		return "", nil
+	}
+	v := strings.TrimSpace(extra.Header.Get(name))
+	var ie *sage.InputError
+	if err := (sage.Filter{Project: v}).Validate(); errors.As(err, &ie) {
+		return "", sage.Invalidf(name+" header", "%s", ie.Message)
+	} else if err != nil {
+		return "", err
+	}
+	return v, nil
 }
 
 // filter builds and checks a search filter from tool inputs.

@@ -2,7 +2,9 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,9 +29,19 @@ var (
 	reQuoted     = regexp.MustCompile(`"([^"]*)"`)
 )
 
+// The input schemas the tools advertise leave out additionalProperties
+// (to save the characters in every model request, see addTools), so the
+// SDK lets unknown arguments through; friendlyArguments refuses them
+// itself, before the tool runs.
+
 // friendlyArguments is a receiving middleware for tools/call.
 func (h *handlers) friendlyArguments(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if call, ok := req.(*mcp.CallToolRequest); ok && method == "tools/call" && call.Params != nil {
+			if msg := h.unknownArguments(call.Params.Name, call.Params.Arguments); msg != "" {
+				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}, nil
+			}
+		}
 		res, err := next(ctx, method, req)
 		if err != nil || method != "tools/call" {
 			return res, err
@@ -59,14 +71,7 @@ func (h *handlers) argumentsMessage(tool, msg string) string {
 		return fmt.Sprintf("invalid %s: is required", strings.Join(unquote(m[1]), ", "))
 	}
 	if m := reAdditional.FindStringSubmatch(msg); m != nil {
-		names := slices.Sorted(func(yield func(string) bool) {
-			for name := range schema.Properties {
-				if !yield(name) {
-					return
-				}
-			}
-		})
-		return fmt.Sprintf("unknown argument %s: %s takes %s", strings.Join(unquote(m[1]), ", "), tool, strings.Join(names, ", "))
+		return unknownMessage(tool, schema, unquote(m[1]))
 	}
 	if m := reProperty.FindStringSubmatch(msg); m != nil {
 		if p := schema.Properties[m[1]]; p != nil {
@@ -74,6 +79,41 @@ func (h *handlers) argumentsMessage(tool, msg string) string {
 		}
 	}
 	return "invalid arguments: " + strings.TrimPrefix(msg, sdkArgumentsPrefix)
+}
+
+// unknownArguments returns the message refusing the arguments of a call
+// of tool that its input schema does not know, or "" when there are none
+// (or the arguments are no JSON object: the SDK reports that).
+func (h *handlers) unknownArguments(tool string, args json.RawMessage) string {
+	schema := h.inputs[tool]
+	if schema == nil || len(args) == 0 {
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(args, &m) != nil {
+		return ""
+	}
+	var unknown []string
+	for name := range m {
+		if _, ok := schema.Properties[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return ""
+	}
+	slices.Sort(unknown)
+	return unknownMessage(tool, schema, unknown)
+}
+
+// unknownMessage says which arguments tool does not take, and which it does.
+func unknownMessage(tool string, schema *jsonschema.Schema, unknown []string) string {
+	names := slices.Sorted(maps.Keys(schema.Properties))
+	takes := strings.Join(names, ", ")
+	if len(names) == 0 {
+		takes = "no arguments"
+	}
+	return fmt.Sprintf("unknown argument %s: %s takes %s", strings.Join(unknown, ", "), tool, takes)
 }
 
 // unquote returns the quoted strings of a Go-quoted list.

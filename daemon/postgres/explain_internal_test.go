@@ -101,7 +101,8 @@ func TestQueryPlans(t *testing.T) {
 		return strings.Join(plan, "\n")
 	}
 	filters := []sage.Filter{{}, {Project: "p3"}, {Since: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)},
-		{Kinds: []sage.Kind{sage.KindTurn}}, {Tags: []string{"x"}}, {Project: "p1", Until: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)}}
+		{Kinds: []sage.Kind{sage.KindTurn}}, {Tags: []string{"x"}}, {Project: "p1", Until: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)},
+		{Project: "p3", IncludeGlobal: true}}
 	for _, f := range filters {
 		settings, sql, args := s.semanticSQL(sage.DefaultNamespace, vec[0], f, 50)
 		plan := explain(settings, sql, args...)
@@ -126,6 +127,10 @@ func TestQueryPlans(t *testing.T) {
 	settings, sql, args := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], small, 50)
 	if plan := explain(settings, sql, args...); !strings.Contains(plan, "memories_project") || strings.Contains(plan, "Seq Scan") {
 		t.Errorf("exact semantic search of a small project does not use the project index:\n%s", plan)
+	}
+	gs, gsql, gargs := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], sage.Filter{Project: "p3", IncludeGlobal: true}, 50)
+	if plan := explain(gs, gsql, gargs...); !strings.Contains(plan, "memories_project") || strings.Contains(plan, "Seq Scan") {
+		t.Errorf("exact semantic search of a small project and the global memories does not use the project index:\n%s", plan)
 	}
 	// The daemon's statements are prepared and cached: after a few runs
 	// PostgreSQL may plan them once for any arguments (a generic plan). The

@@ -150,15 +150,20 @@ func (w *where) add(cond string, arg any) {
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
 
 func filterWhere(ns string, f sage.Filter, args ...any) *where {
-	return filterWhereProject(ns, f, "project = ?", args...)
+	return filterWhereProject(ns, f, "%s", args...)
 }
 
-// filterWhereProject is filterWhere with the project condition given.
-func filterWhereProject(ns string, f sage.Filter, project string, args ...any) *where {
+// filterWhereProject is filterWhere with the project condition wrapped in
+// the format wrap ("%s": as is).
+func filterWhereProject(ns string, f sage.Filter, wrap string, args ...any) *where {
 	w := &where{args: args}
 	w.add("namespace = ?", ns)
-	if f.Project != "" {
-		w.add(project, f.Project)
+	switch {
+	case f.Project != "" && f.IncludeGlobal:
+		// The project's memories and the global ones (no project).
+		w.add(fmt.Sprintf(wrap, "project = ANY(?)"), []string{f.Project, ""})
+	case f.Project != "":
+		w.add(fmt.Sprintf(wrap, "project = ?"), f.Project)
 	}
 	if f.SessionID != "" {
 		w.add("session_id = ?", f.SessionID)
@@ -300,7 +305,11 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 		if err != nil {
 			return nil, err
 		}
-		if exactProject(st.projectRows(f.Project), st.total, pool) {
+		n := st.projectRows(f.Project)
+		if f.IncludeGlobal {
+			n += st.projectRows("")
+		}
+		if exactProject(n, st.total, pool) {
 			settings, sql, args = s.exactSemanticSQL(ns, vec, f, pool)
 		}
 	}
@@ -355,7 +364,7 @@ func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, poo
 	// a small project goes to exactSemanticSQL, a big one is best found
 	// walking the HNSW index. "IS TRUE" hides the condition from the index
 	// (project is never NULL), not from the planner's estimates.
-	w := filterWhereProject(ns, f, "(project = ?) IS TRUE", halfvec(vec))
+	w := filterWhereProject(ns, f, "(%s) IS TRUE", halfvec(vec))
 	// The model is a literal, not a parameter, so the planner can match the
 	// partial index of that model.
 	dist := fmt.Sprintf("(embedding::halfvec(%d) <=> $1::halfvec)", s.dims)
@@ -707,12 +716,14 @@ func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.
 	if q.MaxChars == 0 {
 		q.MaxChars = sage.DefaultMaxChars
 	}
+	// Global memories (no project) are context in every project.
+	q.Filter.IncludeGlobal = true
 	var items []sage.Result
 	var err error
 	if strings.TrimSpace(q.Query) == "" {
 		items, err = s.recent(ctx, q.Filter, q.MaxResults)
 	} else {
-		items, err = s.Search(ctx, sage.SearchQuery{Query: q.Query, Limit: q.MaxResults, Filter: q.Filter})
+		items, err = s.Search(ctx, sage.SearchQuery{Query: q.Query, Limit: q.MaxResults, Mode: q.Mode, Filter: q.Filter})
 	}
 	if err != nil {
 		return sage.Context{}, fmt.Errorf("context: %w", err)

@@ -38,6 +38,7 @@ func Run(t *testing.T, newService Factory) {
 		{"SearchNearDuplicates", testSearchNearDuplicates},
 		{"SearchInvalid", testSearchInvalid},
 		{"Context", testContext},
+		{"GlobalMemories", testGlobalMemories},
 		{"Forget", testForget},
 		{"Sessions", testSessions},
 		{"ExportImport", testExportImport},
@@ -525,6 +526,60 @@ func testContext(t *testing.T, s sage.Service) {
 	wantInvalid(t, err, "max_chars")
 	_, err = s.Context(ctx, sage.ContextQuery{Query: "x", MaxResults: -1})
 	wantInvalid(t, err, "max_results")
+}
+
+// testGlobalMemories: memories without a project are context in every
+// project, and a search with IncludeGlobal brings them along with the
+// project's; without it a project filter keeps to the project.
+func testGlobalMemories(t *testing.T, s sage.Service) {
+	ctx := context.Background()
+	a := MustRemember(t, s, ctx, sage.Note{Content: "use tabs for indentation in project alpha", Kind: sage.KindDecision, Project: "alpha", OccurredAt: base})
+	b := MustRemember(t, s, ctx, sage.Note{Content: "use spaces for indentation in project beta", Kind: sage.KindDecision, Project: "beta", OccurredAt: base.Add(time.Minute)})
+	g := MustRemember(t, s, ctx, sage.Note{Content: "the user wants indentation explained briefly", Kind: sage.KindDecision, OccurredAt: base.Add(2 * time.Minute)})
+	todo := MustRemember(t, s, ctx, sage.Note{Content: "todo: document the indentation rules", Kind: sage.KindTodo, OccurredAt: base.Add(3 * time.Minute)})
+
+	sorted := func(rs []sage.Result) []int64 {
+		out := ids(rs)
+		slices.Sort(out)
+		return out
+	}
+	for _, mode := range []sage.Mode{sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword} {
+		searches := []struct {
+			name string
+			f    sage.Filter
+			want []int64
+		}{
+			{"project only", sage.Filter{Project: "alpha"}, []int64{a.ID}},
+			{"project and global", sage.Filter{Project: "alpha", IncludeGlobal: true}, []int64{a.ID, g.ID, todo.ID}},
+			{"project and global decisions", sage.Filter{Project: "beta", IncludeGlobal: true, Kinds: []sage.Kind{sage.KindDecision}}, []int64{b.ID, g.ID}},
+			{"no project: all", sage.Filter{IncludeGlobal: true}, []int64{a.ID, b.ID, g.ID, todo.ID}},
+		}
+		for _, tt := range searches {
+			rs := MustSearch(t, s, ctx, sage.SearchQuery{Query: "indentation", Mode: mode, Limit: 10, Filter: tt.f})
+			if got := sorted(rs); !slices.Equal(got, tt.want) {
+				t.Errorf("%s, %s: ids %v, want %v", mode, tt.name, got, tt.want)
+			}
+		}
+	}
+	// Context: a project's context holds the global memories, with a query
+	// and without (the latest memories).
+	for _, q := range []string{"indentation", ""} {
+		c, err := s.Context(ctx, sage.ContextQuery{Query: q, MaxChars: sage.MaxMaxChars, Filter: sage.Filter{Project: "alpha"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sorted(c.Items), []int64{a.ID, g.ID, todo.ID}; !slices.Equal(got, want) {
+			t.Errorf("context of alpha (query %q): ids %v, want %v", q, got, want)
+		}
+		if !strings.Contains(c.Text, "explained briefly") || strings.Contains(c.Text, "project beta") {
+			t.Errorf("context of alpha (query %q):\n%s", q, c.Text)
+		}
+	}
+	// The mode of a context query is the search's.
+	c, err := s.Context(ctx, sage.ContextQuery{Query: "indentation", Mode: sage.ModeKeyword, Filter: sage.Filter{Project: "beta"}})
+	if err != nil || len(c.Items) != 3 {
+		t.Errorf("keyword context of beta: %+v, %v", c.Items, err)
+	}
 }
 
 func testForget(t *testing.T, s sage.Service) {

@@ -14,12 +14,18 @@ import (
 	"github.com/sage-mcp/sage/shared/api"
 )
 
-// Tool names of the daemon (package mcpserver).
+// Tool names of the daemon (package mcpserver), and toolContext, the name
+// of the context phase: search_memory with max_chars (until 2026-12 the
+// tool get_context, whose name the reports keep).
 const (
-	toolSave    = "save_conversation"
+	toolSave    = "remember"
 	toolSearch  = "search_memory"
 	toolContext = "get_context"
 )
+
+// contextMaxChars is the block size of the context phase (get_context's
+// default).
+const contextMaxChars = 4000
 
 // bearer adds the token to every request.
 type bearer struct {
@@ -55,10 +61,11 @@ func connect(ctx context.Context, base string, hc *http.Client) (*mcp.ClientSess
 	return cs, nil
 }
 
-// saveArgs are the arguments of save_conversation.
+// saveArgs are the arguments of remember for a turn (kind=turn).
 type saveArgs struct {
-	UserPrompt        string `json:"user_prompt"`
-	AssistantResponse string `json:"assistant_response"`
+	Kind              string `json:"kind"`
+	UserPrompt        string `json:"content"`
+	AssistantResponse string `json:"response"`
 	SessionID         string `json:"session_id,omitempty"`
 	Project           string `json:"project,omitempty"`
 	OccurredAt        string `json:"occurred_at,omitempty"`
@@ -71,10 +78,11 @@ type searchArgs struct {
 	Project string `json:"project,omitempty"`
 }
 
-// contextArgs are the arguments of get_context.
+// contextArgs are the arguments of search_memory for a context block.
 type contextArgs struct {
-	Query   string `json:"query"`
-	Project string `json:"project,omitempty"`
+	Query    string `json:"query"`
+	Project  string `json:"project,omitempty"`
+	MaxChars int    `json:"max_chars"`
 }
 
 // call calls a tool and decodes its structured result into out. A tool
@@ -106,16 +114,16 @@ func call(ctx context.Context, cs *mcp.ClientSession, tool string, args, out any
 	return nil
 }
 
-// save stores t with save_conversation.
+// save stores t with remember(kind=turn).
 func save(ctx context.Context, cs *mcp.ClientSession, t turn) (api.SaveResult, error) {
 	var r api.SaveResult
 	err := call(ctx, cs, toolSave, saveArgs{
-		UserPrompt: t.UserPrompt, AssistantResponse: t.AssistantResponse,
+		Kind: "turn", UserPrompt: t.UserPrompt, AssistantResponse: t.AssistantResponse,
 		SessionID: t.SessionID, Project: t.Project,
 		OccurredAt: t.OccurredAt.Format(time.RFC3339), IdempotencyKey: t.IdempotencyKey,
 	}, &r)
 	if err == nil && r.ID == 0 {
-		err = errors.New("save_conversation: result without id")
+		err = errors.New("remember: result without id")
 	}
 	return r, err
 }
@@ -127,12 +135,12 @@ func search(ctx context.Context, cs *mcp.ClientSession, q query) (int, error) {
 	return len(r.Results), err
 }
 
-// getContext runs q with get_context and returns how many memories the
-// block holds.
+// getContext runs q with search_memory(max_chars) and returns how many
+// memories the block holds.
 func getContext(ctx context.Context, cs *mcp.ClientSession, q query) (int, error) {
-	var r api.ContextResponse
-	err := call(ctx, cs, toolContext, contextArgs{Query: q.Text, Project: q.Project}, &r)
-	return len(r.Items), err
+	var r api.SearchResponse
+	err := call(ctx, cs, toolSearch, contextArgs{Query: q.Text, Project: q.Project, MaxChars: contextMaxChars}, &r)
+	return len(r.Results), err
 }
 
 // status returns get_status of the token's namespace.
