@@ -59,7 +59,7 @@ func transcriptLines(promptID, prompt, answer string, at time.Time) string {
 		"timestamp": at.Format(time.RFC3339Nano), "message": map[string]any{"role": "user", "content": prompt}})
 	a, _ := json.Marshal(map[string]any{"type": "assistant", "uuid": "a-" + promptID,
 		"timestamp": at.Add(time.Second).Format(time.RFC3339Nano),
-		"message": map[string]any{"id": "m-" + promptID, "role": "assistant", "content": []any{map[string]any{"type": "text", "text": answer}}}})
+		"message":   map[string]any{"id": "m-" + promptID, "role": "assistant", "content": []any{map[string]any{"type": "text", "text": answer}}}})
 	return string(u) + "\n" + string(a) + "\n"
 }
 

@@ -137,30 +137,64 @@ func (r *MessagesRequest) Last() Message {
 	return r.Messages[len(r.Messages)-1]
 }
 
-// Prompt returns the text the user typed in the last user message: its text
-// blocks without the <system-reminder> blocks Claude Code adds (hook
-// context among them), joined with newlines.
+// Prompt returns the text the user typed: the last text block of the last
+// user message that is not a <system-reminder> (hook context among them).
+// After an interrupt or a compaction Claude Code puts earlier text blocks
+// in the same message.
 func (r *MessagesRequest) Prompt() string {
-	var parts []string
-	for _, b := range r.LastUser().Blocks() {
+	bs := r.LastUser().Blocks()
+	for i := len(bs) - 1; i >= 0; i-- {
+		b := bs[i]
 		if b.Type == "text" && !strings.HasPrefix(strings.TrimSpace(b.Text), "<system-reminder>") {
-			parts = append(parts, b.Text)
+			return strings.TrimSpace(b.Text)
 		}
 	}
-	return strings.TrimSpace(strings.Join(parts, "\n"))
+	return ""
+}
+
+// LastToolUse returns the last tool_use block the model sent (in the last
+// assistant message), if any.
+func (r *MessagesRequest) LastToolUse() (Block, bool) {
+	if r == nil {
+		return Block{}, false
+	}
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if r.Messages[i].Role != "assistant" {
+			continue
+		}
+		bs := r.Messages[i].Blocks()
+		for j := len(bs) - 1; j >= 0; j-- {
+			if bs[j].Type == "tool_use" {
+				return bs[j], true
+			}
+		}
+		return Block{}, false
+	}
+	return Block{}, false
 }
 
 // Answers is a Responder that answers a prompt with answers[prompt], a
-// tool result with "Done.", and anything else with "OK.".
+// tool result with "Done.", and anything else with "OK.". A prompt of
+// several lines (Claude Code joins prompts queued while the model was busy
+// into one) each with an answer gets those answers joined by spaces.
 func Answers(answers map[string]string) Responder {
 	return func(r *Request) Reply {
 		if _, ok := r.Messages.ToolResult(); ok {
 			return Reply{Text: "Done."}
 		}
-		if a, ok := answers[r.Messages.Prompt()]; ok {
+		p := r.Messages.Prompt()
+		if a, ok := answers[p]; ok {
 			return Reply{Text: a}
 		}
-		return Reply{Text: "OK."}
+		var parts []string
+		for _, l := range strings.Split(p, "\n") {
+			a, ok := answers[strings.TrimSpace(l)]
+			if !ok {
+				return Reply{Text: "OK."}
+			}
+			parts = append(parts, a)
+		}
+		return Reply{Text: strings.Join(parts, " ")}
 	}
 }
 
