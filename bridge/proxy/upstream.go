@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -46,11 +47,18 @@ func (e *statusError) Error() string {
 type attempt struct {
 	idempotent func() bool // nil: not idempotent
 	lastErr    error
+	// failFast: a refused connection is not retried (the first
+	// initialize: nothing listens, so the cache answers at once).
+	failFast bool
 }
 
 func (a *attempt) idem() bool { return a.idempotent != nil && a.idempotent() }
 
 type attemptKey struct{}
+
+// failFastKey, set in a request's context, makes a refused connection end
+// the request at once instead of being retried until its deadline.
+type failFastKey struct{}
 
 // checkRetry is the retry policy: connection errors, 429, 502, 503 and 504
 // are retried until the request's deadline, but a request that may have
@@ -65,6 +73,9 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	}
 	if err != nil {
 		a.lastErr = err
+		if a.failFast && IsConnRefused(err) {
+			return false, nil
+		}
 		return neverSent(err) || a.idem(), nil
 	}
 	switch resp.StatusCode {
@@ -102,6 +113,21 @@ func IsConnRefused(err error) bool {
 	return false
 }
 
+// headerValue returns v when it can travel as a header value: valid
+// UTF-8, no control characters, at most MaxDefaultBytes; else "".
+func headerValue(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) > MaxDefaultBytes || !utf8.ValidString(v) {
+		return ""
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	return v
+}
+
 // jitterBackoff is retryablehttp's exponential backoff (which honours
 // Retry-After on 429 and 503) with equal jitter.
 func jitterBackoff(min, max time.Duration, attemptNum int, resp *http.Response) time.Duration {
@@ -116,6 +142,12 @@ func jitterBackoff(min, max time.Duration, attemptNum int, resp *http.Response) 
 func (b *Bridge) setHeaders(h http.Header, s *session) {
 	if b.opts.Token != "" {
 		h.Set("Authorization", "Bearer "+b.opts.Token)
+	}
+	if b.project != "" {
+		h.Set(HeaderProject, b.project)
+	}
+	if b.sessionID != "" {
+		h.Set(HeaderSession, b.sessionID)
 	}
 	if s != nil {
 		if s.id != "" {
@@ -138,7 +170,7 @@ type reply struct {
 // response and passes every other message of the response stream (server
 // requests and notifications) to the client.
 func (b *Bridge) post(ctx context.Context, s *session, msg []byte, idempotent func() bool, wantReply bool) (*reply, error) {
-	a := &attempt{idempotent: idempotent}
+	a := &attempt{idempotent: idempotent, failFast: ctx.Value(failFastKey{}) != nil}
 	ctx = context.WithValue(ctx, attemptKey{}, a)
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, b.opts.URL, msg)
 	if err != nil {
@@ -446,6 +478,7 @@ func (b *Bridge) connectLoop() {
 		}
 		b.mu.Lock()
 		b.lastErr = err
+		b.refused = IsConnRefused(err)
 		b.mu.Unlock()
 		if n == 0 || n%20 == 0 {
 			b.log.Warn("daemon not reachable, retrying", "url", b.opts.URL, "err", err)
@@ -498,7 +531,7 @@ func (b *Bridge) handleInitialize(e envelope, raw []byte) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, b.opts.InitTimeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(b.ctx, failFastKey{}, true), b.opts.InitTimeout)
 	r, s, err := b.initUpstream(ctx, up)
 	cancel()
 	if err == nil {
@@ -527,6 +560,7 @@ func (b *Bridge) handleInitialize(e envelope, raw []byte) {
 	b.log.Warn("daemon not ready, answering initialize from the cache", "url", b.opts.URL, "err", err)
 	b.mu.Lock()
 	b.lastErr = err
+	b.refused = IsConnRefused(err)
 	b.startConnectLocked()
 	b.mu.Unlock()
 	res := b.cache.get().Initialize
@@ -642,7 +676,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 // client fetches again after notifications/tools/list_changed).
 func (b *Bridge) answerDegraded(ctx context.Context, e envelope) ([]byte, bool) {
 	b.mu.Lock()
-	started, ready := b.initMsg != nil, b.ready
+	started, ready, refused := b.initMsg != nil, b.ready, b.refused
 	b.mu.Unlock()
 	if !started {
 		return nil, false
@@ -654,14 +688,18 @@ func (b *Bridge) answerDegraded(ctx context.Context, e envelope) ([]byte, bool) 
 	if !ok {
 		return nil, false
 	}
-	t := time.NewTimer(b.opts.InitTimeout)
-	defer t.Stop()
-	select {
-	case <-ready:
-		return nil, false
-	case <-ctx.Done():
-		return nil, false
-	case <-t.C:
+	// Wait briefly for a daemon that is starting, not for one whose port
+	// refused the connection: nothing listens there.
+	if !refused {
+		t := time.NewTimer(b.opts.InitTimeout)
+		defer t.Stop()
+		select {
+		case <-ready:
+			return nil, false
+		case <-ctx.Done():
+			return nil, false
+		case <-t.C:
+		}
 	}
 	if e.Method == "tools/list" {
 		if cached := b.cache.get().Tools; len(cached) > 0 {
