@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,15 +122,27 @@ type SpecificOutput struct {
 // ErrUnknownEvent is returned for an event Sage does not handle.
 var ErrUnknownEvent = errors.New("unknown hook event")
 
-// Run handles one event within r.Options.Timeout (the budget) and writes
+// Run handles one event within its budget (see Budget) and writes
 // the hook's output, if any, to stdout. It writes to stdout only on success
 // and only complete JSON.
 func (r *Runner) Run(ctx context.Context, event string, in Input, stdout io.Writer) error {
 	if event == "" {
 		event = in.HookEventName
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.Options.budget(event))
+	if !slices.Contains(claudehooks.Events, event) {
+		return fmt.Errorf("%w %q", ErrUnknownEvent, event)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.Budget(event))
 	defer cancel()
+	// The run's daemon calls are watched for the outage marker.
+	w := &watched{API: r.Client}
+	run := *r
+	run.Client = w
+	defer r.noteOutcome(ctx, w)
+	return run.run(ctx, event, in, stdout)
+}
+
+func (r *Runner) run(ctx context.Context, event string, in Input, stdout io.Writer) error {
 	var (
 		add string
 		err error
