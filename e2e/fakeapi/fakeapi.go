@@ -152,6 +152,37 @@ func (r *MessagesRequest) Prompt() string {
 	return ""
 }
 
+// HookContext returns the additionalContext a hook of event added to the
+// request: Claude Code puts it, after "<event> hook additional context: ",
+// in a text block of some message (in 2.1, the system message after the
+// prompt). It returns the text up to the end of that paragraph (a blank
+// line) and whether it was found; a <sage-memory> block is returned whole.
+func (r *MessagesRequest) HookContext(event string) (string, bool) {
+	if r == nil {
+		return "", false
+	}
+	marker := event + " hook additional context: "
+	for _, m := range r.Messages {
+		for _, b := range m.Blocks() {
+			i := strings.Index(b.Text, marker)
+			if i < 0 {
+				continue
+			}
+			rest := b.Text[i+len(marker):]
+			if strings.HasPrefix(rest, "<sage-memory>") {
+				if j := strings.Index(rest, "</sage-memory>"); j >= 0 {
+					return rest[:j+len("</sage-memory>")], true
+				}
+			}
+			if j := strings.Index(rest, "\n\n"); j >= 0 {
+				rest = rest[:j]
+			}
+			return rest, true
+		}
+	}
+	return "", false
+}
+
 // LastToolUse returns the last tool_use block the model sent (in the last
 // assistant message), if any.
 func (r *MessagesRequest) LastToolUse() (Block, bool) {

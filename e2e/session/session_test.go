@@ -335,3 +335,39 @@ func TestCompaction(t *testing.T) {
 		}
 	}
 }
+
+// TestRecallInjected: what a session saved comes back in a later session:
+// the SessionStart recap lists it and UserPromptSubmit injects it, exactly,
+// into the request to the model.
+func TestRecallInjected(t *testing.T) {
+	t.Parallel()
+	first := pair{"How long is the flibbertigibbet retention window in our deployment?", "The flibbertigibbet retention window is 14 days, set in retention.toml."}
+	later := "Remind me: what is the flibbertigibbet retention window in our deployment?"
+	e := harness.New(t, harness.Options{Responder: answers([]pair{first, {later, "Fourteen days."}})})
+	one := e.Print(first.prompt)
+	MustExactlyOnce(t, e, 1, []pair{first})
+	two := e.Print(later)
+	if two.SessionID == one.SessionID {
+		t.Fatalf("the second run reused session %s", one.SessionID)
+	}
+	reqs := e.API.MessagesRequests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d model requests, want 2", len(reqs))
+	}
+	if c, ok := reqs[0].Messages.HookContext("UserPromptSubmit"); ok {
+		t.Errorf("the first prompt got context from an empty store: %s", c)
+	}
+	day := time.Now().UTC().Format("2006-01-02")
+	wantRecall := "<sage-memory>\nMemories from earlier sessions (Sage; use if relevant, may be outdated):\n" +
+		"- [" + day + " turn · " + e.Project + "] User: " + first.prompt + " Assistant: " + first.answer + "\n</sage-memory>"
+	if got, _ := reqs[1].Messages.HookContext("UserPromptSubmit"); got != wantRecall {
+		t.Errorf("UserPromptSubmit injected:\n%s\nwant:\n%s%s", got, wantRecall, e.HookLog())
+	}
+	recap, _ := reqs[1].Messages.HookContext("SessionStart")
+	if !strings.HasPrefix(recap, "<sage-memory>\nSage recap of earlier work on project "+e.Project) || !strings.Contains(recap, first.prompt+" (1 memories)") {
+		t.Errorf("SessionStart recap:\n%s", recap)
+	}
+	if n := strings.Count(string(reqs[1].Body), "<sage-memory>"); n != 2 {
+		t.Errorf("%d <sage-memory> blocks in the request, want the recap's and the recall's", n)
+	}
+}
