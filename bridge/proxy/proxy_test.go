@@ -503,3 +503,21 @@ func TestRefusedConnectionAnsweredAtOnce(t *testing.T) {
 		t.Fatalf("answers took %v, the init budget is %v: the bridge waited although the connection was refused", d, budget)
 	}
 }
+
+// TestPreInitializeRequestFailsFast: a request before initialize (Claude
+// Code's server/discover probe) is answered at once with an error when
+// the daemon refuses connections, and within the init budget when it hangs.
+func TestPreInitializeRequestFailsFast(t *testing.T) {
+	srv := MustReserveServer(t) // refused
+	const budget = 2 * time.Second
+	c := MustStartBridge(t, proxy.Options{URL: srv.URL(), InitTimeout: budget, RequestTimeout: 30 * time.Second})
+	start := time.Now()
+	r := MustDecode(t, c.call(`"probe-1"`, "server/discover", `{}`))
+	if r.Error == nil {
+		t.Fatalf("server/discover while down: no error")
+	}
+	if d := time.Since(start); d >= budget {
+		t.Fatalf("server/discover answered after %v: the bridge retried a refused connection", d)
+	}
+	MustResult(t, c.MustInit(), &struct{}{})
+}

@@ -639,6 +639,18 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 		if m, ok := b.answerDegraded(ctx, e); ok {
 			return m
 		}
+		b.mu.Lock()
+		started := b.initMsg != nil
+		b.mu.Unlock()
+		if !started {
+			// A request before initialize (Claude Code 2.1 probes with
+			// server/discover and waits ~2 s for an answer before it falls
+			// back to initialize): like the first initialize, it gets the
+			// init budget and a refused connection fails it at once.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithValue(ctx, failFastKey{}, true), b.opts.InitTimeout)
+			defer cancel()
+		}
 	}
 	// Decided only when a failure asks: the common path skips the parse.
 	idem := sync.OnceValue(func() bool { return b.tools.idempotent(e.Method, e.Params) })
