@@ -201,7 +201,10 @@ type Bridge struct {
 	connecting bool
 	lastErr    error
 	refused    bool // lastErr is a refused connection
-	pending    map[string]*call
+	// downAtStart: a request before initialize found the daemon down or
+	// hung, so initialize and list requests do not wait for it.
+	downAtStart bool
+	pending     map[string]*call
 
 	stopMu  sync.Mutex
 	stopped bool // set when Serve winds down: dispatch starts nothing new

@@ -56,6 +56,10 @@ func (a *attempt) idem() bool { return a.idempotent != nil && a.idempotent() }
 
 type attemptKey struct{}
 
+// downAtStartBudget bounds the first initialize once a request before it
+// found the daemon down or hung.
+const downAtStartBudget = 50 * time.Millisecond
+
 // failFastKey, set in a request's context, makes a refused connection end
 // the request at once instead of being retried until its deadline.
 type failFastKey struct{}
@@ -531,7 +535,15 @@ func (b *Bridge) handleInitialize(e envelope, raw []byte) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.WithValue(b.ctx, failFastKey{}, true), b.opts.InitTimeout)
+	budget := b.opts.InitTimeout
+	b.mu.Lock()
+	if b.downAtStart {
+		// A request before this one found the daemon down or hung: one
+		// quick try only, then the cache answers.
+		budget = min(budget, downAtStartBudget)
+	}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithValue(b.ctx, failFastKey{}, true), budget)
 	r, s, err := b.initUpstream(ctx, up)
 	cancel()
 	if err == nil {
@@ -650,15 +662,33 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(context.WithValue(ctx, failFastKey{}, true), b.opts.InitTimeout)
 			defer cancel()
+			resp, err := b.forwardSession(ctx, c, e, up)
+			var ue *unreachableError
+			if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
+				// The daemon is down or hung: initialize and the list
+				// requests will not wait for it again.
+				b.mu.Lock()
+				b.downAtStart = true
+				b.mu.Unlock()
+			}
+			return resp
 		}
 	}
+	resp, _ := b.forwardSession(ctx, c, e, up)
+	return resp
+}
+
+// forwardSession posts a request in the current session (waiting for one,
+// re-initializing on 404) and returns the client's response and the error
+// that made it an error response, if any.
+func (b *Bridge) forwardSession(ctx context.Context, c *call, e envelope, up []byte) ([]byte, error) {
 	// Decided only when a failure asks: the common path skips the parse.
 	idem := sync.OnceValue(func() bool { return b.tools.idempotent(e.Method, e.Params) })
 	reinits, lost := 0, 0
 	for {
 		s, err := b.waitSession(ctx)
 		if err != nil {
-			return b.errorFor(ctx, e, err)
+			return b.errorFor(ctx, e, err), err
 		}
 		c.sent.Store(true)
 		r, err := b.post(ctx, s, up, idem, true)
@@ -670,7 +700,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 					b.cacheSet("tools", r.env.Result)
 				}
 			}
-			return restoreID(r, e.ID)
+			return restoreID(r, e.ID), nil
 		case errors.Is(err, errSessionGone) && reinits < 3 && ctx.Err() == nil:
 			reinits++
 			b.invalidate(s)
@@ -678,7 +708,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 			lost++
 			b.log.Info("response stream broke, retrying", "method", e.Method, "err", err)
 		default:
-			return b.errorFor(ctx, e, err)
+			return b.errorFor(ctx, e, err), err
 		}
 	}
 }
@@ -688,7 +718,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 // client fetches again after notifications/tools/list_changed).
 func (b *Bridge) answerDegraded(ctx context.Context, e envelope) ([]byte, bool) {
 	b.mu.Lock()
-	started, ready, refused := b.initMsg != nil, b.ready, b.refused
+	started, ready, refused := b.initMsg != nil, b.ready, b.refused || b.downAtStart
 	b.mu.Unlock()
 	if !started {
 		return nil, false
