@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +39,9 @@ type Input struct {
 	CWD            string `json:"cwd"`
 	HookEventName  string `json:"hook_event_name"`
 	PermissionMode string `json:"permission_mode,omitempty"`
+	// PromptID identifies the prompt being answered, the same in its
+	// UserPromptSubmit and its Stop (recent Claude Code versions only).
+	PromptID string `json:"prompt_id,omitempty"`
 	// Prompt is the submitted prompt (UserPromptSubmit).
 	Prompt string `json:"prompt,omitempty"`
 	// LastAssistantMessage is the final assistant text (Stop, recent
@@ -117,15 +122,27 @@ type SpecificOutput struct {
 // ErrUnknownEvent is returned for an event Sage does not handle.
 var ErrUnknownEvent = errors.New("unknown hook event")
 
-// Run handles one event within r.Options.Timeout (the budget) and writes
+// Run handles one event within its budget (see Budget) and writes
 // the hook's output, if any, to stdout. It writes to stdout only on success
 // and only complete JSON.
 func (r *Runner) Run(ctx context.Context, event string, in Input, stdout io.Writer) error {
 	if event == "" {
 		event = in.HookEventName
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.Options.budget(event))
+	if !slices.Contains(claudehooks.Events, event) {
+		return fmt.Errorf("%w %q", ErrUnknownEvent, event)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.Budget(event))
 	defer cancel()
+	// The run's daemon calls are watched for the outage marker.
+	w := &watched{API: r.Client}
+	run := *r
+	run.Client = w
+	defer r.noteOutcome(ctx, w)
+	return run.run(ctx, event, in, stdout)
+}
+
+func (r *Runner) run(ctx context.Context, event string, in Input, stdout io.Writer) error {
 	var (
 		add string
 		err error
@@ -156,7 +173,7 @@ func (r *Runner) Run(ctx context.Context, event string, in Input, stdout io.Writ
 // stop saves the turn that just finished: through the outbox (durable
 // first), then drains the outbox within the budget.
 func (r *Runner) stop(ctx context.Context, in Input) error {
-	t, ok, err := r.buildTurn(in)
+	t, ok, err := r.buildTurn(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -169,11 +186,94 @@ func (r *Runner) stop(ctx context.Context, in Input) error {
 		if serr := r.Client.SendTurns(ctx, []api.Turn{t}); serr != nil {
 			return fmt.Errorf("save turn: %w; outbox: %w", serr, err)
 		}
-		return nil
 	}
+	r.markSaved(ctx, in.SessionID, in.PromptID)
 	res, err := r.Outbox.Drain(ctx, r.Client)
 	r.logDrain("stop", res, err)
 	return nil // the turn is safe in the outbox either way
+}
+
+// markSaved records that the turn of the prompt with Claude Code's id is in
+// the outbox.
+func (r *Runner) markSaved(ctx context.Context, session, promptID string) {
+	if promptID == "" {
+		return
+	}
+	r.updateState(ctx, session, func(st *state) {
+		if p, ok := st.find(promptID); ok {
+			p.Saved = true
+		}
+	})
+}
+
+// savePending puts in the outbox the turns of remembered prompts whose Stop
+// never came (an interrupted turn, a turn that failed), except the prompt
+// with id keep, and marks them saved. Their answer is what the transcript
+// holds for them, possibly nothing.
+func (r *Runner) savePending(ctx context.Context, in Input, keep string) {
+	if in.SessionID == "" {
+		return
+	}
+	var pending []promptState
+	r.updateState(ctx, in.SessionID, func(st *state) {
+		for i := range st.Recent {
+			p := &st.Recent[i]
+			if !p.Saved && p.ID != keep {
+				pending = append(pending, *p)
+				p.Saved = true
+			}
+		}
+	})
+	if len(pending) == 0 {
+		return
+	}
+	var turns []transcript.Turn
+	if in.TranscriptPath != "" {
+		turns, _ = transcript.TailTurnsFile(in.TranscriptPath)
+	}
+	for _, p := range pending {
+		t := r.newTurn(in, transcript.Truncate(transcript.Clean(p.Prompt), transcript.MaxText), p.At)
+		if tt, ok := findTurn(turns, p.ID, t.UserPrompt); ok {
+			t.AssistantResponse = tt.Response
+		}
+		t.IdempotencyKey = in.SessionID + ":p" + p.ID
+		meta := map[string]any{"source": "claude-code", "hook": in.HookEventName, "prompt_id": p.ID, "stopped": false}
+		if in.CWD != "" {
+			meta["cwd"] = in.CWD
+		}
+		t.Metadata, _ = json.Marshal(meta)
+		if err := r.Outbox.Append(t); err != nil {
+			r.log().Info("save unfinished turn", "err", err)
+		}
+	}
+}
+
+// newTurn is a turn of the hook's session and project.
+func (r *Runner) newTurn(in Input, prompt string, at time.Time) api.Turn {
+	t := api.Turn{SessionID: in.SessionID, Project: ProjectName(in.CWD), UserPrompt: prompt}
+	if !at.IsZero() {
+		at = at.UTC()
+		t.OccurredAt = &at
+	}
+	return t
+}
+
+// findTurn returns the last of turns with Claude Code's prompt id, else
+// (a transcript without prompt ids) the last whose prompt is prompt.
+func findTurn(turns []transcript.Turn, promptID, prompt string) (transcript.Turn, bool) {
+	for i := len(turns) - 1; i >= 0; i-- {
+		t := turns[i]
+		if promptID != "" && t.PromptID != "" {
+			if t.PromptID == promptID {
+				return t, true
+			}
+			continue
+		}
+		if prompt != "" && samePrompt(t.Prompt, prompt) {
+			return t, true
+		}
+	}
+	return transcript.Turn{}, false
 }
 
 func (r *Runner) logDrain(event string, res outbox.Result, err error) {
@@ -189,41 +289,109 @@ func (r *Runner) logDrain(event string, res outbox.Result, err error) {
 	}
 }
 
-// buildTurn assembles the finished turn from the transcript, the
-// last_assistant_message field and the prompt saved at UserPromptSubmit.
-func (r *Runner) buildTurn(in Input) (api.Turn, bool, error) {
+// Waiting for a lagging transcript.
+const (
+	// transcriptPoll is how often Stop re-reads a lagging transcript.
+	transcriptPoll = 20 * time.Millisecond
+	// maxTranscriptWait bounds the wait without a deadline.
+	maxTranscriptWait = time.Second
+	// stopReserve is the part of Stop's budget kept for the outbox.
+	stopReserve = 400 * time.Millisecond
+)
+
+// buildTurn assembles the finished turn. The prompt is the one
+// UserPromptSubmit saved under the Stop's prompt_id (Claude Code's own
+// identifier of the prompt), so a turn is never paired with another
+// prompt's answer. Claude Code writes its transcript late: when it does not
+// yet hold that prompt with the final answer (last_assistant_message), Stop
+// re-reads it until it does, within the budget less stopReserve; if it
+// never catches up, the saved prompt and last_assistant_message make the
+// turn. Without a prompt_id (older Claude Code) the latest saved prompt
+// plays that part when it is newer than the transcript's last prompt.
+func (r *Runner) buildTurn(ctx context.Context, in Input) (api.Turn, bool, error) {
 	if in.SessionID == "" {
 		return api.Turn{}, false, errors.New("stop: no session_id in hook input")
 	}
 	st, _ := r.loadState(in.SessionID)
-	var tt transcript.Turn
-	haveTranscript := false
-	if in.TranscriptPath != "" {
-		t, err := transcript.LastTurnFile(in.TranscriptPath)
-		switch {
-		case err == nil:
-			tt, haveTranscript = t, true
-		case errors.Is(err, transcript.ErrNoTurn):
-		default:
+	last := transcript.Clean(in.LastAssistantMessage)
+	var (
+		want   string    // the prompt this Stop answers, when known
+		wantAt time.Time // when it was submitted
+	)
+	if p, ok := st.find(in.PromptID); ok {
+		want, wantAt = transcript.Clean(p.Prompt), p.At
+	} else if in.PromptID == "" || st.PromptID == "" {
+		want, wantAt = transcript.Clean(st.Prompt), st.At
+	}
+	want = transcript.Truncate(want, transcript.MaxText)
+	read := func() ([]transcript.Turn, bool) {
+		if in.TranscriptPath == "" {
+			return nil, false
+		}
+		turns, err := transcript.TailTurnsFile(in.TranscriptPath)
+		if err != nil && !errors.Is(err, transcript.ErrNoTurn) && !errors.Is(err, os.ErrNotExist) {
 			r.log().Info("stop: transcript unreadable", "err", err)
 		}
+		return turns, len(turns) > 0
 	}
-	last := transcript.Clean(in.LastAssistantMessage)
-	statePrompt := transcript.Clean(st.Prompt)
-	// The transcript may lag behind the hook: if the prompt saved at
-	// UserPromptSubmit is newer than the transcript's last prompt, trust it.
-	// (A lagging transcript's last prompt is the previous turn's, seconds
-	// or more older; the margin absorbs clock order between the two.)
-	if haveTranscript && statePrompt != "" && !samePrompt(transcript.Truncate(statePrompt, transcript.MaxText), tt.Prompt) &&
-		st.At.After(tt.PromptAt.Add(2*time.Second)) {
-		haveTranscript = false
+	// done reports whether the transcript holds the turn: the wanted
+	// prompt with the final answer, or (without a known prompt, or with a
+	// saved prompt older than the transcript's last) its last turn.
+	done := func(turns []transcript.Turn) (transcript.Turn, bool) {
+		if len(turns) == 0 {
+			return transcript.Turn{}, false
+		}
+		lt := turns[len(turns)-1]
+		if want == "" && in.PromptID != "" {
+			return findTurn(turns, in.PromptID, "")
+		}
+		if want == "" || (in.PromptID == "" && !wantAt.IsZero() && !lt.PromptAt.IsZero() && lt.PromptAt.After(wantAt.Add(time.Second)) && !samePrompt(lt.Prompt, want)) {
+			return lt, true
+		}
+		tt, ok := findTurn(turns, in.PromptID, want)
+		if !ok {
+			return tt, false
+		}
+		return tt, last == "" || strings.Contains(tt.Response, strings.TrimSpace(transcript.Truncate(last, 2000)))
 	}
-	t := api.Turn{SessionID: in.SessionID, Project: ProjectName(in.CWD)}
-	meta := map[string]any{"source": "claude-code", "hook": "Stop"}
+	turns, _ := read()
+	tt, haveTranscript := done(turns)
+	if !haveTranscript && want != "" && in.TranscriptPath != "" {
+		start := time.Now()
+		wait := maxTranscriptWait
+		if dl, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(dl)-stopReserve)
+		}
+		timer := time.NewTimer(max(wait, 0))
+		tick := time.NewTicker(transcriptPoll)
+	poll:
+		for {
+			select {
+			case <-timer.C:
+				break poll
+			case <-ctx.Done():
+				break poll
+			case <-tick.C:
+				turns, _ = read()
+				if tt, haveTranscript = done(turns); haveTranscript {
+					break poll
+				}
+			}
+		}
+		timer.Stop()
+		tick.Stop()
+		if !haveTranscript {
+			// The prompt may be there without the final answer yet.
+			tt, haveTranscript = findTurn(turns, in.PromptID, want)
+		}
+		r.log().Debug("stop: waited for the transcript", "caught_up", haveTranscript, "waited", time.Since(start))
+	}
 	var at time.Time
+	meta := map[string]any{"source": "claude-code", "hook": "Stop"}
+	var t api.Turn
 	switch {
 	case haveTranscript:
-		t.UserPrompt = tt.Prompt
+		t = r.newTurn(in, tt.Prompt, time.Time{})
 		resp := tt.Response
 		if last != "" && !strings.Contains(resp, strings.TrimSpace(transcript.Truncate(last, 2000))) {
 			resp = strings.TrimSpace(resp + "\n" + last)
@@ -237,15 +405,21 @@ func (r *Runner) buildTurn(in Input) (api.Turn, bool, error) {
 			meta["tools"] = tt.Tools
 		}
 		at = tt.PromptAt
-	case statePrompt != "":
-		t.UserPrompt = transcript.Truncate(statePrompt, transcript.MaxText)
+	case want != "":
+		t = r.newTurn(in, want, time.Time{})
 		t.AssistantResponse = transcript.Truncate(last, transcript.MaxText)
-		at = st.At
+		at = wantAt
 	default:
+		t = r.newTurn(in, "", time.Time{})
 		t.AssistantResponse = transcript.Truncate(last, transcript.MaxText)
 	}
 	if t.UserPrompt == "" && t.AssistantResponse == "" {
 		return t, false, nil
+	}
+	if in.PromptID != "" {
+		// Claude Code's prompt id names the turn whatever the source.
+		t.IdempotencyKey = in.SessionID + ":p" + in.PromptID
+		meta["prompt_id"] = in.PromptID
 	}
 	if t.IdempotencyKey == "" {
 		h := sha256.New()
@@ -272,6 +446,9 @@ func samePrompt(a, b string) bool {
 
 // flush drains the outbox (PreCompact, SessionEnd) within the budget.
 func (r *Runner) flush(ctx context.Context, in Input, event string) error {
+	if event == claudehooks.SessionEnd {
+		r.savePending(ctx, in, "")
+	}
 	res, err := r.Outbox.Drain(ctx, r.Client)
 	r.logDrain(event, res, err)
 	if event == claudehooks.SessionEnd && in.SessionID != "" {

@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -165,8 +166,11 @@ func TestBuildTurn(t *testing.T) {
 	now := time.Date(2026, 11, 20, 9, 10, 0, 0, time.UTC)
 	r := &Runner{Outbox: ob, Options: Options{StateDir: filepath.Join(dir, "state")}, Now: func() time.Time { return now }}
 	tr := "testdata/transcript.jsonl"
+	// The transcript never catches up here: Stop waits for it until the
+	// budget (less the outbox's reserve) is spent.
+	ctx := context.Background()
 
-	tu, ok, err := r.buildTurn(Input{SessionID: "s", TranscriptPath: tr, CWD: "/home/ada/src/sage", LastAssistantMessage: "文档已更新。"})
+	tu, ok, err := r.buildTurn(ctx, Input{SessionID: "s", TranscriptPath: tr, CWD: "/home/ada/src/sage", LastAssistantMessage: "文档已更新。"})
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
@@ -178,30 +182,32 @@ func TestBuildTurn(t *testing.T) {
 		t.Fatalf("metadata = %s", tu.Metadata)
 	}
 	// last_assistant_message newer than the transcript's text is appended.
-	tu, _, _ = r.buildTurn(Input{SessionID: "s", TranscriptPath: tr, LastAssistantMessage: "Also fixed the links."})
+	tu, _, _ = r.buildTurn(ctx, Input{SessionID: "s", TranscriptPath: tr, LastAssistantMessage: "Also fixed the links."})
 	if !strings.HasSuffix(tu.AssistantResponse, "Also fixed the links.") || tu.IdempotencyKey != "s:u3" {
 		t.Fatalf("turn = %+v", tu)
 	}
 	// The transcript lags: the prompt remembered at UserPromptSubmit wins.
 	r.saveState("s", state{Prompt: "a newer prompt", At: now})
-	tu, _, _ = r.buildTurn(Input{SessionID: "s", TranscriptPath: tr, LastAssistantMessage: "newer answer"})
+	lagCtx, cancel := context.WithTimeout(ctx, stopReserve+50*time.Millisecond)
+	defer cancel()
+	tu, _, _ = r.buildTurn(lagCtx, Input{SessionID: "s", TranscriptPath: tr, LastAssistantMessage: "newer answer"})
 	if tu.UserPrompt != "a newer prompt" || tu.AssistantResponse != "newer answer" || !strings.HasPrefix(tu.IdempotencyKey, "s:h") {
 		t.Fatalf("lagging transcript: %+v", tu)
 	}
-	tu2, _, _ := r.buildTurn(Input{SessionID: "s", TranscriptPath: tr, LastAssistantMessage: "newer answer"})
+	tu2, _, _ := r.buildTurn(lagCtx, Input{SessionID: "s", TranscriptPath: tr, LastAssistantMessage: "newer answer"})
 	if tu2.IdempotencyKey != tu.IdempotencyKey {
 		t.Fatal("hash key is not stable")
 	}
 	// The same prompt as the transcript's: the transcript wins.
 	r.saveState("s", state{Prompt: "继续，顺便更新文档", At: now})
-	if tu, _, _ = r.buildTurn(Input{SessionID: "s", TranscriptPath: tr}); tu.IdempotencyKey != "s:u3" {
+	if tu, _, _ = r.buildTurn(ctx, Input{SessionID: "s", TranscriptPath: tr}); tu.IdempotencyKey != "s:u3" {
 		t.Fatalf("matching state: %+v", tu)
 	}
 	// Nothing at all: no turn.
-	if _, ok, err := r.buildTurn(Input{SessionID: "other"}); ok || err != nil {
+	if _, ok, err := r.buildTurn(ctx, Input{SessionID: "other"}); ok || err != nil {
 		t.Fatalf("empty: ok=%v err=%v", ok, err)
 	}
-	if _, _, err := r.buildTurn(Input{}); err == nil {
+	if _, _, err := r.buildTurn(ctx, Input{}); err == nil {
 		t.Fatal("no session id: no error")
 	}
 }

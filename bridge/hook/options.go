@@ -49,6 +49,9 @@ type Options struct {
 	MinScore float64
 	// StateDir holds per-session state (the last prompt).
 	StateDir string
+	// DownMarker is the "daemon seems down" marker file shared by the
+	// hooks ("" disables it; see SuspectBudget).
+	DownMarker string
 }
 
 // DefaultMinScore is the default relevance threshold (see Options.MinScore).

@@ -73,7 +73,9 @@ func (r *Runner) userPromptSubmit(ctx context.Context, in Input) (string, error)
 	// Slash commands are not turns in the transcript; remembering them
 	// would make Stop mistake the transcript for a lagging one.
 	if in.SessionID != "" && prompt != "" && !strings.HasPrefix(prompt, "/") {
-		r.saveState(in.SessionID, state{Prompt: prompt, At: r.now().UTC()})
+		r.savePending(ctx, in, in.PromptID)
+		p := promptState{ID: in.PromptID, Prompt: prompt, At: r.now().UTC()}
+		r.updateState(ctx, in.SessionID, func(st *state) { st.add(p) })
 	}
 	if !r.Options.Inject || Trivial(prompt) {
 		return "", nil

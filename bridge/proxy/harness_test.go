@@ -27,11 +27,15 @@ type testServer struct {
 	stateless bool
 	token     string
 
-	counted   atomic.Int64 // runs of the non-idempotent "count" tool
-	deletes   atomic.Int64 // DELETE requests
-	headers   sync.Map     // "Mcp-Session-Id"/"Mcp-Protocol-Version" → last value seen on a POST
-	started   chan string  // "slow" tool calls that started
-	cancelled chan string  // "slow" tool calls that saw cancellation
+	counted atomic.Int64 // runs of the non-idempotent "count" tool
+	deletes atomic.Int64 // DELETE requests
+	headers sync.Map     // "Mcp-Session-Id"/"Mcp-Protocol-Version" → last value seen on a POST
+	// defaults are the X-Sage-Project and X-Sage-Session values of every
+	// POST, in order.
+	defaultsMu sync.Mutex
+	defaults   [][2][]string
+	started    chan string // "slow" tool calls that started
+	cancelled  chan string // "slow" tool calls that saw cancellation
 
 	mu     sync.Mutex
 	srv    *http.Server
@@ -144,6 +148,9 @@ func (s *testServer) MustStart() {
 					s.headers.Store(h, v)
 				}
 			}
+			s.defaultsMu.Lock()
+			s.defaults = append(s.defaults, [2][]string{r.Header.Values(proxy.HeaderProject), r.Header.Values(proxy.HeaderSession)})
+			s.defaultsMu.Unlock()
 		}
 		h.ServeHTTP(w, r)
 	})

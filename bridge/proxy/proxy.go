@@ -48,6 +48,16 @@ const (
 	DefaultMaxMessageSize = 64 << 20
 )
 
+// Headers carrying the session's defaults to the daemon (see
+// Options.Project).
+const (
+	HeaderProject = "X-Sage-Project"
+	HeaderSession = "X-Sage-Session"
+	// MaxDefaultBytes bounds a default sent in a header (the daemon's limit
+	// of a project or session id).
+	MaxDefaultBytes = 256
+)
+
 // Options configure a Bridge. URL is required; zero values elsewhere mean
 // the defaults.
 type Options struct {
@@ -83,6 +93,12 @@ type Options struct {
 	RetryWaitMin, RetryWaitMax time.Duration
 	// Version is reported in the built-in InitializeResult.
 	Version string
+	// Project and SessionID, when set, are sent on every POST as the
+	// HeaderProject and HeaderSession headers: the defaults the daemon uses
+	// for tool calls that name no project or session. Values that are not
+	// valid header values (control characters, invalid UTF-8, longer than
+	// MaxDefaultBytes) are not sent.
+	Project, SessionID string
 	// ConfigError, when set, is a configuration problem that prevents
 	// forwarding: the bridge still answers initialize (so the client shows
 	// the server) and answers every other request with this error, instead
@@ -157,12 +173,15 @@ var errCancelledByClient = errors.New("cancelled by the client")
 
 // Bridge forwards one client connection. Use Serve.
 type Bridge struct {
-	opts  Options
-	log   *slog.Logger
-	rc    *retryablehttp.Client
-	plain *http.Client
-	cache *cache
-	tools toolTable
+	opts Options
+	log  *slog.Logger
+	// project and sessionID are Options.Project and SessionID when they
+	// are valid header values.
+	project, sessionID string
+	rc                 *retryablehttp.Client
+	plain              *http.Client
+	cache              *cache
+	tools              toolTable
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -181,7 +200,11 @@ type Bridge struct {
 	ready      chan struct{} // closed when sess != nil
 	connecting bool
 	lastErr    error
-	pending    map[string]*call
+	refused    bool // lastErr is a refused connection
+	// downAtStart: a request before initialize found the daemon down or
+	// hung, so initialize and list requests do not wait for it.
+	downAtStart bool
+	pending     map[string]*call
 
 	stopMu  sync.Mutex
 	stopped bool // set when Serve winds down: dispatch starts nothing new
@@ -211,6 +234,10 @@ func New(opts Options) (*Bridge, error) {
 		notes:    make(chan note, 256),
 		ready:    make(chan struct{}),
 		pending:  make(map[string]*call),
+	}
+	b.project, b.sessionID = headerValue(opts.Project), headerValue(opts.SessionID)
+	if b.project != opts.Project && opts.Project != "" {
+		log.Warn("project name not sent to the daemon: not a valid header value", "project", opts.Project)
 	}
 	b.rc = &retryablehttp.Client{
 		HTTPClient:   hc,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -447,4 +448,79 @@ func TestCancelBeforeSent(t *testing.T) {
 	if n := srv.counted.Load(); n != 0 {
 		t.Errorf("cancelled call ran %d times", n)
 	}
+}
+
+// TestDefaultsHeaders: every POST carries the session's project and
+// session id as headers, when they are valid header values.
+func TestDefaultsHeaders(t *testing.T) {
+	cases := []struct {
+		name, project, session string
+		wantProject            []string
+		wantSession            []string
+	}{
+		{"both", "e2e-demo", "4ec6f2b9-4d13-40bc-bbdf-898448bdaea7", []string{"e2e-demo"}, []string{"4ec6f2b9-4d13-40bc-bbdf-898448bdaea7"}},
+		{"project only", "e2e-demo", "", []string{"e2e-demo"}, nil},
+		{"none", "", "", nil, nil},
+		{"non-ASCII project", "记忆 项目", "s1", []string{"记忆 项目"}, []string{"s1"}},
+		{"control character", "bad\nname", "s1", nil, []string{"s1"}},
+		{"too long", strings.Repeat("p", proxy.MaxDefaultBytes+1), "s1", nil, []string{"s1"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := MustStartServer(t)
+			c := MustStartBridge(t, proxy.Options{URL: srv.URL(), Project: tc.project, SessionID: tc.session})
+			c.MustInit()
+			if got := toolText(t, c.call("1", "tools/call", `{"name":"echo","arguments":{"text":"ok"}}`)); got != "ok" {
+				t.Fatalf("echo = %q", got)
+			}
+			srv.defaultsMu.Lock()
+			defer srv.defaultsMu.Unlock()
+			if len(srv.defaults) < 2 {
+				t.Fatalf("%d POSTs seen", len(srv.defaults))
+			}
+			for i, d := range srv.defaults {
+				if !slices.Equal(d[0], tc.wantProject) || !slices.Equal(d[1], tc.wantSession) {
+					t.Errorf("POST %d: project %q session %q, want %q %q", i, d[0], d[1], tc.wantProject, tc.wantSession)
+				}
+			}
+		})
+	}
+}
+
+// TestRefusedConnectionAnsweredAtOnce: when nothing listens on the
+// daemon's port, initialize and the list requests are answered from the
+// cache without waiting for the init budget.
+func TestRefusedConnectionAnsweredAtOnce(t *testing.T) {
+	srv := MustReserveServer(t) // never started: connections are refused
+	const budget = 5 * time.Second
+	c := MustStartBridge(t, proxy.Options{URL: srv.URL(), InitTimeout: budget, CacheFile: filepath.Join(t.TempDir(), "cache.json")})
+	start := time.Now()
+	c.MustInit()
+	for i, m := range []string{"tools/list", "resources/list", "prompts/list", "resources/templates/list"} {
+		if r := MustDecode(t, c.call(fmt.Sprint(i+1), m, "{}")); r.Error != nil {
+			t.Fatalf("%s: %s", m, r.Error.Message)
+		}
+	}
+	// Waiting would take one budget for initialize and one per list.
+	if d := time.Since(start); d >= budget {
+		t.Fatalf("answers took %v, the init budget is %v: the bridge waited although the connection was refused", d, budget)
+	}
+}
+
+// TestPreInitializeRequestFailsFast: a request before initialize (Claude
+// Code's server/discover probe) is answered at once with an error when
+// the daemon refuses connections, and within the init budget when it hangs.
+func TestPreInitializeRequestFailsFast(t *testing.T) {
+	srv := MustReserveServer(t) // refused
+	const budget = 2 * time.Second
+	c := MustStartBridge(t, proxy.Options{URL: srv.URL(), InitTimeout: budget, RequestTimeout: 30 * time.Second})
+	start := time.Now()
+	r := MustDecode(t, c.call(`"probe-1"`, "server/discover", `{}`))
+	if r.Error == nil {
+		t.Fatalf("server/discover while down: no error")
+	}
+	if d := time.Since(start); d >= budget {
+		t.Fatalf("server/discover answered after %v: the bridge retried a refused connection", d)
+	}
+	MustResult(t, c.MustInit(), &struct{}{})
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -46,11 +47,22 @@ func (e *statusError) Error() string {
 type attempt struct {
 	idempotent func() bool // nil: not idempotent
 	lastErr    error
+	// failFast: a refused connection is not retried (the first
+	// initialize: nothing listens, so the cache answers at once).
+	failFast bool
 }
 
 func (a *attempt) idem() bool { return a.idempotent != nil && a.idempotent() }
 
 type attemptKey struct{}
+
+// downAtStartBudget bounds the first initialize once a request before it
+// found the daemon down or hung.
+const downAtStartBudget = 50 * time.Millisecond
+
+// failFastKey, set in a request's context, makes a refused connection end
+// the request at once instead of being retried until its deadline.
+type failFastKey struct{}
 
 // checkRetry is the retry policy: connection errors, 429, 502, 503 and 504
 // are retried until the request's deadline, but a request that may have
@@ -65,6 +77,9 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	}
 	if err != nil {
 		a.lastErr = err
+		if a.failFast && IsConnRefused(err) {
+			return false, nil
+		}
 		return neverSent(err) || a.idem(), nil
 	}
 	switch resp.StatusCode {
@@ -102,6 +117,21 @@ func IsConnRefused(err error) bool {
 	return false
 }
 
+// headerValue returns v when it can travel as a header value: valid
+// UTF-8, no control characters, at most MaxDefaultBytes; else "".
+func headerValue(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) > MaxDefaultBytes || !utf8.ValidString(v) {
+		return ""
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	return v
+}
+
 // jitterBackoff is retryablehttp's exponential backoff (which honours
 // Retry-After on 429 and 503) with equal jitter.
 func jitterBackoff(min, max time.Duration, attemptNum int, resp *http.Response) time.Duration {
@@ -116,6 +146,12 @@ func jitterBackoff(min, max time.Duration, attemptNum int, resp *http.Response) 
 func (b *Bridge) setHeaders(h http.Header, s *session) {
 	if b.opts.Token != "" {
 		h.Set("Authorization", "Bearer "+b.opts.Token)
+	}
+	if b.project != "" {
+		h.Set(HeaderProject, b.project)
+	}
+	if b.sessionID != "" {
+		h.Set(HeaderSession, b.sessionID)
 	}
 	if s != nil {
 		if s.id != "" {
@@ -138,7 +174,7 @@ type reply struct {
 // response and passes every other message of the response stream (server
 // requests and notifications) to the client.
 func (b *Bridge) post(ctx context.Context, s *session, msg []byte, idempotent func() bool, wantReply bool) (*reply, error) {
-	a := &attempt{idempotent: idempotent}
+	a := &attempt{idempotent: idempotent, failFast: ctx.Value(failFastKey{}) != nil}
 	ctx = context.WithValue(ctx, attemptKey{}, a)
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, b.opts.URL, msg)
 	if err != nil {
@@ -446,6 +482,7 @@ func (b *Bridge) connectLoop() {
 		}
 		b.mu.Lock()
 		b.lastErr = err
+		b.refused = IsConnRefused(err)
 		b.mu.Unlock()
 		if n == 0 || n%20 == 0 {
 			b.log.Warn("daemon not reachable, retrying", "url", b.opts.URL, "err", err)
@@ -498,7 +535,15 @@ func (b *Bridge) handleInitialize(e envelope, raw []byte) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, b.opts.InitTimeout)
+	budget := b.opts.InitTimeout
+	b.mu.Lock()
+	if b.downAtStart {
+		// A request before this one found the daemon down or hung: one
+		// quick try only, then the cache answers.
+		budget = min(budget, downAtStartBudget)
+	}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithValue(b.ctx, failFastKey{}, true), budget)
 	r, s, err := b.initUpstream(ctx, up)
 	cancel()
 	if err == nil {
@@ -527,6 +572,7 @@ func (b *Bridge) handleInitialize(e envelope, raw []byte) {
 	b.log.Warn("daemon not ready, answering initialize from the cache", "url", b.opts.URL, "err", err)
 	b.mu.Lock()
 	b.lastErr = err
+	b.refused = IsConnRefused(err)
 	b.startConnectLocked()
 	b.mu.Unlock()
 	res := b.cache.get().Initialize
@@ -605,14 +651,44 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 		if m, ok := b.answerDegraded(ctx, e); ok {
 			return m
 		}
+		b.mu.Lock()
+		started := b.initMsg != nil
+		b.mu.Unlock()
+		if !started {
+			// A request before initialize (Claude Code 2.1 probes with
+			// server/discover and waits ~2 s for an answer before it falls
+			// back to initialize): like the first initialize, it gets the
+			// init budget and a refused connection fails it at once.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithValue(ctx, failFastKey{}, true), b.opts.InitTimeout)
+			defer cancel()
+			resp, err := b.forwardSession(ctx, c, e, up)
+			var ue *unreachableError
+			if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
+				// The daemon is down or hung: initialize and the list
+				// requests will not wait for it again.
+				b.mu.Lock()
+				b.downAtStart = true
+				b.mu.Unlock()
+			}
+			return resp
+		}
 	}
+	resp, _ := b.forwardSession(ctx, c, e, up)
+	return resp
+}
+
+// forwardSession posts a request in the current session (waiting for one,
+// re-initializing on 404) and returns the client's response and the error
+// that made it an error response, if any.
+func (b *Bridge) forwardSession(ctx context.Context, c *call, e envelope, up []byte) ([]byte, error) {
 	// Decided only when a failure asks: the common path skips the parse.
 	idem := sync.OnceValue(func() bool { return b.tools.idempotent(e.Method, e.Params) })
 	reinits, lost := 0, 0
 	for {
 		s, err := b.waitSession(ctx)
 		if err != nil {
-			return b.errorFor(ctx, e, err)
+			return b.errorFor(ctx, e, err), err
 		}
 		c.sent.Store(true)
 		r, err := b.post(ctx, s, up, idem, true)
@@ -624,7 +700,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 					b.cacheSet("tools", r.env.Result)
 				}
 			}
-			return restoreID(r, e.ID)
+			return restoreID(r, e.ID), nil
 		case errors.Is(err, errSessionGone) && reinits < 3 && ctx.Err() == nil:
 			reinits++
 			b.invalidate(s)
@@ -632,7 +708,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 			lost++
 			b.log.Info("response stream broke, retrying", "method", e.Method, "err", err)
 		default:
-			return b.errorFor(ctx, e, err)
+			return b.errorFor(ctx, e, err), err
 		}
 	}
 }
@@ -642,7 +718,7 @@ func (b *Bridge) forward(ctx context.Context, c *call, e envelope, up []byte) []
 // client fetches again after notifications/tools/list_changed).
 func (b *Bridge) answerDegraded(ctx context.Context, e envelope) ([]byte, bool) {
 	b.mu.Lock()
-	started, ready := b.initMsg != nil, b.ready
+	started, ready, refused := b.initMsg != nil, b.ready, b.refused || b.downAtStart
 	b.mu.Unlock()
 	if !started {
 		return nil, false
@@ -654,14 +730,18 @@ func (b *Bridge) answerDegraded(ctx context.Context, e envelope) ([]byte, bool) 
 	if !ok {
 		return nil, false
 	}
-	t := time.NewTimer(b.opts.InitTimeout)
-	defer t.Stop()
-	select {
-	case <-ready:
-		return nil, false
-	case <-ctx.Done():
-		return nil, false
-	case <-t.C:
+	// Wait briefly for a daemon that is starting, not for one whose port
+	// refused the connection: nothing listens there.
+	if !refused {
+		t := time.NewTimer(b.opts.InitTimeout)
+		defer t.Stop()
+		select {
+		case <-ready:
+			return nil, false
+		case <-ctx.Done():
+			return nil, false
+		case <-t.C:
+		}
 	}
 	if e.Method == "tools/list" {
 		if cached := b.cache.get().Tools; len(cached) > 0 {

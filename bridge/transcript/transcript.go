@@ -53,6 +53,9 @@ const (
 type Turn struct {
 	// ID is the transcript uuid of the user entry that starts the turn.
 	ID string
+	// PromptID is Claude Code's id of the prompt (its hooks' prompt_id;
+	// empty in older transcripts).
+	PromptID string
 	// Index is the turn's position in the transcript (0-based) among the
 	// turns that were read.
 	Index int
@@ -79,6 +82,7 @@ type Stats struct {
 type entry struct {
 	Type        string `json:"type"`
 	UUID        string `json:"uuid"`
+	PromptID    string `json:"promptId"`
 	IsSidechain bool   `json:"isSidechain"`
 	IsMeta      bool   `json:"isMeta"`
 	// IsCompactSummary marks the summary Claude Code writes as a user
@@ -199,7 +203,7 @@ func (b *builder) add(line []byte) error {
 			return nil // tool results, command records, empty
 		}
 		b.flush()
-		t := &Turn{ID: e.UUID, Index: b.startIdx + len(b.turns), Prompt: Truncate(prompt, MaxText)}
+		t := &Turn{ID: e.UUID, PromptID: e.PromptID, Index: b.startIdx + len(b.turns), Prompt: Truncate(prompt, MaxText)}
 		if ts, err := time.Parse(time.RFC3339Nano, e.Timestamp); err == nil {
 			t.PromptAt = ts
 		}
@@ -401,36 +405,47 @@ var ErrNoTurn = errors.New("no turn in transcript")
 // last TailBytes first and the whole file only when no prompt is found
 // there. Turn.Index is then only meaningful for whole-file reads; use ID.
 func LastTurnFile(path string) (Turn, error) {
+	turns, err := TailTurnsFile(path)
+	if err != nil {
+		return Turn{}, err
+	}
+	return turns[len(turns)-1], nil
+}
+
+// TailTurnsFile returns the turns of the transcript's tail, in order: the
+// last TailBytes first, more (×4 each time) until at least one prompt is
+// found. ErrNoTurn means the whole transcript holds no prompt.
+func TailTurnsFile(path string) ([]Turn, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Turn{}, fmt.Errorf("open transcript: %w", err)
+		return nil, fmt.Errorf("open transcript: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return Turn{}, fmt.Errorf("stat transcript: %w", err)
+		return nil, fmt.Errorf("stat transcript: %w", err)
 	}
 	size := fi.Size()
 	for tail := int64(TailBytes); ; tail *= 4 {
 		off := max(size-tail, 0)
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
-			return Turn{}, fmt.Errorf("seek transcript: %w", err)
+			return nil, fmt.Errorf("seek transcript: %w", err)
 		}
-		br := bufio.NewReaderSize(f, 64<<10)
+		br := bufio.NewReaderSize(io.LimitReader(f, size-off), 64<<10)
 		if off > 0 { // skip the partial first line
 			if _, _, err := readLine(br); err != nil {
-				return Turn{}, fmt.Errorf("read transcript: %w", err)
+				return nil, fmt.Errorf("read transcript: %w", err)
 			}
 		}
 		turns, _, err := parse(br, 0)
 		if err != nil {
-			return Turn{}, err
+			return nil, err
 		}
 		if len(turns) > 0 {
-			return turns[len(turns)-1], nil
+			return turns, nil
 		}
 		if off == 0 {
-			return Turn{}, ErrNoTurn
+			return nil, ErrNoTurn
 		}
 	}
 }

@@ -42,12 +42,13 @@ func runHook(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	defer closeLog()
 
 	// Settings first: they give the budget the watchdog enforces.
-	r, budget, err := newHookRunner(cache, logger, getenv)
+	r, err := newHookRunner(cache, logger, getenv)
 	if err != nil {
 		logger.Error("hook setup", "event", event, "err", err)
 		fmt.Fprintf(stderr, "sage hook %s: %v\n", event, err)
 		return 0
 	}
+	budget := r.Budget(event)
 
 	var out bytes.Buffer
 	done := make(chan error, 1)
@@ -85,37 +86,37 @@ func runHook(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// newHookRunner loads the client config and builds the runner; budget is
-// the hook's time budget.
-func newHookRunner(cache string, logger *slog.Logger, getenv func(string) string) (*hook.Runner, time.Duration, error) {
+// newHookRunner loads the client config and builds the runner.
+func newHookRunner(cache string, logger *slog.Logger, getenv func(string) string) (*hook.Runner, error) {
 	path, err := config.PathFrom(getenv)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	file, err := config.LoadOptional(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	cfg, err := config.Resolve(config.Flags{}, getenv, file)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	opts, err := hook.ResolveOptions(cfg, file, getenv)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	opts.StateDir = filepath.Join(cache, "sessions")
+	opts.DownMarker = filepath.Join(cache, "daemon-down")
 	obDir := getenv(outbox.EnvDir)
 	if obDir == "" {
 		obDir = filepath.Join(cache, "outbox")
 	}
 	ob, err := outbox.Open(obDir, logger)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	c := client.New(cfg.BaseURL(), cfg.Token)
 	c.UserAgent = "sage-bridge-hook"
-	return &hook.Runner{Client: c, Outbox: ob, Options: opts, Logger: logger}, opts.Timeout, nil
+	return &hook.Runner{Client: c, Outbox: ob, Options: opts, Logger: logger}, nil
 }
 
 // openHookLog opens <cache>/hook.log for appending, rotating it to

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sage-mcp/sage/bridge/hook"
 	"github.com/sage-mcp/sage/bridge/proxy"
 	"github.com/sage-mcp/sage/shared/config"
 )
@@ -19,7 +20,26 @@ const (
 	envLogFile        = "SAGE_LOG_FILE"
 	envLogLevel       = "SAGE_LOG_LEVEL"
 	envRequestTimeout = "SAGE_REQUEST_TIMEOUT"
+	// envProjectDir and envSessionID are what Claude Code sets for the MCP
+	// servers it starts: its project directory and its session id.
+	envProjectDir = "CLAUDE_PROJECT_DIR"
+	envSessionID  = "CLAUDE_CODE_SESSION_ID"
 )
+
+// sessionDefaults are the project and session the daemon uses for tool
+// calls that name none: the project is derived from Claude Code's project
+// directory ($CLAUDE_PROJECT_DIR, else the working directory Claude Code
+// starts the bridge in) exactly as the hooks derive it, the session is
+// $CLAUDE_CODE_SESSION_ID ("" when unset).
+func sessionDefaults(getenv func(string) string, getwd func() (string, error)) (project, session string) {
+	dir := getenv(envProjectDir)
+	if dir == "" {
+		if wd, err := getwd(); err == nil {
+			dir = wd
+		}
+	}
+	return hook.ProjectName(dir), strings.TrimSpace(getenv(envSessionID))
+}
 
 // serveFlags are the flags serve and doctor share.
 type serveFlags struct {
@@ -110,7 +130,10 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if tErr != nil {
 		log.Warn("bad request timeout, using the default", "err", tErr)
 	}
+	project, session := sessionDefaults(os.Getenv, os.Getwd)
 	opts := proxy.Options{
+		Project:        project,
+		SessionID:      session,
 		URL:            cfg.URL,
 		Token:          cfg.Token,
 		Logger:         log,
@@ -122,7 +145,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		log.Error("configuration problem; answering requests with it", "err", cfgErr)
 		opts.ConfigError = cfgErr
 	}
-	log.Info("sage-bridge serving", "version", opts.Version, "url", cfg.URL, "url_from", cfg.URLSource, "token_from", cfg.TokenSource)
+	log.Info("sage-bridge serving", "version", opts.Version, "url", cfg.URL, "url_from", cfg.URLSource, "token_from", cfg.TokenSource,
+		"project", project, "session", session)
 	if err := proxy.Serve(ctx, stdin, stdout, opts); err != nil {
 		log.Error("serve ended", "err", err)
 		return 1

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sage-mcp/sage/e2e/harness"
+)
+
+// setup is one way Claude Code runs.
+type setup struct {
+	name string
+	env  *harness.Env
+	wall []time.Duration
+	hook []time.Duration // hooks' total time per run
+}
+
+// run measures n runs of each setup and prints a table to w.
+func run(n int, w io.Writer) error {
+	var failure error
+	// testing.Benchmark gives the harness a testing.B outside `go test`;
+	// one round takes far longer than the benchmark time, so it runs once.
+	var once sync.Once
+	testing.Benchmark(func(b *testing.B) {
+		once.Do(func() { failure = measure(b, n, w) })
+	})
+	return failure
+}
+
+func measure(b *testing.B, n int, w io.Writer) (err error) {
+	defer func() {
+		if b.Failed() && err == nil {
+			err = errors.New("harness failed (see above)")
+		}
+	}()
+	refused, err := refusedURL()
+	if err != nil {
+		return err
+	}
+	hung, stop, err := hungURL()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	debug := []string{"SAGE_HOOKS_DEBUG=1"}
+	setups := []*setup{
+		{name: "no Sage", env: harness.New(b, harness.Options{Sage: harness.None})},
+		{name: "daemon down (refused)", env: harness.New(b, harness.Options{Sage: harness.InstalledNoDaemon, DaemonURL: refused, Token: "sage_bench", Env: debug})},
+		{name: "daemon hung", env: harness.New(b, harness.Options{Sage: harness.InstalledNoDaemon, DaemonURL: hung, Token: "sage_bench", Env: debug})},
+	}
+	// One warm-up run each (file system caches, Claude Code's first-run
+	// files), not counted.
+	for _, s := range setups {
+		s.env.Print("warm up")
+	}
+	for i := range n {
+		for _, s := range setups {
+			before := hookTotal(s.env.Cache)
+			r := s.env.Print(fmt.Sprintf("Benchmark prompt number %d about the outbox format", i))
+			s.wall = append(s.wall, r.Elapsed)
+			s.hook = append(s.hook, hookTotal(s.env.Cache)-before)
+		}
+	}
+	base := median(setups[0].wall)
+	fmt.Fprintf(w, "claude -p, %d runs each (median, min–max); hooks: their summed run time per `claude -p`\n", n)
+	fmt.Fprintf(w, "%-24s %12s %20s %14s %12s\n", "setup", "wall", "range", "vs no Sage", "hooks")
+	for _, s := range setups {
+		fmt.Fprintf(w, "%-24s %12v %9v–%-10v %+14v %12v\n", s.name, median(s.wall).Round(time.Millisecond),
+			slices.Min(s.wall).Round(time.Millisecond), slices.Max(s.wall).Round(time.Millisecond),
+			(median(s.wall) - base).Round(time.Millisecond), median(s.hook).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// hookTotal sums the elapsed= of every finished hook run in the hook log.
+func hookTotal(cache string) time.Duration {
+	f, err := os.Open(filepath.Join(cache, "hook.log"))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var sum time.Duration
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.Contains(l, `msg="hook done"`) && !strings.Contains(l, `msg="hook failed"`) {
+			continue
+		}
+		for _, f := range strings.Fields(l) {
+			if v, ok := strings.CutPrefix(f, "elapsed="); ok {
+				if d, err := time.ParseDuration(v); err == nil {
+					sum += d
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// refusedURL is a daemon URL on a loopback port nothing listens on.
+func refusedURL() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr + "/mcp", nil
+}
+
+// hungURL is a daemon that accepts connections and never answers.
+func hungURL() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	stop := func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	return "http://" + ln.Addr().String() + "/mcp", stop, nil
+}
