@@ -364,7 +364,7 @@ func TestRecallInjected(t *testing.T) {
 		t.Errorf("UserPromptSubmit injected:\n%s\nwant:\n%s%s", got, wantRecall, e.HookLog())
 	}
 	recap, _ := reqs[1].Messages.HookContext("SessionStart")
-	if !strings.HasPrefix(recap, "<sage-memory>\nSage recap of earlier work on project "+e.Project) || !strings.Contains(recap, first.prompt+" (1 memories)") {
+	if !strings.HasPrefix(recap, "<sage-memory>\nSage recap of earlier work on project "+e.Project) || !strings.Contains(recap, first.prompt+" (1 memory)") {
 		t.Errorf("SessionStart recap:\n%s", recap)
 	}
 	if n := strings.Count(string(reqs[1].Body), "<sage-memory>"); n != 2 {
