@@ -32,6 +32,7 @@ COPY daemon/go.* daemon/
 COPY installer/go.* installer/
 COPY migrations/go.* migrations/
 COPY shared/go.* shared/
+COPY e2e/go.* e2e/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
