@@ -303,3 +303,37 @@ func FuzzParseDockerfile(f *testing.F) {
 		}
 	})
 }
+
+// TestDockerfileCopiesEveryModule: the build stage's `go mod download` runs
+// with go.work, so every module go.work uses must have its go.mod copied
+// before it (a module added to go.work but not here fails the image build).
+func TestDockerfileCopiesEveryModule(t *testing.T) {
+	work := string(mustReadFile(t, "go.work"))
+	var mods []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*\./([A-Za-z0-9_./-]+)\s*$`).FindAllStringSubmatch(work, -1) {
+		mods = append(mods, m[1])
+	}
+	if len(mods) < 5 {
+		t.Fatalf("go.work lists %v, want at least the five modules", mods)
+	}
+	build, ok := mustDockerfile(t, "Dockerfile").Stage("build")
+	if !ok {
+		t.Fatal("Dockerfile has no build stage")
+	}
+	copied := map[string]bool{}
+	for _, in := range build.Instructions {
+		if in.Cmd == "RUN" && strings.Contains(in.Args, "go mod download") {
+			break
+		}
+		if in.Cmd == "COPY" {
+			if f := strings.Fields(in.Args); len(f) == 2 && strings.HasSuffix(f[0], "/go.*") {
+				copied[strings.TrimSuffix(f[0], "/go.*")] = true
+			}
+		}
+	}
+	for _, m := range mods {
+		if !copied[m] {
+			t.Errorf("go.work uses ./%s but the Dockerfile does not COPY %s/go.* before go mod download", m, m)
+		}
+	}
+}
