@@ -656,12 +656,13 @@ func (b *bridge) tool(name string, args map[string]any) (string, error) {
 }
 
 func (b *bridge) save(marker string) error {
-	_, err := b.tool("save_conversation", map[string]any{
-		"user_prompt":        "Does the compose stack keep what it saves? " + marker,
-		"assistant_response": "It should: the turn " + marker + " is saved through the bridge on the host.",
-		"session_id":         "compose-test",
-		"project":            "compose-test",
-		"idempotency_key":    "compose-test:" + marker,
+	_, err := b.tool("remember", map[string]any{
+		"kind":            "turn",
+		"content":         "Does the compose stack keep what it saves? " + marker,
+		"response":        "It should: the turn " + marker + " is saved through the bridge on the host.",
+		"session_id":      "compose-test",
+		"project":         "compose-test",
+		"idempotency_key": "compose-test:" + marker,
 	})
 	return err
 }
