@@ -668,7 +668,7 @@ func (b *bridge) save(marker string) error {
 }
 
 func (b *bridge) mustFind(marker, when string) error {
-	out, err := b.tool("search_memory", map[string]any{"query": marker})
+	out, err := b.tool("search_memory", map[string]any{"query": marker, "project": "compose-test"})
 	if err != nil {
 		return fmt.Errorf("search_memory %s: %w", when, err)
 	}
