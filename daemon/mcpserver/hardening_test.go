@@ -17,28 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	sage "github.com/sage-mcp/sage/daemon"
-	"github.com/sage-mcp/sage/daemon/embed"
-	"github.com/sage-mcp/sage/daemon/postgres"
-	"github.com/sage-mcp/sage/shared/pgtest"
 )
-
-// MustServiceDB is MustService that also returns the database.
-func MustServiceDB(t testing.TB) (sage.Service, *postgres.DB) {
-	t.Helper()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := postgres.Open(ctx, url, postgres.Options{})
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	t.Cleanup(db.Close)
-	emb, err := embed.NewBuiltin(0)
-	if err != nil {
-		t.Fatalf("builtin embedder: %v", err)
-	}
-	return postgres.NewMemoryService(db, emb, nil), db
-}
 
 // rpcAnswer is a JSON-RPC response as the tests read it.
 type rpcAnswer struct {

@@ -50,6 +50,14 @@ func verify(_ context.Context, token string, _ *http.Request) (*auth.TokenInfo, 
 // the builtin embedder.
 func MustService(t testing.TB) sage.Service {
 	t.Helper()
+	svc, _ := MustServiceDB(t)
+	return svc
+}
+
+// MustServiceDB returns a memory service on a fresh, migrated database with
+// the builtin embedder, and the database.
+func MustServiceDB(t testing.TB) (sage.Service, *postgres.DB) {
+	t.Helper()
 	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -62,7 +70,7 @@ func MustService(t testing.TB) sage.Service {
 	if err != nil {
 		t.Fatalf("builtin embedder: %v", err)
 	}
-	return postgres.NewMemoryService(db, emb, nil)
+	return postgres.NewMemoryService(db, emb, nil), db
 }
 
 // bearer adds a bearer token to every request.

@@ -3,9 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -191,42 +189,9 @@ func TestDatabaseRestart(t *testing.T) {
 // says so and says what to do. Here the user may not create it (pgvector is
 // not a trusted extension); a server without pgvector gets the same advice.
 func TestOpenWithoutVector(t *testing.T) {
-	url := pgtest.NewDatabase(t)
+	dbURL := pgtest.NewDatabaseWithoutVector(t, "")
 	ctx := context.Background()
-	role := fmt.Sprintf("sage_noext_%d", time.Now().UnixNano())
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	for _, sql := range []string{
-		"DROP EXTENSION vector",
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT CREATE ON SCHEMA public TO " + role,
-	} {
-		if _, err := admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		c, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		_, _ = c.Exec(ctx, "DROP OWNED BY "+role)
-		if _, err := c.Exec(ctx, "DROP ROLE "+role); err != nil {
-			t.Errorf("drop role: %v", err)
-		}
-	})
-	u, err := neturl.Parse(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = neturl.User(role)
-	_, err = postgres.Open(ctx, u.String(), postgres.Options{})
+	_, err := postgres.Open(ctx, dbURL, postgres.Options{})
 	if err == nil {
 		t.Fatal("Open without the vector extension succeeded")
 	}

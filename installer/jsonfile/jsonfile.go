@@ -433,11 +433,10 @@ func Splice(orig []byte, o *Object, s Style) ([]byte, error) {
 	return out, nil
 }
 
-// spacing finds what follows the first ':' and the first ',' outside
-// strings in the JSON text b: " " or "" each (a newline counts as "").
-func spacing(b []byte) (colon, comma string) {
+// outsideStrings calls fn with the index of every byte of the JSON text b
+// that is neither inside a string literal nor one of its quotes.
+func outsideStrings(b []byte, fn func(i int)) {
 	inStr, esc := false, false
-	foundColon, foundComma := false, false
 	for i, c := range b {
 		switch {
 		case inStr:
@@ -451,18 +450,31 @@ func spacing(b []byte) (colon, comma string) {
 			}
 		case c == '"':
 			inStr = true
-		case (c == ':' && !foundColon) || (c == ',' && !foundComma):
-			sp := ""
-			if i+1 < len(b) && b[i+1] == ' ' {
-				sp = " "
-			}
-			if c == ':' {
-				colon, foundColon = sp, true
-			} else {
-				comma, foundComma = sp, true
-			}
+		default:
+			fn(i)
 		}
 	}
+}
+
+// spacing finds what follows the first ':' and the first ',' outside
+// strings in the JSON text b: " " or "" each (a newline counts as "").
+func spacing(b []byte) (colon, comma string) {
+	foundColon, foundComma := false, false
+	outsideStrings(b, func(i int) {
+		c := b[i]
+		if (c != ':' || foundColon) && (c != ',' || foundComma) {
+			return
+		}
+		sp := ""
+		if i+1 < len(b) && b[i+1] == ' ' {
+			sp = " "
+		}
+		if c == ':' {
+			colon, foundColon = sp, true
+		} else {
+			comma, foundComma = sp, true
+		}
+	})
 	if !foundComma {
 		comma = colon
 	}
@@ -476,26 +488,19 @@ func spaced(b []byte, colon, comma string) []byte {
 		return b
 	}
 	out := make([]byte, 0, len(b)+len(b)/8)
-	inStr, esc := false, false
-	for _, c := range b {
-		out = append(out, c)
-		switch {
-		case inStr:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == ':':
-			out = append(out, colon...)
-		case c == ',':
-			out = append(out, comma...)
+	last := 0
+	outsideStrings(b, func(i int) {
+		var sep string
+		switch b[i] {
+		case ':':
+			sep = colon
+		case ',':
+			sep = comma
+		default:
+			return
 		}
-	}
-	return out
+		out = append(append(out, b[last:i+1]...), sep...)
+		last = i + 1
+	})
+	return append(out, b[last:]...)
 }

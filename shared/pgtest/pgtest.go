@@ -195,3 +195,54 @@ func Redact(raw string) string {
 	}
 	return strings.TrimSpace(u.String())
 }
+
+// NewDatabaseWithoutVector creates a fresh database without the vector
+// extension and a new login role (with password, when not empty) that may
+// create objects in its public schema but not the extension (pgvector is
+// not a trusted extension), and returns the database's URL for that role.
+// The role and what it owns are dropped when t ends.
+func NewDatabaseWithoutVector(t testing.TB, password string) string {
+	t.Helper()
+	dbURL := NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer admin.Close(ctx)
+	role := "sage_noext_" + randomHex(6)
+	create := "CREATE ROLE " + role + " LOGIN"
+	if password != "" {
+		create += " PASSWORD '" + strings.ReplaceAll(password, "'", "''") + "'"
+	}
+	for _, sql := range []string{"DROP EXTENSION IF EXISTS vector", create, "GRANT CREATE ON SCHEMA public TO " + role} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("pgtest: %s: %v", strings.SplitN(sql, " PASSWORD", 2)[0], err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Errorf("pgtest: drop role %s: %v", role, err)
+			return
+		}
+		defer c.Close(ctx)
+		_, _ = c.Exec(ctx, "DROP OWNED BY "+role)
+		if _, err := c.Exec(ctx, "DROP ROLE "+role); err != nil {
+			t.Errorf("pgtest: drop role %s: %v", role, err)
+		}
+	})
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if password != "" {
+		u.User = url.UserPassword(role, password)
+	} else {
+		u.User = url.User(role)
+	}
+	return u.String()
+}
