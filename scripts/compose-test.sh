@@ -67,19 +67,9 @@ fi
 docker_cli=/usr/bin/docker
 [ -x "$docker_cli" ] || docker_cli=$(command -v docker) || die "no docker client (docker.io brings one)"
 
-# The Debian archive mirror of this machine's apt sources (the same rule as
-# scripts/pgvector.sh): no registry host is written here.
-debian_mirror() {
-  {
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk 'BEGIN{RS=""} /Suites:[^\n]*(bookworm|trixie|sid)([ \n]|$)/ && !/security/ {
-             if (match($0, /URIs:[ \t]*[^ \t\n]+/)) { s=substr($0, RSTART, RLENGTH); sub(/URIs:[ \t]*/, "", s); print s } }' "$f"
-    done
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      awk '$1 ~ /^deb(-src)?$/ && $0 !~ /security/ { for (i=2;i<=NF;i++) if ($i ~ /:\/\//) { print $i; break } }'
-  } | grep -E '/debian/?$' | head -n1 || true
-}
+# The Debian archive mirror of this machine's apt sources
+# (scripts/debian-mirror.sh, shared with pgvector.sh).
+debian_mirror() { "$top/scripts/debian-mirror.sh"; }
 
 # ------------------------------------------------------------------ compose
 if [ ! -x "$compose_bin" ]; then

@@ -43,19 +43,8 @@ say "building pgvector for PostgreSQL $major from Debian trixie's source package
 "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   "postgresql-server-dev-$major" dpkg-dev make gcc >/dev/null
 
-# The Debian archive mirror this machine already uses: the URI of its bookworm
-# (non-security) suite, from deb822 .sources files or one-line lists.
-mirror=$(
-  {
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk 'BEGIN{RS=""} /Suites:[^\n]*(bookworm|trixie|sid)([ \n]|$)/ && !/security/ {
-             if (match($0, /URIs:[ \t]*[^ \t\n]+/)) { s=substr($0, RSTART, RLENGTH); sub(/URIs:[ \t]*/, "", s); print s } }' "$f"
-    done
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      awk '$1 ~ /^deb(-src)?$/ && $0 !~ /security/ { for (i=2;i<=NF;i++) if ($i ~ /:\/\//) { print $i; break } }'
-  } | grep -E '/debian/?$' | head -n1 || true
-)
+# The Debian archive mirror this machine already uses (scripts/debian-mirror.sh).
+mirror=$("$(dirname "$0")/debian-mirror.sh")
 [ -n "$mirror" ] || die "could not find a Debian mirror in /etc/apt/sources*: install pgvector yourself, or set SAGE_TEST_DATABASE_URL"
 
 work=$(mktemp -d)
