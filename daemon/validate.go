@@ -312,7 +312,7 @@ func (spec TokenSpec) Validate() error {
 	}
 	for _, s := range spec.Scopes {
 		if !slices.Contains(Scopes, s) {
-			return Invalidf("scopes", "unknown scope %q (want %s)", truncate(s, 64), strings.Join(Scopes, ", "))
+			return Invalidf("scopes", "unknown scope %q (want %s)", Truncate(s, 64), strings.Join(Scopes, ", "))
 		}
 	}
 	if spec.TTL < 0 {
@@ -321,8 +321,10 @@ func (spec TokenSpec) Validate() error {
 	return nil
 }
 
-// truncate cuts s to at most n bytes, at a rune boundary when s is UTF-8.
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n bytes, at a rune boundary when s is UTF-8,
+// and marks the cut with "…"; a string of at most n bytes comes back as is.
+// Messages quote user input through it.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -357,7 +359,7 @@ func CheckJSONText(b []byte) error {
 			if !utf8.ValidString(key) {
 				key = strings.ToValidUTF8(key, "?")
 			}
-			key = truncate(key, 64)
+			key = Truncate(key, 64)
 		}
 		if problem != "" {
 			field := key

@@ -296,21 +296,10 @@ func (e *OpenAI) snippet(body []byte) string {
 		msg = strings.ReplaceAll(msg, e.apiKey, "[redacted]")
 	}
 	if len(msg) > maxErrorSnippet {
-		msg = truncate(msg, maxErrorSnippet) + "…"
+		msg = sage.Truncate(msg, maxErrorSnippet)
 	}
 	if msg == "" {
 		msg = "(empty body)"
 	}
 	return msg
-}
-
-// truncate cuts s to at most n bytes at a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

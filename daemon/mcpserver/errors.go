@@ -126,7 +126,7 @@ func checkLogLevel(next mcp.MethodHandler) mcp.MethodHandler {
 			if p == nil || !slices.Contains(logLevels, p.Level) {
 				level := ""
 				if p != nil {
-					level = truncate(string(p.Level), 64)
+					level = sage.Truncate(string(p.Level), 64)
 				}
 				names := make([]string, len(logLevels))
 				for i, l := range logLevels {
@@ -157,16 +157,5 @@ func parseTime(field, s string, endOfDay bool) (time.Time, error) {
 		}
 		return t, nil
 	}
-	return time.Time{}, invalid(field, "%q is not a time: use RFC 3339 (2026-01-02T15:04:05Z or with an offset, +08:00) or a date (2026-01-02)", truncate(s, 64))
-}
-
-// truncate cuts s to at most n bytes at a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
+	return time.Time{}, invalid(field, "%q is not a time: use RFC 3339 (2026-01-02T15:04:05Z or with an offset, +08:00) or a date (2026-01-02)", sage.Truncate(s, 64))
 }

@@ -58,7 +58,7 @@ func (h *handlers) recall(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.
 		text = fmt.Sprintf("Here is what Sage remembers about %q from earlier sessions:\n\n%s\n\nUse what is relevant; say when it seems out of date.", topic, block)
 	}
 	return &mcp.GetPromptResult{
-		Description: fmt.Sprintf("What Sage remembers about %q (%s)", truncate(topic, 200), countMemories(len(c.Items))),
+		Description: fmt.Sprintf("What Sage remembers about %q (%s)", sage.Truncate(topic, 200), countMemories(len(c.Items))),
 		Messages:    []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: text}}},
 	}, nil
 }

@@ -413,7 +413,7 @@ func (h *handlers) manageSession(ctx context.Context, req *mcp.CallToolRequest, 
 	case ActionExport:
 		return h.exportSession(ctx, in, fail)
 	default:
-		return fail(sage.Invalidf("action", "%q is not one of list, info, rename, export", truncate(in.Action, 64)))
+		return fail(sage.Invalidf("action", "%q is not one of list, info, rename, export", sage.Truncate(in.Action, 64)))
 	}
 	return nil, out, nil
 }
@@ -426,7 +426,7 @@ func (h *handlers) exportSession(ctx context.Context, in ManageSessionInput, fai
 		format = FormatMarkdown
 	}
 	if format != FormatMarkdown && format != FormatJSON {
-		return fail(sage.Invalidf("format", "%q is not one of markdown, json", truncate(format, 64)))
+		return fail(sage.Invalidf("format", "%q is not one of markdown, json", sage.Truncate(format, 64)))
 	}
 	s, ms, err := h.sessionWithMemories(ctx, in.SessionID)
 	if err != nil {
@@ -443,7 +443,7 @@ func (h *handlers) exportSession(ctx context.Context, in ManageSessionInput, fai
 	}
 	if len(doc) > MaxExportBytes {
 		return fail(failf("session %q is too large to export here (%d bytes, the limit is %d): export it with sage_manage export or GET %s/export",
-			truncate(in.SessionID, 64), len(doc), MaxExportBytes, api.Version))
+			sage.Truncate(in.SessionID, 64), len(doc), MaxExportBytes, api.Version))
 	}
 	as := apiSession(s)
 	out := ManageSessionOutput{Action: ActionExport, Session: &as, Format: format, Content: doc, Memories: len(ms)}
@@ -529,7 +529,7 @@ func notFoundSession(id string) string {
 	if id == "" {
 		return ""
 	}
-	return fmt.Sprintf("no session %q in this namespace", truncate(id, 64))
+	return fmt.Sprintf("no session %q in this namespace", sage.Truncate(id, 64))
 }
 
 // checkSessionID checks a session id input.
