@@ -158,6 +158,16 @@ type SearchQuery struct {
 type Result struct {
 	Memory
 	Score float64
+	// Keyword and Vector say how each retriever ranked the memory; a zero
+	// Rank means that retriever did not return it (or did not run).
+	Keyword, Vector Hit
+}
+
+// Hit is one retriever's verdict on a memory: its 1-based rank in that
+// retriever's list (0: not found) and the retriever's own score.
+type Hit struct {
+	Rank  int
+	Score float64
 }
 
 // ContextQuery asks for a compact context block to inject into a prompt.
@@ -169,6 +179,12 @@ type ContextQuery struct {
 	// Filter narrows the memories; Context always sets IncludeGlobal, so
 	// a project's context holds the global memories too.
 	Filter Filter
+	// ExcludeSession drops the memories of this session before the limit
+	// is applied (the hook's own session is already in the model's context).
+	ExcludeSession string
+	// MinScore drops results scoring below it before the limit is applied
+	// (0: no threshold).
+	MinScore float64
 }
 
 // Context is a block ready to inject and the memories it was made of.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +88,12 @@ func (q ContextQuery) Validate() error {
 	}
 	if q.MaxChars < 0 || q.MaxChars > MaxMaxChars {
 		return Invalidf("max_chars", "must be between 1 and %d (0 means %d), got %d", MaxMaxChars, DefaultMaxChars, q.MaxChars)
+	}
+	if err := checkID("exclude_session", q.ExcludeSession); err != nil {
+		return err
+	}
+	if q.MinScore < 0 || math.IsNaN(q.MinScore) || math.IsInf(q.MinScore, 0) {
+		return Invalidf("min_score", "must be a finite number >= 0, got %v", q.MinScore)
 	}
 	return q.Filter.Validate()
 }
