@@ -33,6 +33,7 @@ COPY installer/go.* installer/
 COPY migrations/go.* migrations/
 COPY shared/go.* shared/
 COPY e2e/go.* e2e/
+COPY testkit/go.* testkit/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \

@@ -56,6 +56,7 @@ require (
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sage-mcp/sage/migrations v0.0.0
+	github.com/sage-mcp/sage/testkit v0.0.0
 	github.com/shopspring/decimal v1.4.0 // indirect
 	github.com/spf13/cast v1.7.0 // indirect
 	golang.org/x/crypto v0.46.0 // indirect
@@ -66,3 +67,5 @@ require (
 replace github.com/sage-mcp/sage/shared => ../shared
 
 replace github.com/sage-mcp/sage/migrations => ../migrations
+
+replace github.com/sage-mcp/sage/testkit => ../testkit

@@ -7,13 +7,13 @@ replace (
 	github.com/sage-mcp/sage/shared => ../shared
 )
 
-require (
-	github.com/jackc/pgx/v5 v5.12.0
-	github.com/sage-mcp/sage/shared v0.0.0
-)
+require github.com/jackc/pgx/v5 v5.12.0
 
 require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/sage-mcp/sage/testkit v0.0.0
 	golang.org/x/text v0.41.0 // indirect
 )
+
+replace github.com/sage-mcp/sage/testkit => ../testkit

@@ -121,7 +121,7 @@ else
   start_cluster
 fi
 # A clear, early failure for a wrong URL, a server too old, or no pgvector.
-go run ./shared/cmd/sage-pgcheck || die "the test database is not usable (see above)"
+go run ./testkit/cmd/sage-pgcheck || die "the test database is not usable (see above)"
 
 # ---------------------------------------------------------------- Claude Code
 if [ -z "${SAGE_TEST_CLAUDE:-}" ]; then

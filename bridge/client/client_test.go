@@ -10,7 +10,7 @@ import (
 
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/shared/api"
-	"github.com/sage-mcp/sage/shared/daemontest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // TestErrors checks the error mapping against the real daemon.

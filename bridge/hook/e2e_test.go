@@ -19,7 +19,7 @@ import (
 	"github.com/sage-mcp/sage/bridge/hook"
 	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
-	"github.com/sage-mcp/sage/shared/daemontest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // MustBridge builds cmd/sage-bridge once per test process.

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sage-mcp/sage/shared/api"
-	"github.com/sage-mcp/sage/shared/daemontest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // TestGlobalMemoriesRecalled: memories stored without a project (what

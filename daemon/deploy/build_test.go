@@ -21,7 +21,7 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 
 	"github.com/sage-mcp/sage/daemon/deploy"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 const testVersion = "v0.0.0-deploytest"

@@ -19,7 +19,7 @@ import (
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/daemon/mcpserver"
 	"github.com/sage-mcp/sage/daemon/postgres"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // stack is a Server on a real database, served on 127.0.0.1.

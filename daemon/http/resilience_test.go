@@ -7,7 +7,7 @@ import (
 
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/shared/api"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // MustEventually polls cond every 200ms for up to a minute.

@@ -20,7 +20,7 @@ import (
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
 	"github.com/sage-mcp/sage/shared/api"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // transports are the two ways the handler serves clients.

@@ -10,7 +10,7 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // MustDatabase returns the URL of a fresh, migrated database.

@@ -14,7 +14,7 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/postgres"
 	"github.com/sage-mcp/sage/migrations"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // TestOpenConcurrent starts three daemons at once against one fresh

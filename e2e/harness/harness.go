@@ -23,8 +23,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sage-mcp/sage/e2e/fakeapi"
-	"github.com/sage-mcp/sage/shared/claudetest"
-	"github.com/sage-mcp/sage/shared/daemontest"
+	"github.com/sage-mcp/sage/testkit/claudetest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // Sage selects how the environment gets Sage.

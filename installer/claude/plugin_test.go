@@ -13,8 +13,8 @@ import (
 
 	"github.com/sage-mcp/sage/installer/claude"
 	"github.com/sage-mcp/sage/shared/claudehooks"
-	"github.com/sage-mcp/sage/shared/claudetest"
-	"github.com/sage-mcp/sage/shared/daemontest"
+	"github.com/sage-mcp/sage/testkit/claudetest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // The Claude Code plugin of this repository: the marketplace at the root

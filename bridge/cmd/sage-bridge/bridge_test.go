@@ -21,8 +21,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/sage-mcp/sage/shared/claudetest"
-	"github.com/sage-mcp/sage/shared/daemontest"
+	"github.com/sage-mcp/sage/testkit/claudetest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // MustBuildBridge builds sage-bridge like a release does into a temp dir.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // clearEnv unsets the variables sage-bench reads, so a developer's

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sage-mcp/sage/shared/claudetest"
+	"github.com/sage-mcp/sage/testkit/claudetest"
 )
 
 // claude runs the CLI with a private HOME in dir, with a timeout.

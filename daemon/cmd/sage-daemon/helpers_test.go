@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/sage-mcp/sage/daemon/postgres"
-	"github.com/sage-mcp/sage/shared/daemontest"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // MustBinary builds ./cmd/sage-daemon once per test process, with the

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 func TestHealthcheckSubcommand(t *testing.T) {

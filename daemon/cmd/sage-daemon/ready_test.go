@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // TestReadyzSaysWhy: while the database cannot be set up, /readyz says

@@ -8,8 +8,8 @@ import (
 
 	"github.com/sage-mcp/sage/installer/claude"
 	"github.com/sage-mcp/sage/shared/claudehooks"
-	"github.com/sage-mcp/sage/shared/claudetest"
-	"github.com/sage-mcp/sage/shared/daemontest"
+	"github.com/sage-mcp/sage/testkit/claudetest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // MustBuildBridge builds the real sage-bridge from this checkout, once.

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/sage-mcp/sage/shared/daemontest"
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/daemontest"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // notInstalledBridge is a stand-in sage-bridge whose service is not
@@ -20,7 +19,7 @@ const notInstalledBridge = "#!/bin/sh\ncase \"$*\" in\n\"service status\") echo 
 // unreachable daemon only gets a loud warning.
 func TestInstallChecksToken(t *testing.T) {
 	d := daemontest.Start(t)
-	dead := fmt.Sprintf("http://127.0.0.1:%d", pgtest.FreePort(t))
+	dead := testenv.RefusedURL(t)
 	tests := []struct {
 		name     string
 		url      string

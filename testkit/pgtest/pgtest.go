@@ -25,7 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sage-mcp/sage/shared/testenv"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // EnvURL is the environment variable naming the test server.
@@ -61,17 +61,35 @@ func AdminURL(t testing.TB) string {
 // database has the vector extension, and is dropped when t ends.
 func NewDatabase(t testing.TB, opts ...Option) string {
 	t.Helper()
+	admin := AdminURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dbURL, err := Create(ctx, admin, opts...)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := Drop(ctx, admin, dbURL); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return dbURL
+}
+
+// Create creates a fresh database with the vector extension on the server
+// of the admin URL and returns its URL; the caller drops it with Drop.
+// NewDatabase is Create for a test; cmd/sage-testdb is Create for a test
+// harness that must not link pgx (testkit/daemontest).
+func Create(ctx context.Context, admin string, opts ...Option) (string, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	admin := AdminURL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("pgtest: connect to %s: %v", Redact(admin), err)
+		return "", fmt.Errorf("connect to %s: %w", Redact(admin), err)
 	}
 	defer conn.Close(ctx)
 
@@ -79,41 +97,50 @@ func NewDatabase(t testing.TB, opts ...Option) string {
 	if o.setup != nil {
 		template, err = ensureTemplate(ctx, conn, admin, o.key, o.setup)
 		if err != nil {
-			t.Fatalf("pgtest: template: %v", err)
+			return "", fmt.Errorf("template: %w", err)
 		}
 	}
 	name := "sage_t_" + randomHex(8)
 	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, pgx.Identifier{template}.Sanitize())); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+		return "", fmt.Errorf("create database: %w", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("pgtest: drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("pgtest: drop %s: %v", name, err)
-		}
-	})
 	dbURL, err := WithDatabase(admin, name)
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return "", err
 	}
 	if o.setup == nil {
 		c, err := pgx.Connect(ctx, dbURL)
 		if err != nil {
-			t.Fatalf("pgtest: connect to new database: %v", err)
+			return "", fmt.Errorf("connect to new database: %w", err)
 		}
 		defer c.Close(ctx)
 		if _, err := c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
-			t.Fatalf("pgtest: create extension vector (is pgvector installed?): %v", err)
+			return "", fmt.Errorf("create extension vector (is pgvector installed?): %w", err)
 		}
 	}
-	return dbURL
+	return dbURL, nil
+}
+
+// Drop drops the database of dbURL (made by Create) through the admin URL;
+// open connections to it are closed.
+func Drop(ctx context.Context, admin, dbURL string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return fmt.Errorf("drop: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if !strings.HasPrefix(name, "sage_t_") {
+		return fmt.Errorf("drop %q: not a database made by pgtest", name)
+	}
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("drop %s: %w", name, err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop %s: %w", name, err)
+	}
+	return nil
 }
 
 // templates remembers the templates this process has made sure of.

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"testing"
 )
@@ -22,4 +23,20 @@ func Require(t testing.TB, name, provides string) string {
 		t.Skip(msg)
 	}
 	return v
+}
+
+// RefusedURL returns an http:// URL on a loopback port that had nothing
+// listening when it was looked up: a connection to it is refused (unless
+// another process has taken the port since; a test must not need more).
+func RefusedURL(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr
 }

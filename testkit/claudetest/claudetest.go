@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/sage-mcp/sage/shared/testenv"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // Env names the Claude Code CLI binary (a path, or a name on PATH).

@@ -1,8 +1,9 @@
 // Package daemontest runs the real sage-daemon for end-to-end tests of the
 // bridge, the hooks and the installer. It builds daemon/cmd/sage-daemon from
 // this checkout (once per test process, with the Go build cache), starts it on
-// a free loopback port against a pgtest database and a known admin token, and
-// waits until it is ready. MustBuildCommand builds the checkout's other
+// a loopback port the kernel picks, against a fresh pgtest database (made
+// through testkit/cmd/sage-testdb, so this package links no PostgreSQL
+// driver) and a known admin token, and waits until it is ready. MustBuildCommand builds the checkout's other
 // commands the same way.
 package daemontest
 
@@ -11,17 +12,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sage-mcp/sage/shared/pgtest"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // Options change how Start runs the daemon.
@@ -62,12 +65,10 @@ func Start(t testing.TB, opts ...Options) *Daemon {
 		o = opts[0]
 	}
 	if o.DatabaseURL == "" {
-		o.DatabaseURL = pgtest.NewDatabase(t)
+		o.DatabaseURL = NewDatabase(t)
 	}
 	bin := MustBuild(t)
-	port := pgtest.FreePort(t)
 	d := &Daemon{
-		URL:         fmt.Sprintf("http://127.0.0.1:%d", port),
 		Token:       "sage_test_" + randomHex(16),
 		DatabaseURL: o.DatabaseURL,
 		DataDir:     t.TempDir(),
@@ -75,10 +76,11 @@ func Start(t testing.TB, opts ...Options) *Daemon {
 		bin:         bin,
 		log:         &Output{},
 	}
-	d.MCPURL = d.URL + "/mcp"
+	// The first start listens on a port the kernel picks (no free-port race
+	// with other processes); restarts reuse it.
 	d.env = append(os.Environ(),
 		"SAGE_DATABASE_URL="+d.DatabaseURL,
-		fmt.Sprintf("SAGE_LISTEN=127.0.0.1:%d", port),
+		"SAGE_LISTEN=127.0.0.1:0",
 		"SAGE_DATA_DIR="+d.DataDir,
 		"SAGE_TOKEN="+d.Token,
 		"SAGE_LOG_LEVEL=info",
@@ -121,6 +123,13 @@ func (d *Daemon) Start() {
 			d.t.Fatalf("daemontest: sage-daemon exited at start:\n%s", d.log.String())
 		default:
 		}
+		if d.URL == "" && !d.learnAddr() {
+			if time.Now().After(deadline) {
+				d.t.Fatalf("daemontest: sage-daemon did not log its address after 60s:\n%s", d.log.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
 		resp, err := http.Get(d.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -133,6 +142,57 @@ func (d *Daemon) Start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// listenRE finds the address in the daemon's "sage-daemon listening" log
+// line (text or JSON format).
+var listenRE = regexp.MustCompile(`sage-daemon listening.*?\baddr"?[=:]"?(127\.0\.0\.1:[0-9]+)`)
+
+// learnAddr reads the port of the first start from the daemon's log and
+// pins URL, MCPURL and SAGE_LISTEN to it; it reports whether it did.
+func (d *Daemon) learnAddr() bool {
+	m := listenRE.FindStringSubmatch(d.log.String())
+	if m == nil {
+		return false
+	}
+	d.URL = "http://" + m[1]
+	d.MCPURL = d.URL + "/mcp"
+	for i, kv := range d.env {
+		if kv == "SAGE_LISTEN=127.0.0.1:0" {
+			d.env[i] = "SAGE_LISTEN=" + m[1]
+		}
+	}
+	return true
+}
+
+// NewDatabase creates a fresh pgtest database for t through the
+// testkit/cmd/sage-testdb program (so this package does not link pgx, and
+// the bridge's and installer's modules need no PostgreSQL driver) and drops
+// it when t ends. Without SAGE_TEST_DATABASE_URL it skips t, or fails it
+// under CI=true.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	testenv.Require(t, "SAGE_TEST_DATABASE_URL", "provides PostgreSQL with pgvector")
+	bin := MustBuildCommand(t, "testkit/cmd/sage-testdb")
+	out, err := exec.Command(bin, "create").Output()
+	if err != nil {
+		t.Fatalf("daemontest: sage-testdb create: %v\n%s", err, stderrOf(err))
+	}
+	dbURL := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if out, err := exec.Command(bin, "drop", dbURL).CombinedOutput(); err != nil {
+			t.Errorf("daemontest: sage-testdb drop: %v\n%s", err, out)
+		}
+	})
+	return dbURL
+}
+
+func stderrOf(err error) []byte {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.Stderr
+	}
+	return nil
 }
 
 // Stop stops the daemon gracefully (SIGTERM, then SIGKILL after 10 s).

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,8 +69,18 @@ func StartServer(t testing.TB) *Server {
 	if out, err := s.cmd(filepath.Join(bindir, "initdb"), "-D", s.data(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
-	s.port = FreePort(t)
-	s.Start()
+	// A port free when looked up may be taken before postgres binds it: on
+	// "address already in use", try another.
+	for attempt := 1; ; attempt++ {
+		s.port = freePort(t)
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if attempt == 5 || !strings.Contains(err.Error(), "already in use") {
+			t.Fatalf("pgtest: start: %v", err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.urlFor("postgres"))
@@ -108,11 +119,21 @@ func (s *Server) Stop() {
 // Start starts the server (again), on the same port.
 func (s *Server) Start() {
 	s.t.Helper()
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off -c max_connections=100", s.port, s.dir)
-	if err := s.pgctl("-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
-		s.t.Fatalf("pgtest: start: %v\n%s", err, log)
+	if err := s.start(); err != nil {
+		s.t.Fatalf("pgtest: start: %v", err)
 	}
+}
+
+// start starts the server on s.port; the error holds the server's log.
+func (s *Server) start() error {
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off -c max_connections=100", s.port, s.dir)
+	logFile := filepath.Join(s.dir, "server.log")
+	_ = os.Remove(logFile)
+	if err := s.pgctl("-l", logFile, "-w", "-t", "60", "-o", opts, "start"); err != nil {
+		log, _ := os.ReadFile(logFile)
+		return fmt.Errorf("%w\n%s", err, log)
+	}
+	return nil
 }
 
 func (s *Server) data() string { return filepath.Join(s.dir, "data") }
@@ -165,9 +186,9 @@ func findBinDir() string {
 	return ""
 }
 
-// FreePort returns a loopback TCP port that is free right now, for a test
-// server to listen on.
-func FreePort(t testing.TB) int {
+// freePort returns a loopback TCP port that is free right now; the caller
+// must cope with losing it before it binds (see StartServer).
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
