@@ -3,7 +3,7 @@
 #   docker build --build-arg VERSION=1.2.3 -t sage-daemon:1.2.3 .
 #
 # The binary is built from the repository root so go.work applies (the daemon
-# uses the workspace modules shared/ and migrations/). daemon/deploy's tests
+# uses the workspace modules shared/ and migrations/). deploy's tests
 # parse the `go build` line below and run it, so keep the flags on that line.
 #
 # There is no `# syntax=` line: the builder's own Dockerfile frontend is used,
@@ -29,6 +29,7 @@ ENV CGO_ENABLED=0
 COPY go.work* ./
 COPY bridge/go.* bridge/
 COPY daemon/go.* daemon/
+COPY deploy/go.* deploy/
 COPY installer/go.* installer/
 COPY migrations/go.* migrations/
 COPY shared/go.* shared/

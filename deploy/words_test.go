@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sage-mcp/sage/daemon/deploy"
+	"github.com/sage-mcp/sage/deploy"
 )
 
 func TestSplitWords(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sage-mcp/sage/daemon/deploy"
+	"github.com/sage-mcp/sage/deploy"
 )
 
 const (

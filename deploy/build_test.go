@@ -20,7 +20,7 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 
-	"github.com/sage-mcp/sage/daemon/deploy"
+	"github.com/sage-mcp/sage/deploy"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sage-mcp/sage/daemon/config"
-	"github.com/sage-mcp/sage/daemon/deploy"
+	"github.com/sage-mcp/sage/deploy"
 )
 
 func mustEnvExample(t *testing.T) []deploy.EnvVar {
