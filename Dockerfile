@@ -27,6 +27,7 @@ WORKDIR /src
 ENV CGO_ENABLED=0
 # Module downloads first, for layer caching; then the sources.
 COPY go.work* ./
+COPY bench/go.* bench/
 COPY bridge/go.* bridge/
 COPY daemon/go.* daemon/
 COPY deploy/go.* deploy/

@@ -69,9 +69,9 @@ BRIDGE_BENCH_ARGS ?=
 HOOK_BENCH_ARGS ?=
 bench: build
 	@status=0; \
-	for spec in "daemon/cmd/sage-bench|$(DAEMON_BENCH_ARGS)" \
-	            "bridge/cmd/sage-bridge-bench|$(BRIDGE_BENCH_ARGS)" \
-	            "bridge/cmd/sage-hook-bench|$(HOOK_BENCH_ARGS)"; do \
+	for spec in "bench/cmd/sage-bench|$(DAEMON_BENCH_ARGS)" \
+	            "bench/cmd/sage-bridge-bench|$(BRIDGE_BENCH_ARGS)" \
+	            "bench/cmd/sage-hook-bench|$(HOOK_BENCH_ARGS)"; do \
 	  pkg=$${spec%%|*}; args=$${spec#*|}; name=$${pkg##*/}; \
 	  if [ ! -d "$$pkg" ]; then echo "bench: $$pkg does not exist, skipped" >&2; continue; fi; \
 	  $(GOBUILD) -o $(BIN)/ ./$$pkg || { status=1; continue; }; \

@@ -1,7 +1,7 @@
 // Command sage-bench benchmarks a real sage-daemon over MCP: it starts the
 // daemon against a fresh database, seeds it with save_conversation, then
 // measures search_memory and get_context latency and the daemon's memory.
-// Run "go run ./daemon/cmd/sage-bench -h".
+// Run "go run ./bench/cmd/sage-bench -h".
 package main
 
 import (

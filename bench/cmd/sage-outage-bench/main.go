@@ -6,7 +6,7 @@
 // each run (from the hook log). Runs of the three setups are interleaved so
 // that machine load affects them alike.
 //
-//	SAGE_TEST_CLAUDE=… go run ./e2e/cmd/sage-outage-bench -n 5
+//	SAGE_TEST_CLAUDE=… go run ./bench/cmd/sage-outage-bench -n 5
 package main
 
 import (

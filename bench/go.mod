@@ -1,0 +1,37 @@
+module github.com/sage-mcp/sage/bench
+
+go 1.26.0
+
+require (
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/modelcontextprotocol/go-sdk v1.8.0
+	github.com/sage-mcp/sage/bridge v0.0.0
+	github.com/sage-mcp/sage/daemon v0.0.0
+	github.com/sage-mcp/sage/e2e v0.0.0
+	github.com/sage-mcp/sage/shared v0.0.0
+	github.com/sage-mcp/sage/testkit v0.0.0
+)
+
+require (
+	github.com/google/jsonschema-go v0.4.3 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/segmentio/asm v1.1.3 // indirect
+	github.com/segmentio/encoding v0.5.4 // indirect
+	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)
+
+replace (
+	github.com/sage-mcp/sage/bridge => ../bridge
+	github.com/sage-mcp/sage/daemon => ../daemon
+	github.com/sage-mcp/sage/e2e => ../e2e
+	github.com/sage-mcp/sage/installer => ../installer
+	github.com/sage-mcp/sage/migrations => ../migrations
+	github.com/sage-mcp/sage/shared => ../shared
+	github.com/sage-mcp/sage/testkit => ../testkit
+)
