@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 
 	"github.com/sage-mcp/sage/deploy"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
@@ -248,7 +248,7 @@ func TestDockerBuildAndHealthcheck(t *testing.T) {
 	)
 	serve := exec.Command(bin, append(img.entrypoint[1:], img.cmd...)...)
 	serve.Env = env
-	logs := &lockedBuffer{}
+	logs := &daemontest.Output{}
 	serve.Stdout, serve.Stderr = logs, logs
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
@@ -345,21 +345,4 @@ func mustFreeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

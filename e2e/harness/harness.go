@@ -98,6 +98,15 @@ func New(t testing.TB, o Options) *Env {
 	}
 	e.API = fakeapi.New(o.Responder)
 	t.Cleanup(e.API.Close)
+	// A failed test shows what Claude Code sent the model, request by request.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, r := range e.API.MessagesRequests() {
+			t.Logf("request %d: prompt %q last user message %.600q", r.Seq, r.Messages.Prompt(), r.Messages.LastUser().Content)
+		}
+	})
 	e.env = []string{
 		"HOME=" + e.Home,
 		"USER=" + os.Getenv("USER"),
