@@ -141,4 +141,3 @@ func TestPathHint(t *testing.T) {
 		}
 	}
 }
-
