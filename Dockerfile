@@ -39,7 +39,7 @@ COPY testkit/go.* testkit/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags "-s -w -X github.com/sage-mcp/sage/daemon.Version=${VERSION}" -o /out/sage-daemon ./daemon/cmd/sage-daemon
+    GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags "-s -w -X github.com/sage-mcp/sage/shared/version.Version=${VERSION}" -o /out/sage-daemon ./daemon/cmd/sage-daemon
 # The data directory, owned by the image's non-root user (65532).
 RUN mkdir -p /out/data
 

@@ -18,10 +18,9 @@ GORELEASER_VERSION := v2.15.1
 GORELEASER ?= $(GOBIN_CACHE)/goreleaser
 COMPOSE ?= docker compose
 
-# The version variables set by -X (keep in sync with goreleaser.yaml).
-DAEMON_VERSION_VAR := github.com/sage-mcp/sage/daemon.Version
-BRIDGE_VERSION_VAR := main.buildVersion
-INSTALLER_VERSION_VAR := main.version
+# The one version variable of the three binaries, set by -X (shared/version;
+# keep in sync with goreleaser.yaml and the Dockerfile).
+VERSION_VAR := github.com/sage-mcp/sage/shared/version.Version
 
 # The same flags as the Dockerfile and goreleaser.yaml: static, reproducible.
 # (CGO_ENABLED=0 only for these builds: `make test` needs cgo for -race.)
@@ -39,9 +38,9 @@ compose-test:
 
 build:
 	@mkdir -p $(BIN)
-	$(GOBUILD) -ldflags "-s -w -X $(DAEMON_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./daemon/cmd/sage-daemon
-	$(GOBUILD) -ldflags "-s -w -X $(BRIDGE_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./bridge/cmd/sage-bridge
-	$(GOBUILD) -ldflags "-s -w -X $(INSTALLER_VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./installer/cmd/sage-installer
+	$(GOBUILD) -ldflags "-s -w -X $(VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./daemon/cmd/sage-daemon
+	$(GOBUILD) -ldflags "-s -w -X $(VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./bridge/cmd/sage-bridge
+	$(GOBUILD) -ldflags "-s -w -X $(VERSION_VAR)=$(VERSION)" -o $(BIN)/ ./installer/cmd/sage-installer
 
 # The installer finds sage-bridge beside itself in ./bin.
 #   make install INSTALL_ARGS="--env-file .env"

@@ -11,11 +11,13 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/sage-mcp/sage/shared/version"
 )
 
-// Version is the daemon's version, set at build time with
-// -ldflags "-X github.com/sage-mcp/sage/daemon.Version=…".
-var Version = "dev"
+// Version is the daemon's version: shared/version's, which releases set at
+// build time with -ldflags "-X github.com/sage-mcp/sage/shared/version.Version=…".
+var Version = version.String()
 
 // Kind says what a memory is.
 type Kind string

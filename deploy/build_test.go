@@ -227,7 +227,7 @@ func TestDockerBuildAndHealthcheck(t *testing.T) {
 		}
 		ef.Close()
 	}
-	// -X ...daemon.Version:
+	// -X ...shared/version.Version:
 	out, err := exec.CommandContext(ctx, bin, "version").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), testVersion) {
 		t.Errorf("sage-daemon version = %q, %v; want %s", out, err, testVersion)

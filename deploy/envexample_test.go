@@ -88,6 +88,12 @@ func TestParseEnvExample(t *testing.T) {
 		{name: "duplicate", in: "## daemon\nA=1\n# A=2\n", wantErr: "already documented"},
 		{name: "garbage", in: "## daemon\nexport A=1\n", wantErr: "want NAME=value"},
 		{name: "lowercase is prose", in: "## daemon\n# a=1\n"},
+		{name: "values as Compose reads them", in: "## compose\nA=\"x y\" # note\n# B='c #d'\n",
+			want: []deploy.EnvVar{
+				{Name: "A", Value: "x y", Set: true, Section: "compose", Line: 2},
+				{Name: "B", Value: "c #d", Section: "compose", Line: 3},
+			}},
+		{name: "unterminated quote", in: "## compose\nA=\"x\n", wantErr: "line 2: A"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := deploy.ParseEnvExample(strings.NewReader(tc.in))

@@ -6,6 +6,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/sage-mcp/sage/shared/dotenv"
 )
 
 // MaxEnvExampleBytes bounds what ParseEnvExample reads.
@@ -21,7 +23,7 @@ const (
 // EnvVar is a variable documented in .env.example.
 type EnvVar struct {
 	Name    string
-	Value   string // the example or default value
+	Value   string // the example or default value, as Compose reads it
 	Set     bool   // an active assignment, not a commented-out one
 	Section string // SectionDaemon or SectionCompose
 	Line    int
@@ -72,7 +74,12 @@ func ParseEnvExample(r io.Reader) ([]EnvVar, error) {
 			return nil, fmt.Errorf("env example: line %d: %s already documented on line %d", n, m[2], prev)
 		}
 		seen[m[2]] = n
-		vars = append(vars, EnvVar{Name: m[2], Value: m[3], Set: m[1] == "", Section: section, Line: n})
+		// The value as Docker Compose reads it (quotes, escapes, comments).
+		val, err := dotenv.Parse([]byte(m[2]+"="+m[3]), nil)
+		if err != nil || len(val) != 1 {
+			return nil, fmt.Errorf("env example: line %d: %s: %v", n, m[2], err)
+		}
+		vars = append(vars, EnvVar{Name: m[2], Value: val[0].Value, Set: m[1] == "", Section: section, Line: n})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("env example: read: %w", err)

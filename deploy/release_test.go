@@ -76,12 +76,12 @@ func TestGoreleaserTargets(t *testing.T) {
 		main, versionVar string
 		goos             []string
 	}{
-		"sage-daemon":    {"./daemon/cmd/sage-daemon", mustMakeVar(t, "DAEMON_VERSION_VAR"), []string{"linux"}},
-		"sage-bridge":    {"./bridge/cmd/sage-bridge", mustMakeVar(t, "BRIDGE_VERSION_VAR"), all},
-		"sage-installer": {"./installer/cmd/sage-installer", mustMakeVar(t, "INSTALLER_VERSION_VAR"), all},
+		"sage-daemon":    {"./daemon/cmd/sage-daemon", mustMakeVar(t, "VERSION_VAR"), []string{"linux"}},
+		"sage-bridge":    {"./bridge/cmd/sage-bridge", mustMakeVar(t, "VERSION_VAR"), all},
+		"sage-installer": {"./installer/cmd/sage-installer", mustMakeVar(t, "VERSION_VAR"), all},
 	}
-	if want["sage-daemon"].versionVar != "github.com/sage-mcp/sage/daemon.Version" {
-		t.Errorf("Makefile: DAEMON_VERSION_VAR = %q", want["sage-daemon"].versionVar)
+	if want["sage-daemon"].versionVar != "github.com/sage-mcp/sage/shared/version.Version" {
+		t.Errorf("Makefile: VERSION_VAR = %q", want["sage-daemon"].versionVar)
 	}
 	if !strings.Contains(string(mustReadFile(t, "Dockerfile")), "-X "+want["sage-daemon"].versionVar+"=${VERSION}") {
 		t.Errorf("the Dockerfile does not set %s", want["sage-daemon"].versionVar)

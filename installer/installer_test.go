@@ -9,25 +9,6 @@ import (
 	"testing"
 )
 
-func TestParseEnv(t *testing.T) {
-	in := "# comment\n\ufeffIGNORED_BOM=1\nexport SAGE_TOKEN=\"a\\\"b\"\nPLAIN = v1 # note\nSINGLE='x #y'\nEMPTY=\nURL=http://h:1/#frag\n"
-	got, err := ParseEnv([]byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"SAGE_TOKEN": `a"b`, "PLAIN": "v1", "SINGLE": "x #y", "EMPTY": "", "URL": "http://h:1/#frag"}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
-		}
-	}
-	for _, bad := range []string{"NOEQUALS\n", "A='open\n", "A=\"open\n", "=v\n", "A B=1\n"} {
-		if _, err := ParseEnv([]byte(bad)); err == nil {
-			t.Errorf("ParseEnv(%q): no error", bad)
-		}
-	}
-}
-
 func TestReadEnvTokenKeepsSecretsOutOfErrors(t *testing.T) {
 	p := filepath.Join(t.TempDir(), ".env")
 	if err := os.WriteFile(p, []byte("SAGE_TOKEN='supersecret\n"), 0o600); err != nil {
@@ -99,22 +80,6 @@ func TestOptions(t *testing.T) {
 			}
 		})
 	}
-}
-
-func FuzzParseEnv(f *testing.F) {
-	f.Add([]byte("SAGE_TOKEN=abc\n"))
-	f.Add([]byte("export A=\"x\\ny\" # c\nB='q'\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		env, err := ParseEnv(data)
-		if err != nil {
-			return
-		}
-		for k := range env {
-			if k == "" || strings.ContainsAny(k, " \t\"'") {
-				t.Fatalf("bad key %q", k)
-			}
-		}
-	})
 }
 
 func TestPlanApply(t *testing.T) {

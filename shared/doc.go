@@ -1,4 +1,18 @@
 // Package shared is the root of the module that sage-daemon, sage-bridge and
-// sage-installer share: the client configuration format (config), the REST
-// wire types (api) and the PostgreSQL test harness (pgtest).
+// sage-installer share. Its packages:
+//
+//   - api: the REST wire types of /api/v1, used by the daemon and its clients.
+//   - config: the client configuration file and its resolution (flags >
+//     environment > file), shared by the bridge, the hooks, sage_manage and
+//     the installer.
+//   - claudehooks: the Claude Code hook events Sage uses and the
+//     settings.json entries the installer writes and the bridge runs.
+//   - dotenv: .env files read as Docker Compose reads them (the installer's
+//     --env-file, the daemon's SAGE_DAEMON_CONFIG).
+//   - textcut: the one rune-safe truncation (Runes, Bytes).
+//   - version: the one version of the three binaries (set with -ldflags -X,
+//     else the build info).
+//
+// The test harness lives apart, in the test-only module testkit (pgtest,
+// daemontest, claudetest, testenv), so this module depends on nothing.
 package shared

@@ -6,7 +6,6 @@
 package config
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sage-mcp/sage/daemon/embed"
+	"github.com/sage-mcp/sage/shared/dotenv"
 )
 
 // Defaults.
@@ -251,8 +251,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	return c, fs.Args(), nil
 }
 
-// ReadFile reads a configuration file of KEY=VALUE lines. Blank lines and
-// lines starting with # are skipped; values may be quoted.
+// ReadFile reads a configuration file of KEY=VALUE lines, a .env file as
+// Docker Compose reads it (shared/dotenv).
 func ReadFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -262,38 +262,34 @@ func ReadFile(path string) (map[string]string, error) {
 	return Parse(f, path)
 }
 
-// Parse reads KEY=VALUE lines from r (name is used in messages). Blank
-// lines and # comments are skipped, "export " prefixes and matching quotes
-// around values are dropped; an unknown key is an error.
+// Parse reads KEY=VALUE lines from r (name is used in messages) with
+// Docker Compose's .env rules (shared/dotenv: # comments, "export "
+// prefixes, quotes and escapes); an unknown key is an error, and a bare KEY
+// (which Compose takes from the environment) is left to the environment.
 func Parse(r io.Reader, name string) (map[string]string, error) {
 	known := map[string]bool{}
 	for _, s := range specs() {
 		known[s.Name] = true
 	}
-	out := map[string]string{}
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("config: %s:%d: want KEY=VALUE", name, n)
-		}
-		if !known[k] {
-			return nil, fmt.Errorf("config: %s:%d: unknown variable %s", name, n, k)
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
-			v = v[1 : len(v)-1]
-		}
-		out[k] = v
-	}
-	if err := sc.Err(); err != nil {
+	b, err := io.ReadAll(io.LimitReader(r, dotenv.MaxSize+1))
+	if err != nil {
 		return nil, fmt.Errorf("config: read file: %w", err)
+	}
+	vars, err := dotenv.Parse(b, func(k string) (string, bool) {
+		if !known[k] {
+			return "", true // reported below
+		}
+		return "", false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", name, err)
+	}
+	out := map[string]string{}
+	for _, v := range vars {
+		if !known[v.Key] {
+			return nil, fmt.Errorf("config: %s:%d: unknown variable %s", name, v.Line, v.Key)
+		}
+		out[v.Key] = v.Value
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,43 @@ func TestPrecedence(t *testing.T) {
 	}
 	if len(c.AllowedHosts) != 2 || c.AllowedHosts[1] != "b.example" {
 		t.Errorf("list: %q", c.AllowedHosts)
+	}
+}
+
+// TestParseComposeRules: the configuration file is read as Docker Compose
+// reads a .env file (shared/dotenv), so the same file means the same thing
+// to both: inline comments, escapes, quotes, bare keys.
+func TestParseComposeRules(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     map[string]string
+		wantErr  string
+	}{
+		{name: "inline comment", in: "SAGE_LOG_LEVEL=debug # while testing\n", want: map[string]string{"SAGE_LOG_LEVEL": "debug"}},
+		{name: "escapes in double quotes", in: `SAGE_EMBED_API_KEY="a\"b\\c"` + "\n", want: map[string]string{"SAGE_EMBED_API_KEY": `a"b\c`}},
+		{name: "single quotes literal", in: `SAGE_EMBED_API_KEY='a\"b #c'` + "\n", want: map[string]string{"SAGE_EMBED_API_KEY": `a\"b #c`}},
+		{name: "quoted then comment", in: "SAGE_LISTEN=':1' # local\n", want: map[string]string{"SAGE_LISTEN": ":1"}},
+		{name: "bare known key left to the environment", in: "SAGE_LISTEN\nSAGE_AUTH=off\n", want: map[string]string{"SAGE_AUTH": "off"}},
+		{name: "bare unknown key", in: "SAGE_AUTH=off\nSAGE_NOPE\n", wantErr: "t.env:2: unknown variable SAGE_NOPE"},
+		{name: "unknown key", in: "\nSAGE_NOPE=1\n", wantErr: "t.env:2: unknown variable SAGE_NOPE"},
+		{name: "unterminated quote", in: "SAGE_TOKEN='secret_value\n", wantErr: "line 1 (SAGE_TOKEN): unterminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.Parse(strings.NewReader(tt.in), "t.env")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "secret_value") {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Parse = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // version test-1.2.3.
 func MustBinary(t testing.TB) string {
 	t.Helper()
-	return daemontest.MustBuildCommand(t, "daemon/cmd/sage-daemon", "-ldflags", "-X github.com/sage-mcp/sage/daemon.Version=test-1.2.3")
+	return daemontest.MustBuildCommand(t, "daemon/cmd/sage-daemon", "-ldflags", "-X github.com/sage-mcp/sage/shared/version.Version=test-1.2.3")
 }
 
 // MustDatabase returns the URL of a fresh, migrated database.

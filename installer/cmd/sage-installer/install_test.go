@@ -475,24 +475,6 @@ func TestHTTPModeJSON(t *testing.T) {
 	}
 }
 
-func TestPathHint(t *testing.T) {
-	tests := []struct {
-		dir, path, shell, goos, want string
-	}{
-		{"/h/.local/bin", "/usr/bin:/h/.local/bin", "/bin/bash", "linux", ""},
-		{"/h/.local/bin", "/usr/bin", "/bin/bash", "linux", "echo 'export PATH=/h/.local/bin:$PATH' >> ~/.bashrc"},
-		{"/h/.local/bin", "/usr/bin", "/usr/bin/zsh", "darwin", ">> ~/.zshrc"},
-		{"/h/my bin", "/usr/bin", "/usr/bin/fish", "linux", "fish_add_path '/h/my bin'"},
-		{`C:\Users\u\AppData\Local\Programs\Sage`, `C:\Windows`, "", "windows", "[Environment]::SetEnvironmentVariable('Path', 'C:\\Users\\u\\AppData\\Local\\Programs\\Sage;'"},
-	}
-	for _, tt := range tests {
-		got := pathHint(tt.dir, tt.path, tt.shell, tt.goos)
-		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-			t.Errorf("pathHint(%q, %q, %q): %q, want it to contain %q", tt.dir, tt.path, tt.shell, got, tt.want)
-		}
-	}
-}
-
 // TestServiceSteps checks how install and uninstall drive the bridge's
 // service subcommand, with a stand-in sage-bridge that logs its arguments
 // (the service itself is tested against a fake service manager in

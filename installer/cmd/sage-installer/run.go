@@ -88,6 +88,34 @@ func parseOptions(cmd string, args []string, stderr io.Writer) (*installer.Optio
 	return &o, nil
 }
 
+// runPlan is a command that plans its changes with plan, then prints the
+// plan (--dry-run) or applies it: warnings first (stderr), notes last.
+func runPlan(ctx context.Context, cmd string, plan func(context.Context, *installer.Options) (*installer.Plan, error), args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(cmd, args, stderr)
+	if err != nil {
+		return exitParse(cmd, err, stderr)
+	}
+	p, err := plan(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "sage-installer %s: %v\n", cmd, err)
+		return 1
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(stderr, "sage-installer %s: WARNING: %s\n", cmd, w)
+	}
+	if o.DryRun {
+		fmt.Fprintln(stdout, "dry run: nothing is changed")
+		p.Print(stdout)
+	} else if err := p.Apply(ctx, stdout); err != nil {
+		fmt.Fprintf(stderr, "sage-installer %s: %v\n", cmd, err)
+		return 1
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintln(stdout, n)
+	}
+	return 0
+}
+
 // exitParse prints a parse error and returns the exit code for it.
 func exitParse(cmd string, err error, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {

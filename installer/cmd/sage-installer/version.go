@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+
+	"github.com/sage-mcp/sage/shared/version"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
-// runVersion prints the installer's version.
+// runVersion prints the installer's version (shared/version).
 func runVersion(stdout io.Writer) int {
-	fmt.Fprintf(stdout, "sage-installer %s (%s/%s)\n", version, runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "sage-installer %s (%s/%s)\n", version.String(), runtime.GOOS, runtime.GOARCH)
 	return 0
 }

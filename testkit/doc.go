@@ -1,0 +1,14 @@
+// Package testkit is the root of Sage's test-only module: the harness that
+// tests of every module use, kept apart so that no shipped module depends on
+// it beyond its tests (and none links pgx through it but the daemon). Its
+// packages:
+//
+//   - pgtest: a database of its own per test on the test PostgreSQL, and
+//     private servers a test may stop and restart.
+//   - daemontest: builds and runs the real sage-daemon for end-to-end tests
+//     (its databases come from cmd/sage-testdb, so it links no driver).
+//   - claudetest: the real Claude Code CLI (SAGE_TEST_CLAUDE).
+//   - testenv: what the test command provides through the environment.
+//   - cmd/sage-pgcheck: checks that the test database is usable.
+//   - cmd/sage-testdb: creates and drops pgtest databases for daemontest.
+package testkit
