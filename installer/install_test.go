@@ -25,13 +25,29 @@ func MustOptions(t *testing.T) *Options {
 	if err := os.Mkdir(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"XDG_CONFIG_HOME": filepath.Join(home, ".config"), "XDG_CACHE_HOME": filepath.Join(home, ".cache")}
+	// Every path inside home, given or derived from env: nothing reaches
+	// the real user directories (config.PathFrom and os.UserConfigDir read
+	// the process's environment, hence SAGE_CONFIG and the Setenv).
+	env := map[string]string{
+		"SAGE_CONFIG":     filepath.Join(home, ".config", "sage", "config.json"),
+		"XDG_CONFIG_HOME": filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME":  filepath.Join(home, ".cache"),
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	t.Setenv("HOME", home)
 	o := &Options{GOOS: "linux", Bridge: bridge, URL: "http://127.0.0.1:1", Token: "tok_0123456789abcdef", Claude: ClaudeNone, NoService: true}
 	if err := o.Defaults(home, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range []string{o.ConfigPath, o.StateDir, o.CacheDir, o.BinDir, o.ClaudePaths.ConfigJSON, o.ClaudePaths.Settings} {
+		if !strings.HasPrefix(p, home+string(filepath.Separator)) {
+			t.Fatalf("%s is outside the test's home %s", p, home)
+		}
 	}
 	return o
 }
