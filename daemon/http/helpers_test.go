@@ -198,3 +198,20 @@ func newLoopbackServer(t testing.TB, h http.Handler) string {
 	t.Cleanup(hs.Close)
 	return hs.URL
 }
+
+// MustMockStack serves a Server without authentication (NoAuth: an admin
+// of the default namespace) whose backend is svc, with MCP mounted, and
+// returns it with its URL. No database: for tests of the edges.
+func MustMockStack(t testing.TB, svc sage.Service, opts sagehttp.Options) (*sagehttp.Server, string) {
+	t.Helper()
+	opts.NoAuth = true
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	if opts.MCP == nil {
+		opts.MCP = func(svc sage.Service) http.Handler { return mcpserver.Handler(svc, mcpserver.Options{}) }
+	}
+	srv := sagehttp.New(opts)
+	srv.SetBackend(&sagehttp.Backend{Service: svc})
+	return srv, newLoopbackServer(t, srv)
+}
