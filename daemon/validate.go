@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Validate checks t against the limits of this package. Field names in the
@@ -319,26 +321,13 @@ func (spec TokenSpec) Validate() error {
 	}
 	for _, s := range spec.Scopes {
 		if !slices.Contains(Scopes, s) {
-			return Invalidf("scopes", "unknown scope %q (want %s)", Truncate(s, 64), strings.Join(Scopes, ", "))
+			return Invalidf("scopes", "unknown scope %q (want %s)", textcut.Bytes(s, 64, textcut.Ellipsis), strings.Join(Scopes, ", "))
 		}
 	}
 	if spec.TTL < 0 {
 		return Invalidf("ttl", "must not be negative")
 	}
 	return nil
-}
-
-// Truncate cuts s to at most n bytes, at a rune boundary when s is UTF-8,
-// and marks the cut with "…"; a string of at most n bytes comes back as is.
-// Messages quote user input through it.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // CheckJSONText refuses JSON whose strings are not valid Unicode text:
@@ -366,7 +355,7 @@ func CheckJSONText(b []byte) error {
 			if !utf8.ValidString(key) {
 				key = strings.ToValidUTF8(key, "?")
 			}
-			key = Truncate(key, 64)
+			key = textcut.Bytes(key, 64, textcut.Ellipsis)
 		}
 		if problem != "" {
 			field := key

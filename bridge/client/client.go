@@ -295,12 +295,9 @@ func (c *Client) Sessions(ctx context.Context, project string, limit int) ([]api
 	return out.Sessions, nil
 }
 
-// SessionDetail is the answer to GET /api/v1/sessions/{id}: the session
-// and its memories in time order.
-type SessionDetail struct {
-	api.Session
-	Items []api.Memory `json:"items"`
-}
+// SessionDetail is the answer to GET /api/v1/sessions/{id} (declared in
+// shared/api, the wire contract).
+type SessionDetail = api.SessionDetail
 
 // Session returns one session and its memories.
 func (c *Client) Session(ctx context.Context, id string) (SessionDetail, error) {
@@ -313,7 +310,7 @@ func (c *Client) Session(ctx context.Context, id string) (SessionDetail, error) 
 
 // RenameSession sets a session's title.
 func (c *Client) RenameSession(ctx context.Context, id, title string) error {
-	if err := c.call(ctx, http.MethodPatch, "/sessions/"+url.PathEscape(id), nil, map[string]string{"title": title}, nil); err != nil {
+	if err := c.call(ctx, http.MethodPatch, "/sessions/"+url.PathEscape(id), nil, api.RenameSessionRequest{Title: title}, nil); err != nil {
 		return fmt.Errorf("rename session %s: %w", id, err)
 	}
 	return nil
@@ -322,13 +319,8 @@ func (c *Client) RenameSession(ctx context.Context, id, title string) error {
 // Forget deletes memories by id and/or a whole session and returns how
 // many were deleted.
 func (c *Client) Forget(ctx context.Context, ids []int64, sessionID string) (int64, error) {
-	var out struct {
-		Deleted int64 `json:"deleted"`
-	}
-	in := struct {
-		IDs       []int64 `json:"ids,omitempty"`
-		SessionID string  `json:"session_id,omitempty"`
-	}{ids, sessionID}
+	var out api.ForgetResponse
+	in := api.ForgetRequest{IDs: ids, SessionID: sessionID}
 	if err := c.call(ctx, http.MethodPost, "/forget", nil, in, &out); err != nil {
 		return 0, fmt.Errorf("forget: %w", err)
 	}
@@ -406,11 +398,9 @@ func (c *Client) Import(ctx context.Context, r io.Reader) (api.ImportResponse, e
 	return out, nil
 }
 
-// ReindexProgress is one progress report of Reindex.
-type ReindexProgress struct {
-	Done  int64 `json:"done"`
-	Total int64 `json:"total"`
-}
+// ReindexProgress is one progress report of Reindex (declared in
+// shared/api, the wire contract).
+type ReindexProgress = api.ReindexProgress
 
 // Reindex asks the daemon to re-embed stale memories. When the daemon
 // streams progress (JSON lines of {"done","total"}), progress is called for
@@ -429,21 +419,16 @@ func (c *Client) Reindex(ctx context.Context, progress func(ReindexProgress)) (R
 	defer resp.Body.Close()
 	dec := json.NewDecoder(io.LimitReader(resp.Body, MaxResponse))
 	for {
-		var raw map[string]json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		var p ReindexProgress
+		if err := dec.Decode(&p); err != nil {
 			if err == io.EOF {
 				return last, nil
 			}
 			return last, fmt.Errorf("reindex: decode answer: %w", err)
 		}
-		if e, ok := raw["error"]; ok && string(e) != "null" {
-			var d api.ErrorDetail
-			_ = json.Unmarshal(e, &d)
+		if d := p.Error; d != nil {
 			return last, fmt.Errorf("reindex: %w", &Error{Status: http.StatusInternalServerError, Code: d.Code, Message: d.Message})
 		}
-		var p ReindexProgress
-		_ = json.Unmarshal(raw["done"], &p.Done)
-		_ = json.Unmarshal(raw["total"], &p.Total)
 		last = p
 		if progress != nil {
 			progress(p)

@@ -9,6 +9,7 @@ import (
 
 	sage "github.com/sage-mcp/sage/daemon"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
+	"github.com/sage-mcp/sage/daemon/mock"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -155,9 +156,10 @@ func TestTokenAdminREST(t *testing.T) {
 
 func TestForeignHostAndOrigin(t *testing.T) {
 	t.Parallel()
-	st := MustStack(t, sagehttp.Options{AllowedOrigins: []string{"https://app.example.com"}}, "")
-	key := st.MustKey(t, "default")
-	port := st.URL[strings.LastIndex(st.URL, ":")+1:]
+	// The guard comes before authentication: no database or token needed.
+	svc := &mock.Service{StatusFn: func(context.Context) (sage.Status, error) { return sage.Status{}, nil }}
+	_, base := MustMockStack(t, svc, sagehttp.Options{AllowedOrigins: []string{"https://app.example.com"}})
+	port := base[strings.LastIndex(base, ":")+1:]
 	tests := []struct {
 		name   string
 		header []string
@@ -168,12 +170,12 @@ func TestForeignHostAndOrigin(t *testing.T) {
 		{"foreign origin", []string{"Origin", "https://evil.example.com"}, 403},
 		{"loopback origin", []string{"Origin", "http://localhost:3000"}, 200},
 		{"allowed origin", []string{"Origin", "https://app.example.com"}, 200},
-		{"same origin", []string{"Origin", st.URL}, 200},
+		{"same origin", []string{"Origin", base}, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, path := range []string{"/api/v1/status", "/healthz"} {
-				r := MustDo(t, "GET", st.URL+path, key, nil, tt.header...)
+				r := MustDo(t, "GET", base+path, "", nil, tt.header...)
 				r.MustStatus(t, tt.want)
 				if tt.want == 403 {
 					var eb api.ErrorBody
@@ -186,7 +188,7 @@ func TestForeignHostAndOrigin(t *testing.T) {
 		})
 	}
 	// MCP too.
-	r := MustDo(t, "POST", st.URL+"/mcp", key, `{"jsonrpc":"2.0","id":1,"method":"ping"}`,
+	r := MustDo(t, "POST", base+"/mcp", "", `{"jsonrpc":"2.0","id":1,"method":"ping"}`,
 		"Origin", "https://evil.example.com", "Accept", "application/json, text/event-stream")
 	r.MustStatus(t, 403)
 }
@@ -238,13 +240,16 @@ func TestAuthThrottle(t *testing.T) {
 
 func TestAuthOff(t *testing.T) {
 	t.Parallel()
-	st := MustStack(t, sagehttp.Options{NoAuth: true}, "")
+	svc := &mock.Service{StatusFn: func(ctx context.Context) (sage.Status, error) {
+		return sage.Status{Namespace: sage.NamespaceFrom(ctx)}, nil
+	}}
+	_, base := MustMockStack(t, svc, sagehttp.Options{})
 	var status api.Status
-	MustDo(t, "GET", st.URL+"/api/v1/status", "", nil).MustStatus(t, 200).MustJSON(t, &status)
+	MustDo(t, "GET", base+"/api/v1/status", "", nil).MustStatus(t, 200).MustJSON(t, &status)
 	if status.Namespace != sage.DefaultNamespace {
 		t.Fatalf("status %+v", status)
 	}
-	cs := MustMCP(t, st.URL, "ignored")
+	cs := MustMCP(t, base, "ignored")
 	if out, isErr := MustTool(t, cs, "get_status", map[string]any{}); isErr {
 		t.Fatalf("get_status: %s", out)
 	}

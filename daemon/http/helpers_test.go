@@ -18,6 +18,7 @@ import (
 	"github.com/sage-mcp/sage/daemon/embed"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/daemon/mcpserver"
+	"github.com/sage-mcp/sage/daemon/metrics"
 	"github.com/sage-mcp/sage/daemon/postgres"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
@@ -50,8 +51,13 @@ func MustBackend(t testing.TB, srv *sagehttp.Server, url string) (*sagehttp.Back
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := postgres.NewMemoryService(db, srv.InstrumentEmbedder(emb), nil)
+	svc := postgres.NewMemoryService(db, srv.Metrics().Embedder(emb), nil)
 	return &sagehttp.Backend{Service: svc, Tokens: postgres.NewTokenStore(db.Pool()), Pool: db.Pool()}, db
+}
+
+// mcpHandler is the MCP handler as the daemon mounts it, with its metrics.
+func mcpHandler(svc sage.Service, m *metrics.Registry) http.Handler {
+	return mcpserver.Handler(svc, mcpserver.Options{Middleware: []mcp.Middleware{m.MCP(mcpserver.ToolNames)}})
 }
 
 // MustStack serves a Server with opts (MCP mounted) on a database at url
@@ -64,7 +70,7 @@ func MustStack(t testing.TB, opts sagehttp.Options, url string) *stack {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
 	}
-	opts.MCP = func(svc sage.Service) http.Handler { return mcpserver.Handler(svc, mcpserver.Options{}) }
+	opts.MCP = mcpHandler
 	srv := sagehttp.New(opts)
 	b, db := MustBackend(t, srv, url)
 	srv.SetBackend(b)
@@ -197,4 +203,21 @@ func newLoopbackServer(t testing.TB, h http.Handler) string {
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	return hs.URL
+}
+
+// MustMockStack serves a Server without authentication (NoAuth: an admin
+// of the default namespace) whose backend is svc, with MCP mounted, and
+// returns it with its URL. No database: for tests of the edges.
+func MustMockStack(t testing.TB, svc sage.Service, opts sagehttp.Options) (*sagehttp.Server, string) {
+	t.Helper()
+	opts.NoAuth = true
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	if opts.MCP == nil {
+		opts.MCP = mcpHandler
+	}
+	srv := sagehttp.New(opts)
+	srv.SetBackend(&sagehttp.Backend{Service: svc})
+	return srv, newLoopbackServer(t, srv)
 }

@@ -13,6 +13,7 @@ import (
 
 	sage "github.com/sage-mcp/sage/daemon"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
+	"github.com/sage-mcp/sage/daemon/metrics"
 )
 
 // MustLimitedServer serves a Server with opts (no database) behind a
@@ -101,7 +102,7 @@ func TestBodyTimeCountsOnlyWaiting(t *testing.T) {
 	t.Parallel()
 	const bound = 200 * time.Millisecond
 	addr := MustLimitedServer(t, sagehttp.Options{ReadTimeout: bound, NoAuth: true,
-		MCP: func(sage.Service) http.Handler {
+		MCP: func(sage.Service, *metrics.Registry) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				b, err := io.ReadAll(r.Body)
 				if err != nil {

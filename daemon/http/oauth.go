@@ -344,7 +344,7 @@ func (s *Server) authorizeSubmit(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, sage.ErrUnauthenticated) {
 		s.authFailed(r)
 		if wait > 0 {
-			s.metrics.authThrottled.Inc()
+			s.metrics.AuthThrottled()
 			w.Header().Set("Retry-After", retryAfter(wait))
 			s.renderAuthorize(w, http.StatusTooManyRequests, a, client, "Too many wrong keys: wait "+retryAfter(wait)+" seconds and try again.", "")
 			return
@@ -467,7 +467,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, sage.ErrInvalidGrant) {
 		s.authFailed(r)
 		if wait > 0 {
-			s.metrics.authThrottled.Inc()
+			s.metrics.AuthThrottled()
 			w.Header().Set("Retry-After", retryAfter(wait))
 			oauthError(w, http.StatusTooManyRequests, "slow_down", "too many failed attempts; retry later")
 			return

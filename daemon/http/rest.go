@@ -13,6 +13,7 @@ import (
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/wire"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -48,78 +49,22 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-func timeOrZero(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
-}
-
-func toAPIMemory(m sage.Memory, score float64) api.Memory {
-	return api.Memory{ID: m.ID, Score: score, Kind: string(m.Kind), Text: m.Text, SessionID: m.SessionID,
-		Project: m.Project, Tags: m.Tags, Metadata: m.Metadata, IdempotencyKey: m.IdempotencyKey,
-		OccurredAt: m.OccurredAt, CreatedAt: m.CreatedAt}
-}
-
-func toAPIResults(rs []sage.Result) []api.Memory {
-	out := make([]api.Memory, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, toAPIMemory(r.Memory, r.Score))
-	}
-	return out
-}
-
-func toAPISession(s sage.Session) api.Session {
-	return api.Session{ID: s.ID, Project: s.Project, Title: s.Title, Memories: s.Memories, FirstAt: s.FirstAt, LastAt: s.LastAt}
-}
-
-func toAPIToken(t sage.Token) api.Token {
-	out := api.Token{ID: t.ID, Name: t.Name, Namespace: t.Namespace, Scopes: t.Scopes, CreatedAt: t.CreatedAt}
-	if !t.ExpiresAt.IsZero() {
-		e := t.ExpiresAt
-		out.ExpiresAt = &e
-	}
-	if !t.RevokedAt.IsZero() {
-		rv := t.RevokedAt
-		out.RevokedAt = &rv
-	}
-	if !t.LastUsedAt.IsZero() {
-		u := t.LastUsedAt
-		out.LastUsed = &u
-	}
-	return out
-}
-
 func (s *Server) saveTurns(w http.ResponseWriter, r *http.Request) {
 	var req api.SaveTurnsRequest
 	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if len(req.Turns) == 0 {
-		s.fail(w, r, sage.Invalidf("turns", "empty; give at least one turn"))
-		return
-	}
-	if len(req.Turns) > sage.MaxBatch {
-		s.fail(w, r, sage.Invalidf("turns", "%d turns; at most %d per request", len(req.Turns), sage.MaxBatch))
-		return
-	}
 	ts := make([]sage.Turn, len(req.Turns))
 	for i, t := range req.Turns {
-		ts[i] = sage.Turn{IdempotencyKey: t.IdempotencyKey, SessionID: t.SessionID, Project: t.Project,
-			UserPrompt: t.UserPrompt, AssistantResponse: t.AssistantResponse, Metadata: t.Metadata,
-			OccurredAt: timeOrZero(t.OccurredAt)}
+		ts[i] = wire.Turn(t)
 	}
 	res, err := s.Service().SaveTurns(r.Context(), ts)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := api.SaveTurnsResponse{Results: make([]api.SaveResult, len(res))}
-	for i, sr := range res {
-		out.Results[i] = api.SaveResult{ID: sr.ID, Deduplicated: sr.Deduplicated}
-	}
-	s.reply(w, r, http.StatusOK, out)
+	s.reply(w, r, http.StatusOK, api.SaveTurnsResponse{Results: wire.SaveResults(res)})
 }
 
 func (s *Server) saveNote(w http.ResponseWriter, r *http.Request) {
@@ -128,14 +73,12 @@ func (s *Server) saveNote(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.Service().Remember(r.Context(), sage.Note{IdempotencyKey: n.IdempotencyKey, Content: n.Content,
-		Kind: sage.Kind(n.Kind), Tags: n.Tags, Project: n.Project, SessionID: n.SessionID, Metadata: n.Metadata,
-		OccurredAt: timeOrZero(n.OccurredAt)})
+	res, err := s.Service().Remember(r.Context(), wire.Note(n))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK, api.SaveResult{ID: res.ID, Deduplicated: res.Deduplicated})
+	s.reply(w, r, http.StatusOK, wire.SaveResult(res))
 }
 
 // intParam parses an optional integer query parameter.
@@ -191,13 +134,9 @@ func filterParams(r *http.Request) (sage.Filter, error) {
 	}
 	for _, v := range q["kind"] {
 		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k == "" {
-				continue
+			if k = strings.TrimSpace(k); k != "" {
+				f.Kinds = append(f.Kinds, sage.Kind(k))
 			}
-			if !sage.Kind(k).Valid() {
-				return f, sage.Invalidf("kind", "unknown kind %q", k)
-			}
-			f.Kinds = append(f.Kinds, sage.Kind(k))
 		}
 	}
 	return f, nil
@@ -215,19 +154,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	mode := sage.Mode(q.Get("mode"))
-	switch mode {
-	case "", sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword:
-	default:
-		s.fail(w, r, sage.Invalidf("mode", "want hybrid, semantic or keyword"))
-		return
-	}
-	res, err := s.Service().Search(r.Context(), sage.SearchQuery{Query: q.Get("q"), Limit: limit, Mode: mode, Filter: f})
+	res, err := s.Service().Search(r.Context(), sage.SearchQuery{Query: q.Get("q"), Limit: limit, Mode: sage.Mode(q.Get("mode")), Filter: f})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK, api.SearchResponse{Results: toAPIResults(res)})
+	s.reply(w, r, http.StatusOK, api.SearchResponse{Results: wire.Results(res)})
 }
 
 func (s *Server) context(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +180,7 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK, api.ContextResponse{Context: c.Text, Items: toAPIResults(c.Items)})
+	s.reply(w, r, http.StatusOK, api.ContextResponse{Context: c.Text, Items: wire.Results(c.Items)})
 }
 
 func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
@@ -262,17 +194,7 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := api.SessionsResponse{Sessions: make([]api.Session, 0, len(ss))}
-	for _, x := range ss {
-		out.Sessions = append(out.Sessions, toAPISession(x))
-	}
-	s.reply(w, r, http.StatusOK, out)
-}
-
-// sessionDetail is the answer to GET /api/v1/sessions/{id}.
-type sessionDetail struct {
-	api.Session
-	Items []api.Memory `json:"items"`
+	s.reply(w, r, http.StatusOK, api.SessionsResponse{Sessions: wire.Sessions(ss)})
 }
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
@@ -288,17 +210,11 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := sessionDetail{Session: toAPISession(sess), Items: make([]api.Memory, 0, len(ms))}
-	for _, m := range ms {
-		out.Items = append(out.Items, toAPIMemory(m, 0))
-	}
-	s.reply(w, r, http.StatusOK, out)
+	s.reply(w, r, http.StatusOK, api.SessionDetail{Session: wire.Session(sess), Items: wire.Memories(ms)})
 }
 
 func (s *Server) renameSession(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Title string `json:"title"`
-	}
+	var req api.RenameSessionRequest
 	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -314,12 +230,7 @@ func (s *Server) renameSession(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK, toAPISession(sess))
-}
-
-// forgetResponse is the answer of the deleting endpoints.
-type forgetResponse struct {
-	Deleted int64 `json:"deleted"`
+	s.reply(w, r, http.StatusOK, wire.Session(sess))
 }
 
 func (s *Server) forgetAndReply(w http.ResponseWriter, r *http.Request, req sage.ForgetRequest, mustExist bool) {
@@ -332,7 +243,7 @@ func (s *Server) forgetAndReply(w http.ResponseWriter, r *http.Request, req sage
 		s.fail(w, r, sage.ErrNotFound)
 		return
 	}
-	s.reply(w, r, http.StatusOK, forgetResponse{Deleted: n})
+	s.reply(w, r, http.StatusOK, api.ForgetResponse{Deleted: n})
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
@@ -349,20 +260,9 @@ func (s *Server) deleteMemory(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		IDs       []int64 `json:"ids"`
-		SessionID string  `json:"session_id"`
-	}
+	var req api.ForgetRequest
 	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	if len(req.IDs) == 0 && req.SessionID == "" {
-		s.fail(w, r, sage.Invalidf("ids", "give ids or session_id"))
-		return
-	}
-	if len(req.IDs) > sage.MaxForgetIDs {
-		s.fail(w, r, sage.Invalidf("ids", "%d ids; at most %d", len(req.IDs), sage.MaxForgetIDs))
 		return
 	}
 	s.forgetAndReply(w, r, sage.ForgetRequest{IDs: req.IDs, SessionID: req.SessionID}, false)
@@ -374,10 +274,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK, api.Status{Version: st.Version, PostgresVersion: st.PostgresVersion,
-		PgvectorVersion: st.PgvectorVersion, Embedder: st.Embedder, EmbeddingModel: st.EmbeddingModel,
-		Dimensions: st.Dimensions, Memories: st.Memories, Sessions: st.Sessions,
-		PendingEmbeddings: st.PendingEmbeddings, UptimeSeconds: st.Uptime.Seconds(), Namespace: st.Namespace})
+	s.reply(w, r, http.StatusOK, wire.Status(r.Context(), st))
 }
 
 // maxImportLine bounds one JSONL line of an import: a memory of
@@ -458,9 +355,7 @@ func (s *Server) importMemories(w http.ResponseWriter, r *http.Request) {
 			failAt(line, sage.Invalidf("memory", "not a JSON memory: %v", err))
 			return
 		}
-		batch = append(batch, sage.Memory{Kind: sage.Kind(m.Kind), Text: m.Text, SessionID: m.SessionID,
-			Project: m.Project, Tags: m.Tags, Metadata: m.Metadata, IdempotencyKey: m.IdempotencyKey,
-			OccurredAt: m.OccurredAt, CreatedAt: m.CreatedAt})
+		batch = append(batch, wire.Imported(m))
 		if len(batch) == sage.MaxBatch {
 			if err := flush(); err != nil {
 				failAt(line, err)
@@ -523,7 +418,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			started = true
 		}
-		if err := enc.Encode(toAPIMemory(m, 0)); err != nil {
+		if err := enc.Encode(wire.Memory(m, 0)); err != nil {
 			return err
 		}
 		if n++; n%sage.MaxBatch == 0 {
@@ -549,14 +444,6 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// reindexLine is one line of POST /api/v1/reindex's JSONL progress stream.
-type reindexLine struct {
-	Done     int64            `json:"done"`
-	Total    int64            `json:"total"`
-	Finished bool             `json:"finished,omitempty"`
-	Error    *api.ErrorDetail `json:"error,omitempty"`
-}
-
 // reindex re-embeds stale memories synchronously, streaming progress as
 // JSONL; the last line has finished=true or an error.
 func (s *Server) reindex(w http.ResponseWriter, r *http.Request) {
@@ -568,10 +455,11 @@ func (s *Server) reindex(w http.ResponseWriter, r *http.Request) {
 	var last sage.ReindexProgress
 	err := s.Service().Reindex(r.Context(), func(p sage.ReindexProgress) {
 		last = p
-		_ = enc.Encode(reindexLine{Done: p.Done, Total: p.Total})
+		_ = enc.Encode(wire.Progress(p))
 		_ = rc.Flush()
 	})
-	end := reindexLine{Done: last.Done, Total: last.Total, Finished: err == nil}
+	end := wire.Progress(last)
+	end.Finished = err == nil
 	if err != nil {
 		_, code, msg := errorStatus(err)
 		if code == api.CodeInternal {
@@ -593,9 +481,9 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := api.TokensResponse{Tokens: make([]api.Token, 0, len(list))}
-	for _, t := range list {
-		out.Tokens = append(out.Tokens, toAPIToken(t))
+	out := api.TokensResponse{Tokens: make([]api.Token, len(list))}
+	for i, t := range list {
+		out.Tokens[i] = wire.Token(t)
 	}
 	s.reply(w, r, http.StatusOK, out)
 }
@@ -627,7 +515,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, _ := TokenFrom(r.Context())
 	s.log.Info("token issued", "id", t.ID, "name", t.Name, "namespace", t.Namespace, "scopes", t.Scopes, "by", caller.ID)
-	s.reply(w, r, http.StatusCreated, api.IssuedToken{Token: toAPIToken(t), Secret: secret})
+	s.reply(w, r, http.StatusCreated, api.IssuedToken{Token: wire.Token(t), Secret: secret})
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
@@ -150,8 +149,10 @@ func TestMetrics(t *testing.T) {
 	key := st.MustKey(t, "default")
 	MustDo(t, "POST", st.URL+"/api/v1/notes", key, api.Note{Content: "measure me"}).MustStatus(t, 200)
 	cs := MustMCP(t, st.URL, key)
+	// No wait needed: every metric checked below is recorded before the
+	// answer is written (the MCP one by a go-sdk middleware, before the SDK
+	// sends the result; the others before the handler returns).
 	MustTool(t, cs, "get_status", map[string]any{})
-	time.Sleep(10 * time.Millisecond)
 	// The test client is on loopback: no token needed by default.
 	r := MustDo(t, "GET", st.URL+"/metrics", "", nil).MustStatus(t, 200)
 	for _, want := range []string{

@@ -222,7 +222,7 @@ func (s *Server) throttled(w http.ResponseWriter, d time.Duration) bool {
 	if d <= 0 {
 		return false
 	}
-	s.metrics.authThrottled.Inc()
+	s.metrics.AuthThrottled()
 	secs := int(math.Ceil(d.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeErr(w, http.StatusTooManyRequests, api.CodeRateLimited,
@@ -232,7 +232,7 @@ func (s *Server) throttled(w http.ResponseWriter, d time.Duration) bool {
 
 // authFailed records a failed authentication of r's client.
 func (s *Server) authFailed(r *http.Request) {
-	s.metrics.authFailures.Inc()
+	s.metrics.AuthFailed()
 	s.throttle.fail(clientIP(r))
 }
 

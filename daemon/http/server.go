@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/metrics"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -73,9 +74,11 @@ type Options struct {
 	AllowedHosts   []string
 	// Metrics is MetricsLoopback (default), MetricsPublic or MetricsToken.
 	Metrics string
-	// MCP builds the MCP handler (mcpserver.Handler) on the Server's service.
-	// It is mounted at /mcp behind auth; nil serves 404 there.
-	MCP func(svc sage.Service) http.Handler
+	// MCP builds the MCP handler (mcpserver.Handler) on the Server's
+	// service; it should add m.MCP(mcpserver.ToolNames) to the MCP server's
+	// middleware, for the MCP metrics. It is mounted at /mcp behind auth;
+	// nil serves 404 there.
+	MCP func(svc sage.Service, m *metrics.Registry) http.Handler
 	// MaxBodyBytes bounds MCP and REST bodies, MaxImportBytes the import.
 	MaxBodyBytes, MaxImportBytes int64
 	// AuthBurst failed authentications per client IP are allowed at once,
@@ -98,7 +101,8 @@ type Server struct {
 	publicHost string
 	backend    atomic.Pointer[Backend]
 	notReady   atomic.Pointer[string] // why there is no backend yet (SetNotReady)
-	metrics    *metrics
+	metrics    *metrics.Registry
+	svc        sage.Service // the proxy of Service
 	throttle   *throttle
 	handler    http.Handler
 }
@@ -140,7 +144,8 @@ func New(opts Options) *Server {
 	if u, err := url.Parse(opts.PublicURL); err == nil && opts.PublicURL != "" {
 		s.publicHost = u.Hostname()
 	}
-	s.metrics = newMetrics(s)
+	s.metrics = metrics.New(s.ready, s.currentPool)
+	s.svc = s.metrics.Service(s.currentService)
 	s.handler = s.routes()
 	return s
 }
@@ -156,7 +161,12 @@ func (s *Server) SetNotReady(reason string) { s.notReady.Store(&reason) }
 // Service is the Server's memory service: it forwards to the backend's,
 // fails fast with sage.ErrUnavailable while there is none, and records
 // metrics. MCP tools use it, so they share the REST API's behaviour.
-func (s *Server) Service() sage.Service { return serviceProxy{s} }
+func (s *Server) Service() sage.Service { return s.svc }
+
+// Metrics is the Server's metrics registry, served at /metrics; the
+// embedder and the MCP server report to it too (Registry.Embedder,
+// Registry.MCP).
+func (s *Server) Metrics() *metrics.Registry { return s.metrics }
 
 // ServeHTTP serves every route of the daemon.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -164,7 +174,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern, route string, h http.Handler) {
-		mux.Handle(pattern, s.instrument(route, h))
+		mux.Handle(pattern, s.metrics.Instrument(route, h))
 	}
 	body := func(h http.HandlerFunc) http.Handler { return limitBody(s.opts.MaxBodyBytes, h) }
 
@@ -190,7 +200,7 @@ func (s *Server) routes() http.Handler {
 
 	// MCP.
 	if s.opts.MCP != nil {
-		h := s.authenticate(sage.ScopeMemories, true, s.instrumentMCP(newKeepIDs(s.opts.MCP(s.Service()))))
+		h := s.authenticate(sage.ScopeMemories, true, s.opts.MCP(s.Service(), s.metrics))
 		handle("/mcp", "/mcp", limitBody(s.opts.MaxBodyBytes, h))
 	}
 
@@ -275,8 +285,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	case s.opts.Metrics == MetricsPublic:
 	case s.opts.Metrics == MetricsLoopback && remoteIsLoopback(r):
 	default:
-		s.authenticate(sage.ScopeAdmin, false, s.metrics.handler()).ServeHTTP(w, r)
+		s.authenticate(sage.ScopeAdmin, false, s.metrics.Handler()).ServeHTTP(w, r)
 		return
 	}
-	s.metrics.handler().ServeHTTP(w, r)
+	s.metrics.Handler().ServeHTTP(w, r)
 }

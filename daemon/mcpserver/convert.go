@@ -1,100 +1,18 @@
 package mcpserver
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/wire"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
-// apiMemory is the wire form of a memory.
-func apiMemory(m sage.Memory, score float64) api.Memory {
-	return api.Memory{
-		ID:             m.ID,
-		Score:          score,
-		Kind:           string(m.Kind),
-		Text:           m.Text,
-		SessionID:      m.SessionID,
-		Project:        m.Project,
-		Tags:           m.Tags,
-		Metadata:       metadata(m.Metadata),
-		IdempotencyKey: m.IdempotencyKey,
-		OccurredAt:     m.OccurredAt,
-		CreatedAt:      m.CreatedAt,
-	}
-}
-
-// metadata drops empty and null metadata, so it is either absent or an
-// object on the wire.
-func metadata(m json.RawMessage) json.RawMessage {
-	t := bytes.TrimSpace(m)
-	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
-		return nil
-	}
-	return m
-}
-
-// apiResults is the wire form of ranked results; never nil, so the JSON is
-// [] rather than null.
-func apiResults(rs []sage.Result) []api.Memory {
-	out := make([]api.Memory, len(rs))
-	for i, r := range rs {
-		out[i] = apiMemory(r.Memory, r.Score)
-	}
-	return out
-}
-
-func apiSession(s sage.Session) api.Session {
-	return api.Session{
-		ID:       s.ID,
-		Project:  s.Project,
-		Title:    s.Title,
-		Memories: s.Memories,
-		FirstAt:  s.FirstAt,
-		LastAt:   s.LastAt,
-	}
-}
-
-func apiStatus(ctx context.Context, st sage.Status) api.Status {
-	ns := st.Namespace
-	if ns == "" {
-		ns = sage.NamespaceFrom(ctx)
-	}
-	version := st.Version
-	if version == "" {
-		version = sage.Version
-	}
-	return api.Status{
-		Version:           version,
-		PostgresVersion:   st.PostgresVersion,
-		PgvectorVersion:   st.PgvectorVersion,
-		Embedder:          st.Embedder,
-		EmbeddingModel:    st.EmbeddingModel,
-		Dimensions:        st.Dimensions,
-		Memories:          st.Memories,
-		Sessions:          st.Sessions,
-		PendingEmbeddings: st.PendingEmbeddings,
-		UptimeSeconds:     st.Uptime.Seconds(),
-		Namespace:         ns,
-	}
-}
-
-// SessionExport is the JSON form of an exported session.
-type SessionExport struct {
-	Session  api.Session  `json:"session"`
-	Memories []api.Memory `json:"memories"`
-}
-
 func sessionJSON(s sage.Session, ms []sage.Memory) (string, error) {
-	e := SessionExport{Session: apiSession(s), Memories: make([]api.Memory, len(ms))}
-	for i, m := range ms {
-		e.Memories[i] = apiMemory(m, 0)
-	}
+	e := api.SessionExport{Session: wire.Session(s), Memories: wire.Memories(ms)}
 	b, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("encode session: %w", err)

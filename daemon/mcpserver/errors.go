@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Messages of failures that are not about the input.
@@ -126,7 +127,7 @@ func checkLogLevel(next mcp.MethodHandler) mcp.MethodHandler {
 			if p == nil || !slices.Contains(logLevels, p.Level) {
 				level := ""
 				if p != nil {
-					level = sage.Truncate(string(p.Level), 64)
+					level = textcut.Bytes(string(p.Level), 64, textcut.Ellipsis)
 				}
 				names := make([]string, len(logLevels))
 				for i, l := range logLevels {
@@ -157,5 +158,5 @@ func parseTime(field, s string, endOfDay bool) (time.Time, error) {
 		}
 		return t, nil
 	}
-	return time.Time{}, invalid(field, "%q is not a time: use RFC 3339 (2026-01-02T15:04:05Z or with an offset, +08:00) or a date (2026-01-02)", sage.Truncate(s, 64))
+	return time.Time{}, invalid(field, "%q is not a time: use RFC 3339 (2026-01-02T15:04:05Z or with an offset, +08:00) or a date (2026-01-02)", textcut.Bytes(s, 64, textcut.Ellipsis))
 }

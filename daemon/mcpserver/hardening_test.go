@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/mock"
 )
 
 // rpcAnswer is a JSON-RPC response as the tests read it.
@@ -168,33 +169,27 @@ func TestRenameNeedsTitle(t *testing.T) {
 	MustCall(t, cs, "manage_session", map[string]any{"action": "rename", "session_id": "s1", "title": "  two   words "}, nil)
 }
 
-// failingService fails every call with err, after ctx ends when block is set.
-type failingService struct {
-	sage.Service
-	err     error
-	block   bool
-	started chan struct{}
-	once    sync.Once
-}
-
-func (f *failingService) wait(ctx context.Context) error {
-	if f.block {
-		f.once.Do(func() { close(f.started) })
-		<-ctx.Done()
+// failingService fails Context, Search and Sessions with err once their
+// input is valid (the real service validates first), after calling wait.
+func failingService(err error, wait func(context.Context)) *mock.Service {
+	fail := func(ctx context.Context, in interface{ Validate() error }) error {
+		if err := in.Validate(); err != nil {
+			return err
+		}
+		wait(ctx)
+		return err
 	}
-	return f.err
-}
-
-func (f *failingService) Context(ctx context.Context, _ sage.ContextQuery) (sage.Context, error) {
-	return sage.Context{}, f.wait(ctx)
-}
-
-func (f *failingService) Search(ctx context.Context, _ sage.SearchQuery) ([]sage.Result, error) {
-	return nil, f.wait(ctx)
-}
-
-func (f *failingService) Sessions(ctx context.Context, _ string, _ int) ([]sage.Session, error) {
-	return nil, f.wait(ctx)
+	return &mock.Service{
+		ContextFn: func(ctx context.Context, q sage.ContextQuery) (sage.Context, error) {
+			return sage.Context{}, fail(ctx, q)
+		},
+		SearchFn: func(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
+			return nil, fail(ctx, q)
+		},
+		SessionsFn: func(ctx context.Context, project string, _ int) ([]sage.Session, error) {
+			return nil, fail(ctx, sage.Filter{Project: project})
+		},
+	}
 }
 
 // TestProtocolErrorCodes: prompts/get, resources/read and logging/setLevel
@@ -202,7 +197,7 @@ func (f *failingService) Sessions(ctx context.Context, _ string, _ int) ([]sage.
 // daemon's failures.
 func TestProtocolErrorCodes(t *testing.T) {
 	t.Parallel()
-	down := MustConnect(t, New(&failingService{err: sage.ErrUnavailable}, Options{}))
+	down := MustConnect(t, New(failingService(sage.ErrUnavailable, func(context.Context) {}), Options{}))
 	tests := []struct {
 		name string
 		call func(ctx context.Context) error
@@ -275,12 +270,16 @@ func (l *syncLog) String() string {
 func TestCanceledCallNotAnError(t *testing.T) {
 	t.Parallel()
 	logs := &syncLog{}
-	svc := &failingService{err: errors.New("search: ERROR: canceling statement due to user request (SQLSTATE 57014)"),
-		block: true, started: make(chan struct{})}
+	started := make(chan struct{})
+	var once sync.Once
+	svc := failingService(errors.New("search: ERROR: canceling statement due to user request (SQLSTATE 57014)"), func(ctx context.Context) {
+		once.Do(func() { close(started) })
+		<-ctx.Done()
+	})
 	cs := MustConnect(t, New(svc, Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-svc.started
+		<-started
 		cancel()
 	}()
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: ToolSearchMemory, Arguments: map[string]any{"query": "x"}}); err == nil {

@@ -334,7 +334,7 @@ func testExportSession(t *testing.T, cs *mcp.ClientSession) {
 		t.Errorf("export not in time order:\n%s", out.Content)
 	}
 	MustCall(t, cs, ToolManageSession, map[string]any{"action": "export", "session_id": "s-dev", "format": "json"}, &out)
-	var doc SessionExport
+	var doc api.SessionExport
 	if err := json.Unmarshal([]byte(out.Content), &doc); err != nil {
 		t.Fatalf("json export: %v\n%s", err, out.Content)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // PromptRecall is the name of the recall prompt.
@@ -43,14 +44,11 @@ func (h *handlers) recall(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.
 		return nil, h.fail(ctx, PromptRecall, err, "")
 	}
 	q := sage.ContextQuery{Query: topic, Filter: sage.Filter{Project: project}}
-	if err := q.Validate(); err != nil {
-		return nil, h.fail(ctx, PromptRecall, err, "")
-	}
 	c, err := h.svc.Context(ctx, q)
 	if err != nil {
 		return nil, h.fail(ctx, PromptRecall, err, "")
 	}
-	block := clip(c.Text, sage.DefaultMaxChars)
+	block := textcut.Runes(c.Text, sage.DefaultMaxChars, "")
 	var text string
 	if block == "" {
 		text = fmt.Sprintf("Sage has no memories about %q yet. Say so, and continue without them.", topic)
@@ -58,7 +56,7 @@ func (h *handlers) recall(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.
 		text = fmt.Sprintf("Here is what Sage remembers about %q from earlier sessions:\n\n%s\n\nUse what is relevant; say when it seems out of date.", topic, block)
 	}
 	return &mcp.GetPromptResult{
-		Description: fmt.Sprintf("What Sage remembers about %q (%s)", sage.Truncate(topic, 200), countMemories(len(c.Items))),
+		Description: fmt.Sprintf("What Sage remembers about %q (%s)", textcut.Bytes(topic, 200, textcut.Ellipsis), countMemories(len(c.Items))),
 		Messages:    []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: text}}},
 	}, nil
 }

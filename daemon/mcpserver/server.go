@@ -97,6 +97,9 @@ type Options struct {
 	MaxSessions int
 	// MaxBodyBytes bounds each HTTP request body (0: the SDK default, 4 MiB).
 	MaxBodyBytes int64
+	// Middleware is added to the server's receiving middleware, outermost
+	// (after Sage's own), for example the metrics' (metrics.Registry.MCP).
+	Middleware []mcp.Middleware
 	// DisableLocalhostProtection turns off the SDK's DNS-rebinding guard,
 	// which refuses requests that reach a loopback address with a
 	// non-loopback Host header. Set it only when the HTTP layer checks Host
@@ -123,6 +126,9 @@ func New(svc sage.Service, opts Options) *mcp.Server {
 	h.addTools(s)
 	h.addPrompts(s)
 	s.AddReceivingMiddleware(h.friendlyArguments, protocolErrors, checkLogLevel)
+	if len(opts.Middleware) > 0 {
+		s.AddReceivingMiddleware(opts.Middleware...)
+	}
 	return s
 }
 
@@ -145,7 +151,7 @@ func Handler(svc sage.Service, opts Options) http.Handler {
 		DisableLocalhostProtection: opts.DisableLocalhostProtection,
 	})
 	if !opts.Stateful {
-		return checkText(h)
+		return readOnce(h)
 	}
 	max := opts.MaxSessions
 	if max <= 0 {
@@ -155,17 +161,16 @@ func Handler(svc sage.Service, opts Options) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return checkText(newSessionCap(h, s, max, logger))
+	return readOnce(newSessionCap(h, s, max, logger))
 }
 
-// checkText answers a POSTed JSON-RPC message whose strings are not valid
-// Unicode text (invalid UTF-8, a lone UTF-16 surrogate escape: see
-// sage.CheckJSONText) itself, before the SDK's decoder would turn them
-// into U+FFFD: a tools/call gets a result with IsError naming the
-// argument ("invalid content: is not valid Unicode text: …"), any other
-// request an invalid params error (-32602), a notification 202 and no
-// effect. Everything else goes to next unchanged.
-func checkText(next http.Handler) http.Handler {
+// readOnce is the one reader of a POSTed body in front of the go-sdk: it
+// reads the body into memory once, answers a message whose strings are
+// not valid Unicode text itself (refuseText), swaps the ids the SDK would
+// alter (keepIDs) and hands the SDK the bytes. Other requests go to next
+// unchanged.
+func readOnce(next http.Handler) http.Handler {
+	ids := newKeepIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Body == nil {
 			next.ServeHTTP(w, r)
@@ -173,43 +178,62 @@ func checkText(next http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			// Let the SDK meet the same error (a body over the limit).
+			// Let the SDK meet the same error (size limit, slow body).
 			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 			next.ServeHTTP(w, r)
 			return
 		}
+		if textErr := sage.CheckJSONText(body); textErr != nil && refuseText(w, body, textErr) {
+			return
+		}
+		if out, changed := ids.rewrite(body); changed {
+			body = out
+			r.ContentLength = int64(len(body))
+			r.Header.Del("Content-Length")
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		textErr := sage.CheckJSONText(body)
-		var msg struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if textErr == nil || json.Unmarshal(body, &msg) != nil || msg.Method == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if len(msg.ID) == 0 {
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		if sage.CheckJSONText(msg.ID) != nil {
-			msg.ID = json.RawMessage("null")
-		}
-		text := userErrorFor(textErr, "").msg
-		resp := map[string]any{"jsonrpc": "2.0", "id": msg.ID}
-		if msg.Method == "tools/call" {
-			resp["result"] = map[string]any{"content": []any{map[string]string{"type": "text", "text": text}}, "isError": true}
-		} else {
-			resp["error"] = map[string]any{"code": jsonrpc.CodeInvalidParams, "message": text}
-		}
-		b, err := json.Marshal(resp)
-		if err != nil {
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
+		next.ServeHTTP(&idWriter{ResponseWriter: w, prefix: ids.prefix}, r)
 	})
+}
+
+// refuseText answers a JSON-RPC message whose strings are not valid
+// Unicode text (invalid UTF-8, a lone UTF-16 surrogate escape: textErr,
+// from sage.CheckJSONText) before the SDK's decoder would turn them into
+// U+FFFD: a tools/call gets a result with IsError naming the argument
+// ("invalid content: is not valid Unicode text: …"), any other request an
+// invalid params error (-32602), a notification 202 and no effect. It
+// returns false, having written nothing, for a body that is no single
+// request or notification (the SDK answers those).
+func refuseText(w http.ResponseWriter, body []byte, textErr error) bool {
+	var msg struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	if json.Unmarshal(body, &msg) != nil || msg.Method == "" {
+		return false
+	}
+	if len(msg.ID) == 0 {
+		w.WriteHeader(http.StatusAccepted)
+		return true
+	}
+	if sage.CheckJSONText(msg.ID) != nil {
+		msg.ID = json.RawMessage("null")
+	}
+	text := userErrorFor(textErr, "").msg
+	resp := map[string]any{"jsonrpc": "2.0", "id": msg.ID}
+	if msg.Method == "tools/call" {
+		resp["result"] = map[string]any{"content": []any{map[string]string{"type": "text", "text": text}}, "isError": true}
+	} else {
+		resp["error"] = map[string]any{"code": jsonrpc.CodeInvalidParams, "message": text}
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return true
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+	return true
 }
 
 // errReader fails every read with err.

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/wire"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Tool names.
@@ -240,14 +241,11 @@ func (h *handlers) addTools(s *mcp.Server) {
 	}), h.getStatus)
 }
 
-// callService checks in, passes it to the service method fn and turns a failure
-// of either into the error result of tool (notFound: the message when
-// nothing was found, see fail).
-func callService[In interface{ Validate() error }, Out any](ctx context.Context, h *handlers, tool, notFound string, in In, fn func(context.Context, In) (Out, error)) (Out, error) {
+// callService passes in to the service method fn, which validates it, and
+// turns a failure into the error result of tool (notFound: the message
+// when nothing was found, see fail).
+func callService[In, Out any](ctx context.Context, h *handlers, tool, notFound string, in In, fn func(context.Context, In) (Out, error)) (Out, error) {
 	var zero Out
-	if err := in.Validate(); err != nil {
-		return zero, h.fail(ctx, tool, err, notFound)
-	}
 	out, err := fn(ctx, in)
 	if err != nil {
 		return zero, h.fail(ctx, tool, err, notFound)
@@ -283,10 +281,12 @@ func (h *handlers) remember(ctx context.Context, req *mcp.CallToolRequest, in Re
 			Metadata:          in.Metadata,
 			OccurredAt:        at,
 		}
-		if err := turnFields(t.Validate()); err != nil {
-			return nil, api.SaveResult{}, h.fail(ctx, ToolRemember, err, "")
+		r, err = h.svc.SaveTurn(ctx, t)
+		if err != nil {
+			// The service names the turn's fields; remember calls them
+			// content and response.
+			return nil, api.SaveResult{}, h.fail(ctx, ToolRemember, turnFields(err), "")
 		}
-		r, err = callService(ctx, h, ToolRemember, "", t, h.svc.SaveTurn)
 	} else {
 		if in.Response != "" {
 			return nil, api.SaveResult{}, invalid("response", "is for kind=turn only")
@@ -306,7 +306,7 @@ func (h *handlers) remember(ctx context.Context, req *mcp.CallToolRequest, in Re
 	if err != nil {
 		return nil, api.SaveResult{}, err
 	}
-	return nil, api.SaveResult{ID: r.ID, Deduplicated: r.Deduplicated}, nil
+	return nil, wire.SaveResult(r), nil
 }
 
 func (h *handlers) searchMemory(ctx context.Context, req *mcp.CallToolRequest, in SearchMemoryInput) (*mcp.CallToolResult, SearchMemoryOutput, error) {
@@ -328,14 +328,14 @@ func (h *handlers) searchMemory(ctx context.Context, req *mcp.CallToolRequest, i
 		if err != nil {
 			return nil, SearchMemoryOutput{}, err
 		}
-		return nil, SearchMemoryOutput{Results: apiResults(rs)}, nil
+		return nil, SearchMemoryOutput{Results: wire.Results(rs)}, nil
 	}
 	q := sage.ContextQuery{Query: in.Query, MaxResults: in.Limit, MaxChars: in.MaxChars, Mode: sage.Mode(in.Mode), Filter: f}
 	c, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Context)
 	if err != nil {
 		return nil, SearchMemoryOutput{}, err
 	}
-	out := SearchMemoryOutput{Context: clip(c.Text, in.MaxChars), Results: apiResults(c.Items)}
+	out := SearchMemoryOutput{Context: textcut.Runes(c.Text, in.MaxChars, ""), Results: wire.Results(c.Items)}
 	text := out.Context
 	switch {
 	case text != "":
@@ -365,18 +365,10 @@ func (h *handlers) manageSession(ctx context.Context, req *mcp.CallToolRequest, 
 	fail := func(err error) (*mcp.CallToolResult, ManageSessionOutput, error) {
 		return nil, ManageSessionOutput{}, h.fail(ctx, ToolManageSession, err, notFoundSession(in.SessionID))
 	}
-	if in.Action != ActionList {
-		if err := checkSessionID(in.SessionID, true); err != nil {
-			return fail(err)
-		}
-	}
 	switch in.Action {
 	case ActionList:
 		if in.Limit < 0 || in.Limit > sage.MaxLimit {
 			return fail(sage.Invalidf("limit", "must be between 1 and %d (0 means %d), got %d", sage.MaxLimit, DefaultSessionList, in.Limit))
-		}
-		if err := (sage.Filter{Project: in.Project}).Validate(); err != nil {
-			return fail(err)
 		}
 		limit := in.Limit
 		if limit == 0 {
@@ -386,21 +378,15 @@ func (h *handlers) manageSession(ctx context.Context, req *mcp.CallToolRequest, 
 		if err != nil {
 			return fail(err)
 		}
-		out.Sessions = make([]api.Session, len(ss))
-		for i, s := range ss {
-			out.Sessions[i] = apiSession(s)
-		}
+		out.Sessions = wire.Sessions(ss)
 	case ActionInfo:
 		s, err := h.svc.Session(ctx, in.SessionID)
 		if err != nil {
 			return fail(err)
 		}
-		as := apiSession(s)
+		as := wire.Session(s)
 		out.Session = &as
 	case ActionRename:
-		if err := checkTitle(in.Title); err != nil {
-			return fail(err)
-		}
 		if err := h.svc.RenameSession(ctx, in.SessionID, in.Title); err != nil {
 			return fail(err)
 		}
@@ -408,12 +394,12 @@ func (h *handlers) manageSession(ctx context.Context, req *mcp.CallToolRequest, 
 		if err != nil {
 			return fail(err)
 		}
-		as := apiSession(s)
+		as := wire.Session(s)
 		out.Session = &as
 	case ActionExport:
 		return h.exportSession(ctx, in, fail)
 	default:
-		return fail(sage.Invalidf("action", "%q is not one of list, info, rename, export", sage.Truncate(in.Action, 64)))
+		return fail(sage.Invalidf("action", "%q is not one of list, info, rename, export", textcut.Bytes(in.Action, 64, textcut.Ellipsis)))
 	}
 	return nil, out, nil
 }
@@ -426,7 +412,7 @@ func (h *handlers) exportSession(ctx context.Context, in ManageSessionInput, fai
 		format = FormatMarkdown
 	}
 	if format != FormatMarkdown && format != FormatJSON {
-		return fail(sage.Invalidf("format", "%q is not one of markdown, json", sage.Truncate(format, 64)))
+		return fail(sage.Invalidf("format", "%q is not one of markdown, json", textcut.Bytes(format, 64, textcut.Ellipsis)))
 	}
 	s, ms, err := h.sessionWithMemories(ctx, in.SessionID)
 	if err != nil {
@@ -443,9 +429,9 @@ func (h *handlers) exportSession(ctx context.Context, in ManageSessionInput, fai
 	}
 	if len(doc) > MaxExportBytes {
 		return fail(failf("session %q is too large to export here (%d bytes, the limit is %d): export it with sage_manage export or GET %s/export",
-			sage.Truncate(in.SessionID, 64), len(doc), MaxExportBytes, api.Version))
+			textcut.Bytes(in.SessionID, 64, textcut.Ellipsis), len(doc), MaxExportBytes, api.Version))
 	}
-	as := apiSession(s)
+	as := wire.Session(s)
 	out := ManageSessionOutput{Action: ActionExport, Session: &as, Format: format, Content: doc, Memories: len(ms)}
 	// The document is the text content; the structured content repeats it
 	// with the session's fields.
@@ -458,7 +444,7 @@ func (h *handlers) getStatus(ctx context.Context, req *mcp.CallToolRequest, _ Ge
 	if err != nil {
 		return nil, api.Status{}, h.fail(ctx, ToolGetStatus, err, "")
 	}
-	return nil, apiStatus(ctx, st), nil
+	return nil, wire.Status(ctx, st), nil
 }
 
 // sessionWithMemories returns a session and its memories in time order.
@@ -529,35 +515,5 @@ func notFoundSession(id string) string {
 	if id == "" {
 		return ""
 	}
-	return fmt.Sprintf("no session %q in this namespace", sage.Truncate(id, 64))
-}
-
-// checkSessionID checks a session id input.
-func checkSessionID(id string, required bool) error {
-	if required && strings.TrimSpace(id) == "" {
-		return sage.Invalidf("session_id", "is required")
-	}
-	return (sage.Filter{SessionID: id}).Validate()
-}
-
-// checkTitle checks a session title, by the service's rule
-// (sage.ValidateTitle).
-func checkTitle(t string) error {
-	return sage.ValidateTitle(t)
-}
-
-// clip cuts s to at most n characters (runes), at a rune boundary. The
-// Service already keeps the block within n; this guards the promise.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
+	return fmt.Sprintf("no session %q in this namespace", textcut.Bytes(id, 64, textcut.Ellipsis))
 }

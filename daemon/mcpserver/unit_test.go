@@ -19,6 +19,7 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/shared/textcut"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
@@ -134,6 +135,8 @@ func TestNamespace(t *testing.T) {
 	}
 }
 
+// TestClip: search_memory cuts its block to max_chars runes with
+// textcut.Runes and no mark, never inside a character.
 func TestClip(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -147,8 +150,8 @@ func TestClip(t *testing.T) {
 		{"a数b", 2, "a数"},
 	}
 	for _, tt := range tests {
-		if got := clip(tt.in, tt.n); got != tt.want {
-			t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		if got := textcut.Runes(tt.in, tt.n, ""); got != tt.want {
+			t.Errorf("search_memory's cut of (%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
 }

@@ -99,6 +99,49 @@ type SessionsResponse struct {
 	Sessions []Session `json:"sessions"`
 }
 
+// SessionDetail is the answer to GET /api/v1/sessions/{id}: the session
+// and its memories in time order.
+type SessionDetail struct {
+	Session
+	Items []Memory `json:"items"`
+}
+
+// SessionExport is the document manage_session(action=export,
+// format=json) returns: the session and its memories in time order.
+type SessionExport struct {
+	Session  Session  `json:"session"`
+	Memories []Memory `json:"memories"`
+}
+
+// RenameSessionRequest is the body of PATCH /api/v1/sessions/{id}.
+type RenameSessionRequest struct {
+	Title string `json:"title"`
+}
+
+// ForgetRequest is the body of POST /api/v1/forget: memory ids or a whole
+// session, not both.
+type ForgetRequest struct {
+	IDs       []int64 `json:"ids,omitempty"`
+	SessionID string  `json:"session_id,omitempty"`
+}
+
+// ForgetResponse is the answer of the deleting endpoints (POST
+// /api/v1/forget, DELETE /api/v1/sessions/{id}, DELETE
+// /api/v1/memories/{id}).
+type ForgetResponse struct {
+	Deleted int64 `json:"deleted"`
+}
+
+// ReindexProgress is one line of POST /api/v1/reindex's JSONL stream: how
+// many memories are done out of how many. The last line has Finished set,
+// or Error.
+type ReindexProgress struct {
+	Done     int64        `json:"done"`
+	Total    int64        `json:"total"`
+	Finished bool         `json:"finished,omitempty"`
+	Error    *ErrorDetail `json:"error,omitempty"`
+}
+
 // Status is the answer to GET /api/v1/status and the get_status tool.
 type Status struct {
 	Version           string  `json:"version"`

@@ -11,11 +11,14 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/daemon/embed"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/daemon/mcpserver"
+	"github.com/sage-mcp/sage/daemon/metrics"
 	"github.com/sage-mcp/sage/daemon/postgres"
 )
 
@@ -67,41 +70,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if !cfg.Auth {
 		log.Warn("!!! SAGE_AUTH=off: /mcp and /api/v1 accept requests WITHOUT a token, as admin of the default namespace; use only for local development !!!")
 	}
-	srv := sagehttp.New(sagehttp.Options{
-		Logger:         log.With("component", "http"),
-		NoAuth:         !cfg.Auth,
-		PublicURL:      cfg.PublicURL,
-		AllowedOrigins: cfg.AllowedOrigins,
-		AllowedHosts:   cfg.AllowedHosts,
-		Metrics:        cfg.Metrics,
-		ReadTimeout:    cfg.ReadTimeout,
-		MCP: func(svc sage.Service) http.Handler {
-			return mcpserver.Handler(svc, mcpserver.Options{
-				Logger:       quieter(log.With("component", "mcp"), slog.LevelWarn),
-				Stateful:     cfg.Stateful,
-				MaxSessions:  cfg.MaxSessions,
-				MaxBodyBytes: sagehttp.DefaultMaxBodyBytes,
-				// The HTTP layer checks Host itself, and allows the names
-				// configured beyond loopback.
-				DisableLocalhostProtection: len(cfg.AllowedHosts) > 0 || cfg.PublicURL != "",
-			})
-		},
-	})
-	emb = srv.InstrumentEmbedder(emb)
-
-	ln, err := net.Listen("tcp", cfg.Listen)
+	srv := newServer(cfg, log)
+	emb = srv.Metrics().Embedder(emb)
+	ln, hs, err := listen(cfg, log, srv)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	ln = sagehttp.LimitListener(ln, cfg.MaxConnections)
-	hs := &http.Server{
-		Handler:     srv,
-		ConnContext: sagehttp.ConnContext,
-		// No ReadTimeout or WriteTimeout: they would cut long responses
-		// (SSE streams, reindex progress); the Server bounds bodies itself.
-		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		return err
 	}
 	log.Info("sage-daemon listening", "version", sage.Version, "addr", ln.Addr().String(),
 		"embedder", emb.Name(), "model", emb.Model(), "auth", cfg.Auth)
@@ -110,33 +83,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer cancelBackend()
 	connected := make(chan connection, 1)
 	go func() { connected <- connect(bctx, cfg, log, srv, emb) }()
-
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
-	var conn *connection
-	var fatal error
-	pending := connected
-wait:
-	for {
-		select {
-		case err := <-serveErr:
-			cancelBackend()
-			if conn == nil {
-				c := <-connected
-				conn = &c
-			}
-			conn.close()
-			return fmt.Errorf("serve: %w", err)
-		case c := <-pending:
-			conn, pending = &c, nil
-			if c.err != nil {
-				fatal = c.err
-				break wait
-			}
-		case <-ctx.Done():
-			break wait
-		}
+	conn, fatal, err := waitForStop(ctx, serveErr, connected)
+	if err != nil {
+		cancelBackend()
+		conn.await(connected).close()
+		return fmt.Errorf("serve: %w", err)
 	}
 	if fatal != nil && ctx.Err() == nil {
 		log.Error("cannot start: fix the configuration", "err", fatal)
@@ -146,11 +100,7 @@ wait:
 	defer cancel()
 	err = hs.Shutdown(sctx)
 	cancelBackend()
-	if conn == nil {
-		c := <-connected
-		conn = &c
-	}
-	conn.close()
+	conn.await(connected).close()
 	if fatal != nil && ctx.Err() == nil {
 		return fatal
 	}
@@ -161,11 +111,83 @@ wait:
 	return nil
 }
 
+// newServer returns the HTTP server of cfg, with the MCP server mounted.
+func newServer(cfg config.Config, log *slog.Logger) *sagehttp.Server {
+	return sagehttp.New(sagehttp.Options{
+		Logger:         log.With("component", "http"),
+		NoAuth:         !cfg.Auth,
+		PublicURL:      cfg.PublicURL,
+		AllowedOrigins: cfg.AllowedOrigins,
+		AllowedHosts:   cfg.AllowedHosts,
+		Metrics:        cfg.Metrics,
+		ReadTimeout:    cfg.ReadTimeout,
+		MCP: func(svc sage.Service, m *metrics.Registry) http.Handler {
+			return mcpserver.Handler(svc, mcpserver.Options{
+				Logger:       quieter(log.With("component", "mcp"), slog.LevelWarn),
+				Stateful:     cfg.Stateful,
+				MaxSessions:  cfg.MaxSessions,
+				MaxBodyBytes: sagehttp.DefaultMaxBodyBytes,
+				// The HTTP layer checks Host itself, and allows the names
+				// configured beyond loopback.
+				DisableLocalhostProtection: len(cfg.AllowedHosts) > 0 || cfg.PublicURL != "",
+				Middleware:                 []mcp.Middleware{m.MCP(mcpserver.ToolNames)},
+			})
+		},
+	})
+}
+
+// listen opens cfg's listener, capped at SAGE_MAX_CONNECTIONS, and the
+// http.Server that serves srv on it.
+func listen(cfg config.Config, log *slog.Logger, srv *sagehttp.Server) (net.Listener, *http.Server, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:     srv,
+		ConnContext: sagehttp.ConnContext,
+		// No ReadTimeout or WriteTimeout: they would cut long responses
+		// (SSE streams, reindex progress); the Server bounds bodies itself.
+		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return sagehttp.LimitListener(ln, cfg.MaxConnections), hs, nil
+}
+
+// waitForStop waits until ctx ends, serving fails (serveErr) or the
+// database connection fails for good (fatal), and returns the connection
+// if it came.
+func waitForStop(ctx context.Context, serveErr <-chan error, connected <-chan connection) (conn *connection, fatal, err error) {
+	pending := connected
+	for {
+		select {
+		case err := <-serveErr:
+			return conn, nil, err
+		case c := <-pending:
+			conn, pending = &c, nil
+			if c.err != nil {
+				return conn, c.err, nil
+			}
+		case <-ctx.Done():
+			return conn, nil, nil
+		}
+	}
+}
+
 // connection is the outcome of connect.
 type connection struct {
 	db       *postgres.DB
 	backfill chan struct{} // closed when the backfill loop has stopped
 	err      error         // a problem retrying cannot fix
+}
+
+// await returns c, or else waits for the connection from connected.
+func (c *connection) await(connected <-chan connection) connection {
+	if c != nil {
+		return *c
+	}
+	return <-connected
 }
 
 // close waits for background work and closes the database.

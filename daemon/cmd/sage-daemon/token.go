@@ -33,17 +33,9 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
-	var name, namespace string
-	var ttl time.Duration
-	var scopes []string
+	var spec sage.TokenSpec
 	if sub == "issue" {
-		fs.StringVar(&name, "name", "", "a name to recognise the token by")
-		fs.StringVar(&namespace, "namespace", sage.DefaultNamespace, "the namespace its memories live in")
-		fs.DurationVar(&ttl, "ttl", 0, "lifetime, like 720h (0: never expires)")
-		fs.Func("scope", "memories (default) or admin (may manage tokens); repeatable", func(v string) error {
-			scopes = append(scopes, strings.Split(v, ",")...)
-			return nil
-		})
+		issueFlags(fs, &spec)
 	}
 	if sub == "show" {
 		return showToken(e, fs, args)
@@ -60,47 +52,73 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	tokens := postgres.NewTokenStore(db.Pool())
 	switch sub {
 	case "issue":
-		t, secret, err := tokens.IssueToken(ctx, sage.TokenSpec{Name: name, Namespace: namespace, Scopes: scopes, TTL: ttl})
-		if err != nil {
-			return fail(e, err)
-		}
-		fmt.Fprintf(e.stderr, "issued %s (namespace %s, scopes %s); the secret below is shown only once:\n",
-			t.ID, t.Namespace, strings.Join(t.Scopes, ","))
-		fmt.Fprintln(e.stdout, secret)
-		return 0
+		return issueToken(ctx, e, tokens, spec)
 	case "list":
-		list, err := tokens.Tokens(ctx)
-		if err != nil {
-			return fail(e, err)
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tNAMESPACE\tSCOPES\tCREATED\tEXPIRES\tSTATE\tLAST USED")
-		for _, t := range list {
-			state := "active"
-			switch {
-			case !t.RevokedAt.IsZero():
-				state = "revoked"
-			case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
-				state = "expired"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Namespace, strings.Join(t.Scopes, ","),
-				day(t.CreatedAt), day(t.ExpiresAt), state, day(t.LastUsedAt))
-		}
-		tw.Flush()
-		return 0
+		return listTokens(ctx, e, tokens)
 	case "revoke":
-		if len(rest) != 1 {
-			fmt.Fprintln(e.stderr, "usage: sage-daemon token revoke ID")
-			return 2
-		}
-		if err := tokens.RevokeToken(ctx, rest[0]); err != nil {
-			return fail(e, fmt.Errorf("revoke %s: %w", rest[0], err))
-		}
-		fmt.Fprintf(e.stderr, "revoked %s and the OAuth tokens issued from it\n", rest[0])
-		return 0
+		return revokeToken(ctx, e, tokens, rest)
 	}
 	fmt.Fprintf(e.stderr, "sage-daemon token: unknown subcommand %q (want issue, list, revoke or show)\n", sub)
 	return 2
+}
+
+// issueFlags defines the flags of token issue on fs, filling spec.
+func issueFlags(fs *flag.FlagSet, spec *sage.TokenSpec) {
+	fs.StringVar(&spec.Name, "name", "", "a name to recognise the token by")
+	fs.StringVar(&spec.Namespace, "namespace", sage.DefaultNamespace, "the namespace its memories live in")
+	fs.DurationVar(&spec.TTL, "ttl", 0, "lifetime, like 720h (0: never expires)")
+	fs.Func("scope", "memories (default) or admin (may manage tokens); repeatable", func(v string) error {
+		spec.Scopes = append(spec.Scopes, strings.Split(v, ",")...)
+		return nil
+	})
+}
+
+// issueToken is token issue: the secret alone on stdout.
+func issueToken(ctx context.Context, e *env, tokens *postgres.TokenStore, spec sage.TokenSpec) int {
+	t, secret, err := tokens.IssueToken(ctx, spec)
+	if err != nil {
+		return fail(e, err)
+	}
+	fmt.Fprintf(e.stderr, "issued %s (namespace %s, scopes %s); the secret below is shown only once:\n",
+		t.ID, t.Namespace, strings.Join(t.Scopes, ","))
+	fmt.Fprintln(e.stdout, secret)
+	return 0
+}
+
+// listTokens is token list: a table on stdout.
+func listTokens(ctx context.Context, e *env, tokens *postgres.TokenStore) int {
+	list, err := tokens.Tokens(ctx)
+	if err != nil {
+		return fail(e, err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tNAMESPACE\tSCOPES\tCREATED\tEXPIRES\tSTATE\tLAST USED")
+	for _, t := range list {
+		state := "active"
+		switch {
+		case !t.RevokedAt.IsZero():
+			state = "revoked"
+		case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
+			state = "expired"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Namespace, strings.Join(t.Scopes, ","),
+			day(t.CreatedAt), day(t.ExpiresAt), state, day(t.LastUsedAt))
+	}
+	tw.Flush()
+	return 0
+}
+
+// revokeToken is token revoke ID.
+func revokeToken(ctx context.Context, e *env, tokens *postgres.TokenStore, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(e.stderr, "usage: sage-daemon token revoke ID")
+		return 2
+	}
+	if err := tokens.RevokeToken(ctx, args[0]); err != nil {
+		return fail(e, fmt.Errorf("revoke %s: %w", args[0], err))
+	}
+	fmt.Fprintf(e.stderr, "revoked %s and the OAuth tokens issued from it\n", args[0])
+	return 0
 }
 
 func day(t time.Time) string {

@@ -1,41 +1,38 @@
-package http
+package metrics
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
 )
 
-// errNotReady is returned while no backend is set.
-var errNotReady = fmt.Errorf("daemon starting: %w", sage.ErrUnavailable)
+// Service returns the stable sage.Service that the MCP tools and the REST
+// API share: each call goes to current() — the service of the database
+// now open, or an error (sage.ErrUnavailable) while there is none — and
+// its latency and outcome are recorded.
+func (r *Registry) Service(current func() (sage.Service, error)) sage.Service {
+	return serviceProxy{r: r, current: current}
+}
 
-// serviceProxy is the Server's stable sage.Service: it forwards each call
-// to the current backend (failing fast with sage.ErrUnavailable while there
-// is none) and records its latency and outcome.
-type serviceProxy struct{ s *Server }
+// serviceProxy is the Service of Registry.Service.
+type serviceProxy struct {
+	r       *Registry
+	current func() (sage.Service, error)
+}
 
 var _ sage.Service = serviceProxy{}
-
-func (p serviceProxy) svc() (sage.Service, error) {
-	b := p.s.backend.Load()
-	if b == nil || b.Service == nil {
-		return nil, errNotReady
-	}
-	return b.Service, nil
-}
 
 // call runs fn on the current service, timing it under method.
 func call[T any](p serviceProxy, method string, fn func(sage.Service) (T, error)) (T, error) {
 	start := time.Now()
 	var zero T
-	svc, err := p.svc()
+	svc, err := p.current()
 	if err == nil {
 		zero, err = fn(svc)
 	}
-	p.s.metrics.observeService(method, time.Since(start), outcome(err))
+	p.r.serviceDuration.WithLabelValues(method, outcome(err)).Observe(time.Since(start).Seconds())
 	return zero, err
 }
 

@@ -1,11 +1,10 @@
-package http
+package mcpserver
 
 import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 )
 
@@ -13,41 +12,20 @@ import (
 // numeric id through float64 or int64, so 1.5 would come back as 1 and
 // 9007199254740993123 rounded, and re-encodes strings (an escaped "\u0041"
 // comes back as "A"). Like the bridge ("Bytes unchanged" in
-// docs/ARCHITECTURE.md), keepIDs replaces every id that would not survive
-// (see portableID) by a string that carries its original bytes, hex
-// encoded, in requests and in notifications/cancelled, and puts the
-// original bytes back in whatever the handler writes (JSON or SSE). The
-// mapping needs no state, so it holds across the requests of a session.
+// docs/ARCHITECTURE.md), readOnce replaces every id that would not
+// survive (see portableID) by a string that carries its original bytes,
+// hex encoded, in requests and in notifications/cancelled (rewrite), and
+// puts the original bytes back in whatever the handler writes, JSON or SSE
+// (idWriter). The mapping needs no state, so it holds across the requests
+// of a session.
 type keepIDs struct {
-	next   http.Handler
 	prefix []byte // `"sage-id-<random>:`, the start of a substituted id
 }
 
-func newKeepIDs(next http.Handler) http.Handler {
+func newKeepIDs() *keepIDs {
 	var nonce [6]byte
 	_, _ = rand.Read(nonce[:])
-	return &keepIDs{next: next, prefix: []byte(`"sage-id-` + hex.EncodeToString(nonce[:]) + ":")}
-}
-
-func (k *keepIDs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.Body == nil {
-		k.next.ServeHTTP(w, r)
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		// Let the handler see the same failure (size limit, slow body).
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-		k.next.ServeHTTP(w, r)
-		return
-	}
-	if out, changed := k.rewrite(body); changed {
-		body = out
-		r.ContentLength = int64(len(body))
-		r.Header.Del("Content-Length")
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	k.next.ServeHTTP(&idWriter{ResponseWriter: w, prefix: k.prefix}, r)
+	return &keepIDs{prefix: []byte(`"sage-id-` + hex.EncodeToString(nonce[:]) + ":")}
 }
 
 // rewrite substitutes the non-portable ids of a message or batch.
@@ -199,8 +177,3 @@ func portableID(id json.RawMessage) bool {
 	}
 	return true
 }
-
-// errReader fails every read with err.
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -1,0 +1,152 @@
+// Package mock holds function-field mocks of the daemon's interfaces, for
+// tests of the edges (MCP tools, REST handlers) that need no database.
+// Each method calls the field of the same name plus Fn; a method whose
+// field is nil panics, naming it, so that a test states every call it
+// expects.
+//
+// Unlike the real service, the mocks validate nothing: a test of an input
+// error has the field return the input's Validate error, as the service
+// does before anything else.
+package mock
+
+import (
+	"context"
+
+	sage "github.com/sage-mcp/sage/daemon"
+)
+
+// Service is a sage.Service whose methods call its fields.
+type Service struct {
+	SaveTurnFn        func(ctx context.Context, t sage.Turn) (sage.SaveResult, error)
+	SaveTurnsFn       func(ctx context.Context, ts []sage.Turn) ([]sage.SaveResult, error)
+	RememberFn        func(ctx context.Context, n sage.Note) (sage.SaveResult, error)
+	SearchFn          func(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error)
+	ContextFn         func(ctx context.Context, q sage.ContextQuery) (sage.Context, error)
+	ForgetFn          func(ctx context.Context, r sage.ForgetRequest) (int64, error)
+	SessionsFn        func(ctx context.Context, project string, limit int) ([]sage.Session, error)
+	SessionFn         func(ctx context.Context, id string) (sage.Session, error)
+	RenameSessionFn   func(ctx context.Context, id, title string) error
+	SessionMemoriesFn func(ctx context.Context, id string) ([]sage.Memory, error)
+	ExportFn          func(ctx context.Context, f sage.Filter, fn func(sage.Memory) error) error
+	ImportFn          func(ctx context.Context, ms []sage.Memory) (sage.ImportResult, error)
+	StatusFn          func(ctx context.Context) (sage.Status, error)
+	ReindexFn         func(ctx context.Context, progress func(sage.ReindexProgress)) error
+}
+
+var _ sage.Service = (*Service)(nil)
+
+func unset(method string) {
+	panic("mock: Service." + method + " called, but " + method + "Fn is nil")
+}
+
+// SaveTurn calls SaveTurnFn.
+func (s *Service) SaveTurn(ctx context.Context, t sage.Turn) (sage.SaveResult, error) {
+	if s.SaveTurnFn == nil {
+		unset("SaveTurn")
+	}
+	return s.SaveTurnFn(ctx, t)
+}
+
+// SaveTurns calls SaveTurnsFn.
+func (s *Service) SaveTurns(ctx context.Context, ts []sage.Turn) ([]sage.SaveResult, error) {
+	if s.SaveTurnsFn == nil {
+		unset("SaveTurns")
+	}
+	return s.SaveTurnsFn(ctx, ts)
+}
+
+// Remember calls RememberFn.
+func (s *Service) Remember(ctx context.Context, n sage.Note) (sage.SaveResult, error) {
+	if s.RememberFn == nil {
+		unset("Remember")
+	}
+	return s.RememberFn(ctx, n)
+}
+
+// Search calls SearchFn.
+func (s *Service) Search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
+	if s.SearchFn == nil {
+		unset("Search")
+	}
+	return s.SearchFn(ctx, q)
+}
+
+// Context calls ContextFn.
+func (s *Service) Context(ctx context.Context, q sage.ContextQuery) (sage.Context, error) {
+	if s.ContextFn == nil {
+		unset("Context")
+	}
+	return s.ContextFn(ctx, q)
+}
+
+// Forget calls ForgetFn.
+func (s *Service) Forget(ctx context.Context, r sage.ForgetRequest) (int64, error) {
+	if s.ForgetFn == nil {
+		unset("Forget")
+	}
+	return s.ForgetFn(ctx, r)
+}
+
+// Sessions calls SessionsFn.
+func (s *Service) Sessions(ctx context.Context, project string, limit int) ([]sage.Session, error) {
+	if s.SessionsFn == nil {
+		unset("Sessions")
+	}
+	return s.SessionsFn(ctx, project, limit)
+}
+
+// Session calls SessionFn.
+func (s *Service) Session(ctx context.Context, id string) (sage.Session, error) {
+	if s.SessionFn == nil {
+		unset("Session")
+	}
+	return s.SessionFn(ctx, id)
+}
+
+// RenameSession calls RenameSessionFn.
+func (s *Service) RenameSession(ctx context.Context, id, title string) error {
+	if s.RenameSessionFn == nil {
+		unset("RenameSession")
+	}
+	return s.RenameSessionFn(ctx, id, title)
+}
+
+// SessionMemories calls SessionMemoriesFn.
+func (s *Service) SessionMemories(ctx context.Context, id string) ([]sage.Memory, error) {
+	if s.SessionMemoriesFn == nil {
+		unset("SessionMemories")
+	}
+	return s.SessionMemoriesFn(ctx, id)
+}
+
+// Export calls ExportFn.
+func (s *Service) Export(ctx context.Context, f sage.Filter, fn func(sage.Memory) error) error {
+	if s.ExportFn == nil {
+		unset("Export")
+	}
+	return s.ExportFn(ctx, f, fn)
+}
+
+// Import calls ImportFn.
+func (s *Service) Import(ctx context.Context, ms []sage.Memory) (sage.ImportResult, error) {
+	if s.ImportFn == nil {
+		unset("Import")
+	}
+	return s.ImportFn(ctx, ms)
+}
+
+// Status calls StatusFn.
+func (s *Service) Status(ctx context.Context) (sage.Status, error) {
+	if s.StatusFn == nil {
+		unset("Status")
+	}
+	return s.StatusFn(ctx)
+}
+
+// Reindex calls ReindexFn.
+func (s *Service) Reindex(ctx context.Context, progress func(sage.ReindexProgress)) error {
+	if s.ReindexFn == nil {
+		unset("Reindex")
+	}
+	return s.ReindexFn(ctx, progress)
+}
