@@ -117,9 +117,14 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 
 // InstrumentEmbedder returns e with its Embed latency and outcome recorded
 // in the Server's metrics.
+// /readyz reports its health (sage.HealthOf).
 func (s *Server) InstrumentEmbedder(e sage.Embedder) sage.Embedder {
+	s.embedder.Store(&e)
 	return instrumentedEmbedder{Embedder: e, m: s.metrics}
 }
+
+// Unwrap returns the instrumented embedder (for sage.HealthOf).
+func (e instrumentedEmbedder) Unwrap() sage.Embedder { return e.Embedder }
 
 type instrumentedEmbedder struct {
 	sage.Embedder

@@ -377,7 +377,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, http.StatusOK, api.Status{Version: st.Version, PostgresVersion: st.PostgresVersion,
 		PgvectorVersion: st.PgvectorVersion, Embedder: st.Embedder, EmbeddingModel: st.EmbeddingModel,
 		Dimensions: st.Dimensions, Memories: st.Memories, Sessions: st.Sessions,
-		PendingEmbeddings: st.PendingEmbeddings, UptimeSeconds: st.Uptime.Seconds(), Namespace: st.Namespace})
+		PendingEmbeddings: st.PendingEmbeddings, UptimeSeconds: st.Uptime.Seconds(), Namespace: st.Namespace,
+		EmbedderState: st.EmbedderState, EmbedderDetail: st.EmbedderDetail})
 }
 
 // maxImportLine bounds one JSONL line of an import: a memory of

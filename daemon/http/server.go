@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -97,7 +98,8 @@ type Server struct {
 	log        *slog.Logger
 	publicHost string
 	backend    atomic.Pointer[Backend]
-	notReady   atomic.Pointer[string] // why there is no backend yet (SetNotReady)
+	notReady   atomic.Pointer[string]        // why there is no backend yet (SetNotReady)
+	embedder   atomic.Pointer[sage.Embedder] // the one InstrumentEmbedder saw: its health goes into /readyz
 	metrics    *metrics
 	throttle   *throttle
 	handler    http.Handler
@@ -267,7 +269,21 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	body := map[string]string{"status": "ready"}
+	if e := s.embedder.Load(); e != nil {
+		// Still ready: without vectors, saves are stored pending and
+		// searches use keywords.
+		if h := sage.HealthOf(*e); h.State != sage.EmbedderReady {
+			body["embedder"], body["embedder_detail"] = h.State, h.Detail
+			if b := s.backend.Load(); b != nil && b.Pool != nil {
+				var n int64
+				if b.Pool.QueryRow(ctx, `SELECT count(*) FROM memories WHERE embedding IS NULL`).Scan(&n) == nil {
+					body["pending_embeddings"] = strconv.FormatInt(n, 10)
+				}
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {

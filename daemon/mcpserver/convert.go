@@ -81,6 +81,8 @@ func apiStatus(ctx context.Context, st sage.Status) api.Status {
 		PendingEmbeddings: st.PendingEmbeddings,
 		UptimeSeconds:     st.Uptime.Seconds(),
 		Namespace:         ns,
+		EmbedderState:     st.EmbedderState,
+		EmbedderDetail:    st.EmbedderDetail,
 	}
 }
 

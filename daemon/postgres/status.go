@@ -21,6 +21,8 @@ func (s *MemoryService) Status(ctx context.Context) (sage.Status, error) {
 		Uptime:         time.Since(s.started),
 		Namespace:      sage.NamespaceFrom(ctx),
 	}
+	h := sage.HealthOf(s.emb)
+	st.EmbedderState, st.EmbedderDetail = h.State, h.Detail
 	err := s.db.pool.QueryRow(ctx, `SELECT
 			current_setting('server_version'),
 			coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), ''),
