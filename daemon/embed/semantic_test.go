@@ -264,4 +264,3 @@ func status(code int, body string) func(w http.ResponseWriter, r *http.Request) 
 		return true
 	}
 }
-
