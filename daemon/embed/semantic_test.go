@@ -26,7 +26,23 @@ func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // embedder is the openai one (guarded, as embed.New makes it) on srv.
 func MustSemanticService(t *testing.T, srvURL string, clock *testClock) (*postgres.MemoryService, *embed.Guard) {
 	t.Helper()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	return MustSemanticServiceOn(t, pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate)), srvURL, clock)
+}
+
+// MustOpen opens the database at url.
+func MustOpen(t *testing.T, url string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// MustSemanticServiceOn is MustSemanticService on the database at url.
+func MustSemanticServiceOn(t *testing.T, url, srvURL string, clock *testClock) (*postgres.MemoryService, *embed.Guard) {
+	t.Helper()
 	db, err := postgres.Open(context.Background(), url, postgres.Options{})
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -262,5 +278,52 @@ func status(code int, body string) func(w http.ResponseWriter, r *http.Request) 
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte(body))
 		return true
+	}
+}
+
+// TestSwitchModelReindexes: memories stored with the builtin embedder are
+// re-embedded by the backfill once the daemon runs with a model (no manual
+// reindex); meanwhile status counts them as pending and search works (by
+// keyword); afterwards the paraphrase is found through the model.
+func TestSwitchModelReindexes(t *testing.T) {
+	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	builtin, err := embed.NewBuiltin(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := postgres.NewMemoryService(MustOpen(t, url), builtin, nil)
+	var want int64
+	for i, m := range paraphraseMemories {
+		id := MustRemember(t, before, m)
+		if i == 0 {
+			want = id
+		}
+	}
+	if st := MustStatus(t, before); st.PendingEmbeddings != 0 {
+		t.Fatalf("builtin: %d pending", st.PendingEmbeddings)
+	}
+
+	fake := &synonymServer{}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	svc, _ := MustSemanticServiceOn(t, url, srv.URL, &testClock{})
+	if st := MustStatus(t, svc); st.PendingEmbeddings != int64(len(paraphraseMemories)) {
+		t.Errorf("after the switch: %d pending, want %d (vectors of the old model)", st.PendingEmbeddings, len(paraphraseMemories))
+	}
+	if res := MustSearch(t, svc, "auth regression", sage.ModeHybrid); len(res) == 0 || res[0].ID != want {
+		t.Errorf("hybrid search before the reindex = %v, want %d first", ids(res), want)
+	}
+	n, err := svc.Backfill(context.Background())
+	if err != nil || n != len(paraphraseMemories) {
+		t.Fatalf("backfill after the switch: %d, %v; want %d re-embedded", n, err, len(paraphraseMemories))
+	}
+	if st := MustStatus(t, svc); st.PendingEmbeddings != 0 {
+		t.Errorf("after the backfill: %d pending", st.PendingEmbeddings)
+	}
+	if res := MustSearch(t, svc, "what did we decide about the login bug?", sage.ModeSemantic); len(res) == 0 || res[0].ID != want {
+		t.Errorf("semantic search after the reindex = %v, want %d first", ids(res), want)
+	}
+	if n, err := svc.Backfill(context.Background()); err != nil || n != 0 {
+		t.Errorf("second backfill: %d, %v; want nothing left", n, err)
 	}
 }
