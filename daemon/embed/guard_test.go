@@ -193,3 +193,43 @@ func TestGuardProbes(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestConfigGuardSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		wantErr string
+		sent    string // the input the provider gets for "hello"
+	}{
+		{name: "e5 prefix by default", cfg: Config{Model: "intfloat/multilingual-e5-small"}, sent: "query: hello"},
+		{name: "prefix none", cfg: Config{Model: "intfloat/multilingual-e5-small", Prefix: NoPrefix}, sent: "hello"},
+		{name: "own prefix", cfg: Config{Model: "m", Dimensions: 4, Prefix: "search_query: "}, sent: "search_query: hello"},
+		{name: "no prefix for others", cfg: Config{Model: "BAAI/bge-m3"}, sent: "hello"},
+		{name: "negative query timeout", cfg: Config{Model: "m", Dimensions: 4, QueryTimeout: -time.Second}, wantErr: "SAGE_EMBED_QUERY_TIMEOUT"},
+		{name: "cache too large", cfg: Config{Model: "m", Dimensions: 4, CacheSize: MaxCacheSize + 1}, wantErr: "SAGE_EMBED_CACHE_SIZE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Provider = ProviderOpenAI
+			cfg.URL = "http://127.0.0.1:1"
+			err := cfg.Validate()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &fakeProvider{dims: cfg.withDefaults().Dimensions}
+			e, _, _ := MustOpenAI(t, Config{Model: cfg.Model, Dimensions: cfg.Dimensions, Prefix: cfg.Prefix}, p)
+			if _, err := e.Embed(context.Background(), []string{"hello"}); err != nil {
+				t.Fatal(err)
+			}
+			if seen := p.seen(); len(seen) != 1 || seen[0].Input[0] != tc.sent {
+				t.Errorf("provider got %+v, want %q", seen, tc.sent)
+			}
+		})
+	}
+}
