@@ -22,7 +22,7 @@ const (
 	// The files docker-compose.yml includes, by SAGE_EMBED_PROVIDER.
 	embedFile        = "docker-compose.embed-openai.yml"
 	embedBuiltinFile = "docker-compose.embed-builtin.yml"
-	testPassword = "0123456789abcdef-test-only"
+	testPassword     = "0123456789abcdef-test-only"
 )
 
 // mustLoadCompose loads the compose files (copied into a directory of their
