@@ -214,6 +214,12 @@ type Status struct {
 	PendingEmbeddings int64
 	Uptime            time.Duration
 	Namespace         string
+	// EmbedderState is EmbedderReady, EmbedderDownloading or
+	// EmbedderUnavailable; while it is not ready, saves are stored pending
+	// (backfilled once it answers) and searches use keywords only.
+	EmbedderState string
+	// EmbedderDetail says why the embedder is not ready (its last error).
+	EmbedderDetail string
 }
 
 // ImportResult counts what an import did.
@@ -280,6 +286,46 @@ type Embedder interface {
 	// Embed returns one vector per text, in order. It never returns a fake
 	// vector: on failure it returns an error.
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// The states of an embedder (Status.EmbedderState).
+const (
+	EmbedderReady = "ready"
+	// EmbedderDownloading: a remote embedder that has not answered since the
+	// daemon started, the way a server still downloading or loading its
+	// model fails (connection refused, 503, model not found).
+	EmbedderDownloading = "downloading"
+	// EmbedderUnavailable: any other failure, or a failure after it answered.
+	EmbedderUnavailable = "unavailable"
+)
+
+// EmbedderHealth is what an embedder that can fail knows of its health.
+type EmbedderHealth struct {
+	State  string    // EmbedderReady, EmbedderDownloading or EmbedderUnavailable
+	Detail string    // the last error while not ready
+	Since  time.Time // when it entered State
+}
+
+// HealthReporter is implemented by embedders that track their health (a
+// remote one); others are always ready.
+type HealthReporter interface {
+	Health() EmbedderHealth
+}
+
+// HealthOf returns the health of e, looking through wrappers that have an
+// Unwrap() Embedder method; an embedder that does not report is ready.
+func HealthOf(e Embedder) EmbedderHealth {
+	for e != nil {
+		if h, ok := e.(HealthReporter); ok {
+			return h.Health()
+		}
+		u, ok := e.(interface{ Unwrap() Embedder })
+		if !ok {
+			break
+		}
+		e = u.Unwrap()
+	}
+	return EmbedderHealth{State: EmbedderReady}
 }
 
 type namespaceKey struct{}

@@ -12,12 +12,17 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/sage-mcp/sage/daemon/embed"
 )
 
 const (
 	composeFile  = "docker-compose.yml"
 	overrideFile = "docker-compose.pg-port.yml"
-	testPassword = "0123456789abcdef-test-only"
+	// The files docker-compose.yml includes, by SAGE_EMBED_PROVIDER.
+	embedFile        = "docker-compose.embed-openai.yml"
+	embedBuiltinFile = "docker-compose.embed-builtin.yml"
+	testPassword     = "0123456789abcdef-test-only"
 )
 
 // mustLoadCompose loads the compose files (copied into a directory of their
@@ -36,6 +41,7 @@ func loadCompose(t *testing.T, env map[string]string, profiles []string, files .
 	t.Helper()
 	dir := t.TempDir()
 	mustCopyFiles(t, dir, files...)
+	mustCopyFiles(t, dir, embedFile, embedBuiltinFile) // included by composeFile
 	var kv []string
 	for k, v := range env {
 		kv = append(kv, k+"="+v)
@@ -95,7 +101,7 @@ func envValue(t *testing.T, s types.ServiceConfig, name string) string {
 func TestComposeDefault(t *testing.T) {
 	p := mustLoadCompose(t, map[string]string{"POSTGRES_PASSWORD": testPassword}, nil, composeFile)
 
-	if got, want := p.ServiceNames(), []string{"pg", "sage"}; !slices.Equal(sorted(got), want) {
+	if got, want := p.ServiceNames(), []string{"embed", "pg", "sage"}; !slices.Equal(sorted(got), want) {
 		t.Fatalf("enabled services = %v, want %v (ollama only with its profile)", got, want)
 	}
 
@@ -164,7 +170,7 @@ func TestComposeEnvFile(t *testing.T) {
 	// .env.example copied to .env (the documented first step), with the
 	// password and one daemon setting filled in, reaches the sage service.
 	dir := t.TempDir()
-	mustCopyFiles(t, dir, composeFile)
+	mustCopyFiles(t, dir, composeFile, embedFile, embedBuiltinFile)
 	example := string(mustReadFile(t, ".env.example"))
 	example = strings.Replace(example, "\nPOSTGRES_PASSWORD=\n", "\nPOSTGRES_PASSWORD="+testPassword+"\n", 1)
 	example = strings.Replace(example, "# SAGE_LOG_LEVEL=info", "SAGE_LOG_LEVEL=debug", 1)
@@ -230,6 +236,91 @@ func TestComposePgPortOverride(t *testing.T) {
 	}
 }
 
+// TestComposeEmbed: by default an embedding service (text-embeddings-inference
+// serving a multilingual model into a named volume, on the compose network
+// only) runs and the daemon's openai embedder points at it; the model and
+// image can be changed in .env; SAGE_EMBED_PROVIDER=builtin leaves it out.
+func TestComposeEmbed(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		image     string // of the embed service; "" means no service
+		provider  string
+		model     string
+		embedURL  string
+		knownDims int // the daemon knows the model's vector length
+	}{
+		{name: "default", env: map[string]string{},
+			image: "ghcr.io/huggingface/text-embeddings-inference:cpu-", provider: "openai",
+			model: "intfloat/multilingual-e5-small", embedURL: "http://embed/v1", knownDims: 384},
+		{name: "another model and image", env: map[string]string{"SAGE_EMBED_MODEL": "BAAI/bge-m3", "SAGE_EMBED_IMAGE": "mirror.example/tei:cpu-1.8"},
+			image: "mirror.example/tei:cpu-1.8", provider: "openai", model: "BAAI/bge-m3", embedURL: "http://embed/v1", knownDims: 1024},
+		{name: "builtin", env: map[string]string{"SAGE_EMBED_PROVIDER": "builtin"}, provider: "builtin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["POSTGRES_PASSWORD"] = testPassword
+			p := mustLoadCompose(t, tc.env, nil, composeFile)
+			s := mustService(t, p, "sage")
+			if got := envValue(t, s, "SAGE_EMBED_PROVIDER"); got != tc.provider {
+				t.Errorf("sage SAGE_EMBED_PROVIDER = %q, want %q", got, tc.provider)
+			}
+			e, ok := p.Services["embed"]
+			if tc.image == "" {
+				if ok {
+					t.Fatalf("embed service enabled with SAGE_EMBED_PROVIDER=%s", tc.provider)
+				}
+				if got, want := sorted(p.ServiceNames()), []string{"pg", "sage"}; !slices.Equal(got, want) {
+					t.Errorf("services = %v, want %v", got, want)
+				}
+				return
+			}
+			if !ok {
+				t.Fatalf("no embed service (services %v)", p.ServiceNames())
+			}
+			if !strings.HasPrefix(e.Image, tc.image) {
+				t.Errorf("embed image = %q, want %s…", e.Image, tc.image)
+			}
+			if len(e.Profiles) != 0 {
+				t.Errorf("embed profiles = %v: it must start with a plain docker compose up -d", e.Profiles)
+			}
+			if e.Restart != types.RestartPolicyUnlessStopped {
+				t.Errorf("embed restart = %q", e.Restart)
+			}
+			if len(e.Ports) != 0 {
+				t.Errorf("embed publishes %+v; the daemon reaches it on the compose network", e.Ports)
+			}
+			// TEI keeps downloaded models under /data: a named volume, so
+			// the model is pulled once.
+			mustNamedVolumeAt(t, p, e, "/data")
+			cmd := strings.Join(e.Command, " ")
+			for _, want := range []string{"--model-id " + tc.model, "--port 80", "--auto-truncate", "--max-client-batch-size 64"} {
+				if !strings.Contains(cmd, want) {
+					t.Errorf("embed command %q lacks %q", cmd, want)
+				}
+			}
+			if got := envValue(t, s, "SAGE_EMBED_URL"); got != tc.embedURL {
+				t.Errorf("sage SAGE_EMBED_URL = %q, want %q", got, tc.embedURL)
+			}
+			if got := envValue(t, s, "SAGE_EMBED_MODEL"); got != tc.model {
+				t.Errorf("sage SAGE_EMBED_MODEL = %q, want %q (the model the service serves)", got, tc.model)
+			}
+			// The daemon accepts that configuration as it is.
+			cfg := embed.Config{Provider: tc.provider, URL: tc.embedURL, Model: tc.model}
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("the daemon refuses the compose embed settings: %v", err)
+			}
+			emb, err := embed.New(cfg, nil)
+			if err != nil || emb.Dimensions() != tc.knownDims {
+				t.Errorf("embedder for %s: %v dims, %v (want %d)", tc.model, emb, err, tc.knownDims)
+			}
+			// The daemon does not wait for the model: saves go pending.
+			if _, dep := s.DependsOn["embed"]; dep {
+				t.Errorf("sage depends_on embed: the daemon must start while the model downloads")
+			}
+		})
+	}
+}
+
 func TestComposeOllamaProfile(t *testing.T) {
 	p := mustLoadCompose(t, map[string]string{"POSTGRES_PASSWORD": testPassword}, []string{"ollama"}, composeFile)
 	o := mustService(t, p, "ollama")
@@ -249,8 +340,8 @@ func TestComposeOllamaProfile(t *testing.T) {
 // every profile and the override enabled.
 func TestComposeEveryService(t *testing.T) {
 	p := mustLoadCompose(t, map[string]string{"POSTGRES_PASSWORD": testPassword}, []string{"*"}, composeFile, overrideFile)
-	if len(p.Services) != 3 {
-		t.Errorf("services = %v, want pg, sage, ollama", p.ServiceNames())
+	if len(p.Services) != 4 {
+		t.Errorf("services = %v, want embed, pg, sage, ollama", p.ServiceNames())
 	}
 	for name, s := range p.Services {
 		if s.Restart != types.RestartPolicyUnlessStopped {
@@ -273,4 +364,21 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestComposeIncludesShipped: the files docker-compose.yml includes (one
+// per SAGE_EMBED_PROVIDER) exist and go into the daemon's release archive
+// beside it, or compose could not load it there.
+func TestComposeIncludesShipped(t *testing.T) {
+	release := string(mustReadFile(t, "goreleaser.yaml"))
+	for _, f := range []string{composeFile, embedFile, embedBuiltinFile} {
+		mustReadFile(t, f)
+		if !strings.Contains(release, "\n      - "+f+"\n") {
+			t.Errorf("goreleaser.yaml does not put %s into the archives", f)
+		}
+	}
+	include := regexp.MustCompile(`path: docker-compose\.embed-\$\{SAGE_EMBED_PROVIDER:-openai\}\.yml`)
+	if !include.MatchString(string(mustReadFile(t, composeFile))) {
+		t.Errorf("%s does not include the embed file by SAGE_EMBED_PROVIDER", composeFile)
+	}
 }

@@ -50,17 +50,23 @@ func TestEnvExampleMatchesDaemon(t *testing.T) {
 }
 
 // TestEnvExampleCoversCompose: every variable the compose files interpolate
-// is documented in the compose block, and the password has no default.
+// is documented in the compose block (or, when sage-daemon reads it too and
+// compose passes it on, in the daemon block), and the password has no
+// default.
 func TestEnvExampleCoversCompose(t *testing.T) {
 	vars := map[string]deploy.EnvVar{}
 	for _, v := range mustEnvExample(t) {
 		vars[v.Name] = v
 	}
+	daemon := map[string]bool{}
+	for _, v := range config.EnvVars() {
+		daemon[v.Name] = true
+	}
 	ref := regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
-	for _, f := range []string{composeFile, overrideFile} {
+	for _, f := range []string{composeFile, overrideFile, embedFile} {
 		for _, m := range ref.FindAllStringSubmatch(string(mustReadFile(t, f)), -1) {
 			v, ok := vars[m[1]]
-			if !ok || v.Section != deploy.SectionCompose {
+			if !ok || (v.Section != deploy.SectionCompose && !daemon[m[1]]) {
 				t.Errorf("%s uses ${%s}, which is not in the compose block of .env.example", f, m[1])
 			}
 		}

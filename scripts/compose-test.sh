@@ -10,11 +10,15 @@
 #   - builds local stand-ins for the base images from a debootstrap of
 #     Debian bookworm (mirror: this machine's apt sources): a Go builder with
 #     this machine's Go toolchain and modules, a distroless-like runtime, and
-#     PostgreSQL 15 with pgvector (built as scripts/pgvector.sh does);
+#     PostgreSQL 15 with pgvector (built as scripts/pgvector.sh does), and
+#     FROM scratch, scripts/embed-standin in place of text-embeddings-inference
+#     (deterministic synonym vectors, no model);
 #   - runs docker-compose.yml with only the image names overridden
-#     (SAGE_PG_IMAGE, SAGE_BUILD_IMAGE, SAGE_RUNTIME_IMAGE) and checks it with
-#     scripts/compose-check (health, ports, token, a bridge across restart,
-#     down/up and a PostgreSQL kill, down -v, secrets in logs, image size).
+#     (SAGE_PG_IMAGE, SAGE_BUILD_IMAGE, SAGE_RUNTIME_IMAGE, SAGE_EMBED_IMAGE) and
+#     checks it with scripts/compose-check (health, ports, token, semantic
+#     recall through the embed service and its outage, a bridge across
+#     restart, down/up and a PostgreSQL kill, down -v, secrets in logs,
+#     image size).
 # Containers only talk over the engine's bridge network on this machine.
 #
 # Caches (kept across runs, delete to start cold) under
@@ -51,7 +55,8 @@ command -v apt-get >/dev/null || die "this test sets up its engine with apt: a D
 
 # Whatever the caller's environment says, the test sets these itself.
 unset DOCKER_HOST DOCKER_CONTEXT DOCKER_CONFIG COMPOSE_FILE COMPOSE_PROJECT_NAME COMPOSE_PROFILES \
-  POSTGRES_PASSWORD SAGE_PG_IMAGE SAGE_BUILD_IMAGE SAGE_RUNTIME_IMAGE SAGE_VERSION
+  POSTGRES_PASSWORD SAGE_PG_IMAGE SAGE_BUILD_IMAGE SAGE_RUNTIME_IMAGE SAGE_VERSION \
+  SAGE_EMBED_IMAGE SAGE_EMBED_PROVIDER SAGE_EMBED_URL SAGE_EMBED_MODEL
 
 # ------------------------------------------------------------------ packages
 missing=()
@@ -366,12 +371,27 @@ EOF
   docker rmi "$pg_image-rootfs" >/dev/null
 fi
 
+# The embedding service: scripts/embed-standin (TEI's command line and
+# /v1/embeddings, deterministic synonym vectors), alone in a FROM scratch image.
+embed_key=$( (echo "embed-1 $goversion"; cat scripts/embed-standin/go.mod scripts/embed-standin/main.go) | hash_of)
+embed_image=sage-standin/text-embeddings-inference:$embed_key
+if ! have_image "$embed_image"; then
+  say "stand-in embedding image $embed_image (scripts/embed-standin, FROM scratch)"
+  r=$tmp/embed
+  mkdir -p "$r/data"
+  (cd scripts/embed-standin && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$r/text-embeddings-router" .) || die "go build scripts/embed-standin"
+  import_dir "$r" "$embed_image" --change 'ENTRYPOINT ["/text-embeddings-router"]'
+  rm -rf "$r"
+fi
+
 drop_others sage-standin/runtime "$runtime_image"
+drop_others sage-standin/text-embeddings-inference "$embed_image"
 drop_others sage-standin/golang "$builder_image"
 drop_others sage-standin/pgvector "$pg_image"
 
 # ------------------------------------------------------------------ compose
-export SAGE_PG_IMAGE=$pg_image SAGE_BUILD_IMAGE=$builder_image SAGE_RUNTIME_IMAGE=$runtime_image
+export SAGE_PG_IMAGE=$pg_image SAGE_BUILD_IMAGE=$builder_image SAGE_RUNTIME_IMAGE=$runtime_image SAGE_EMBED_IMAGE=$embed_image
 export SAGE_VERSION=compose-test
 POSTGRES_PASSWORD=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export POSTGRES_PASSWORD

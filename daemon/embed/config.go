@@ -33,6 +33,13 @@ const (
 	DefaultTimeout    = 60 * time.Second
 	DefaultMaxRetries = 4
 	MaxRetriesLimit   = 20
+	// DefaultQueryTimeout bounds the embedding of one search query (the
+	// prompt hook waits for it within its own 1.5 s budget).
+	DefaultQueryTimeout = 500 * time.Millisecond
+	// DefaultCacheSize is how many query embeddings are kept.
+	DefaultCacheSize = 1024
+	// MaxCacheSize bounds CacheSize.
+	MaxCacheSize = 1 << 20
 	// MaxDimensions bounds the dimensions of any provider.
 	MaxDimensions = 16000
 	// DefaultOpenAIURL is used when the openai provider has no URL.
@@ -76,6 +83,18 @@ type Config struct {
 	// 429 or 5xx (0 means DefaultMaxRetries; negative means never).
 	// SAGE_EMBED_MAX_RETRIES.
 	MaxRetries int
+	// QueryTimeout bounds the embedding of one short text (a search query,
+	// at most sage.MaxQueryBytes): past it the search goes on with keywords
+	// only (0 means DefaultQueryTimeout). SAGE_EMBED_QUERY_TIMEOUT.
+	QueryTimeout time.Duration
+	// CacheSize is how many embeddings of short texts (queries) are kept,
+	// keyed by model and text, least recently used out first (0 means
+	// DefaultCacheSize; negative means no cache). SAGE_EMBED_CACHE_SIZE.
+	CacheSize int
+	// Prefix is put before every text sent to the model, for models trained
+	// with one (multilingual-e5: "query: "). Empty means the known model's
+	// prefix; "none" sends the texts as they are. SAGE_EMBED_PREFIX.
+	Prefix string
 }
 
 // knownModel describes a model whose vector length is known.
@@ -83,32 +102,46 @@ type knownModel struct {
 	dims int
 	// shortens: the model accepts "dimensions" and returns shorter vectors.
 	shortens bool
+	// prefix is put before every text (see Config.Prefix).
+	prefix string
 }
 
 // knownModels are well-known embedding models, by name as providers spell
 // them (a provider prefix such as "BAAI/" is kept).
 var knownModels = map[string]knownModel{
-	"text-embedding-3-small":               {1536, true},
-	"text-embedding-3-large":               {3072, true},
-	"text-embedding-ada-002":               {1536, false},
-	"nomic-embed-text":                     {768, false},
-	"nomic-embed-text:latest":              {768, false},
-	"mxbai-embed-large":                    {1024, false},
-	"mxbai-embed-large:latest":             {1024, false},
-	"all-minilm":                           {384, false},
-	"all-minilm:latest":                    {384, false},
-	"bge-m3":                               {1024, false},
-	"bge-m3:latest":                        {1024, false},
-	"BAAI/bge-m3":                          {1024, false},
-	"BAAI/bge-large-zh-v1.5":               {1024, false},
-	"BAAI/bge-large-en-v1.5":               {1024, false},
-	"BAAI/bge-small-en-v1.5":               {384, false},
-	"BAAI/bge-base-en-v1.5":                {768, false},
-	"Qwen/Qwen3-Embedding-0.6B":            {1024, true},
-	"Qwen/Qwen3-Embedding-4B":              {2560, true},
-	"Qwen/Qwen3-Embedding-8B":              {4096, true},
-	"netease-youdao/bce-embedding-base_v1": {768, false},
+	"text-embedding-3-small":               {1536, true, ""},
+	"text-embedding-3-large":               {3072, true, ""},
+	"text-embedding-ada-002":               {1536, false, ""},
+	"nomic-embed-text":                     {768, false, ""},
+	"nomic-embed-text:latest":              {768, false, ""},
+	"mxbai-embed-large":                    {1024, false, ""},
+	"mxbai-embed-large:latest":             {1024, false, ""},
+	"all-minilm":                           {384, false, ""},
+	"all-minilm:latest":                    {384, false, ""},
+	"bge-m3":                               {1024, false, ""},
+	"bge-m3:latest":                        {1024, false, ""},
+	"BAAI/bge-m3":                          {1024, false, ""},
+	"BAAI/bge-large-zh-v1.5":               {1024, false, ""},
+	"BAAI/bge-large-en-v1.5":               {1024, false, ""},
+	"BAAI/bge-small-en-v1.5":               {384, false, ""},
+	"BAAI/bge-base-en-v1.5":                {768, false, ""},
+	"Qwen/Qwen3-Embedding-0.6B":            {1024, true, ""},
+	"Qwen/Qwen3-Embedding-4B":              {2560, true, ""},
+	"Qwen/Qwen3-Embedding-8B":              {4096, true, ""},
+	"netease-youdao/bce-embedding-base_v1": {768, false, ""},
+	// multilingual-e5 wants "query: " before queries and "passage: " before
+	// documents, or "query: " on both sides for symmetric tasks: Sage
+	// compares memories with memories, so every text gets "query: ".
+	"intfloat/multilingual-e5-small": {384, false, e5Prefix},
+	"intfloat/multilingual-e5-base":  {768, false, e5Prefix},
+	"intfloat/multilingual-e5-large": {1024, false, e5Prefix},
 }
+
+// e5Prefix is the prefix multilingual-e5 models expect.
+const e5Prefix = "query: "
+
+// NoPrefix as Config.Prefix sends texts without the known model's prefix.
+const NoPrefix = "none"
 
 // withDefaults returns c with its zero fields set to their defaults.
 func (c Config) withDefaults() Config {
@@ -128,6 +161,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxRetries < 0 {
 		c.MaxRetries = 0
 	}
+	if c.QueryTimeout == 0 {
+		c.QueryTimeout = DefaultQueryTimeout
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultCacheSize
+	}
 	switch c.Provider {
 	case ProviderBuiltin:
 		if c.Dimensions == 0 {
@@ -140,6 +179,9 @@ func (c Config) withDefaults() Config {
 		}
 		c.Model = strings.TrimSpace(c.Model)
 		if km, ok := knownModels[c.Model]; ok {
+			if c.Prefix == "" {
+				c.Prefix = km.prefix
+			}
 			if c.Dimensions == 0 {
 				c.Dimensions = km.dims
 			} else if c.Dimensions != km.dims && km.shortens {
@@ -159,6 +201,12 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		return errors.New("embed config: SAGE_EMBED_TIMEOUT must not be negative")
+	}
+	if c.QueryTimeout < 0 {
+		return errors.New("embed config: SAGE_EMBED_QUERY_TIMEOUT must not be negative")
+	}
+	if c.CacheSize > MaxCacheSize {
+		return fmt.Errorf("embed config: SAGE_EMBED_CACHE_SIZE %d is more than %d", c.CacheSize, MaxCacheSize)
 	}
 	if c.MaxRetries > MaxRetriesLimit {
 		return fmt.Errorf("embed config: SAGE_EMBED_MAX_RETRIES %d is more than %d", c.MaxRetries, MaxRetriesLimit)
@@ -232,7 +280,11 @@ func New(cfg Config, logger *slog.Logger) (sage.Embedder, error) {
 	cfg = cfg.withDefaults()
 	switch cfg.Provider {
 	case ProviderOpenAI:
-		return newOpenAI(cfg, logger)
+		e, err := newOpenAI(cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		return NewGuard(e, GuardOptions{QueryTimeout: cfg.QueryTimeout, CacheSize: cfg.CacheSize}), nil
 	default:
 		return NewBuiltin(cfg.Dimensions)
 	}

@@ -48,6 +48,7 @@ type OpenAI struct {
 	apiKey     string
 	dims       int
 	sendDims   bool
+	prefix     string // put before every text
 	batchSize  int
 	client     *retryablehttp.Client
 	logger     *slog.Logger
@@ -71,11 +72,15 @@ func newOpenAI(cfg Config, logger *slog.Logger) (*OpenAI, error) {
 		apiKey:     cfg.APIKey,
 		dims:       cfg.Dimensions,
 		sendDims:   cfg.SendDimensions,
+		prefix:     cfg.Prefix,
 		batchSize:  cfg.BatchSize,
 		logger:     logger,
 		waitMin:    retryWaitMin,
 		waitMax:    retryWaitMax,
 		maxRetries: cfg.MaxRetries,
+	}
+	if e.prefix == NoPrefix {
+		e.prefix = ""
 	}
 	e.client = &retryablehttp.Client{
 		HTTPClient: &http.Client{Timeout: cfg.Timeout},
@@ -140,7 +145,7 @@ func (e *OpenAI) embedBatch(ctx context.Context, texts []string) ([][]float32, e
 			// Providers reject empty input; a blank embeds as a space.
 			t = " "
 		}
-		in[i] = t
+		in[i] = e.prefix + t
 	}
 	body := embeddingRequest{Model: e.model, Input: in}
 	if e.sendDims {

@@ -99,7 +99,7 @@ func MustOpenAI(t *testing.T, cfg Config, p *fakeProvider) (*OpenAI, *httptest.S
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	o := e.(*OpenAI)
+	o := e.(*Guard).Unwrap().(*OpenAI)
 	o.waitMin, o.waitMax = time.Millisecond, 5*time.Millisecond
 	return o, srv, &logs
 }

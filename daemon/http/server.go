@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -100,7 +101,8 @@ type Server struct {
 	log        *slog.Logger
 	publicHost string
 	backend    atomic.Pointer[Backend]
-	notReady   atomic.Pointer[string] // why there is no backend yet (SetNotReady)
+	notReady   atomic.Pointer[string]        // why there is no backend yet (SetNotReady)
+	embedder   atomic.Pointer[sage.Embedder] // its health goes into /readyz (ReportEmbedder)
 	metrics    *metrics.Registry
 	svc        sage.Service // the proxy of Service
 	throttle   *throttle
@@ -167,6 +169,11 @@ func (s *Server) Service() sage.Service { return s.svc }
 // embedder and the MCP server report to it too (Registry.Embedder,
 // Registry.MCP).
 func (s *Server) Metrics() *metrics.Registry { return s.metrics }
+
+// ReportEmbedder makes /readyz report e's health (sage.HealthOf): while
+// it is not ready the daemon stays ready, saves are stored pending and
+// searches use keywords, and /readyz says so.
+func (s *Server) ReportEmbedder(e sage.Embedder) { s.embedder.Store(&e) }
 
 // ServeHTTP serves every route of the daemon.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -277,7 +284,21 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	body := map[string]string{"status": "ready"}
+	if e := s.embedder.Load(); e != nil {
+		// Still ready: without vectors, saves are stored pending and
+		// searches use keywords.
+		if h := sage.HealthOf(*e); h.State != sage.EmbedderReady {
+			body["embedder"], body["embedder_detail"] = h.State, h.Detail
+			if b := s.backend.Load(); b != nil && b.Pool != nil {
+				var n int64
+				if b.Pool.QueryRow(ctx, `SELECT count(*) FROM memories WHERE embedding IS NULL`).Scan(&n) == nil {
+					body["pending_embeddings"] = strconv.FormatInt(n, 10)
+				}
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,9 @@ func (r *Registry) Embedder(e sage.Embedder) sage.Embedder {
 	return instrumentedEmbedder{Embedder: e, r: r}
 }
 
+// Unwrap returns the instrumented embedder (for sage.HealthOf).
+func (e instrumentedEmbedder) Unwrap() sage.Embedder { return e.Embedder }
+
 type instrumentedEmbedder struct {
 	sage.Embedder
 	r *Registry

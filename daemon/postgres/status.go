@@ -21,12 +21,15 @@ func (s *MemoryService) Status(ctx context.Context) (sage.Status, error) {
 		Uptime:         time.Since(s.started),
 		Namespace:      sage.NamespaceFrom(ctx),
 	}
+	h := sage.HealthOf(s.emb)
+	st.EmbedderState, st.EmbedderDetail = h.State, h.Detail
 	err := s.db.pool.QueryRow(ctx, `SELECT
 			current_setting('server_version'),
 			coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), ''),
 			(SELECT count(*) FROM memories WHERE namespace = $1),
 			(SELECT count(*) FROM sessions WHERE namespace = $1),
-			(SELECT count(*) FROM memories WHERE namespace = $1 AND embedding IS NULL)`, st.Namespace).
+			(SELECT count(*) FROM memories WHERE namespace = $1 AND (embedding IS NULL
+				OR embedding_model < $2 OR embedding_model > $2))`, st.Namespace, s.model).
 		Scan(&st.PostgresVersion, &st.PgvectorVersion, &st.Memories, &st.Sessions, &st.PendingEmbeddings)
 	if err != nil {
 		return sage.Status{}, fmt.Errorf("status: %w", unavailable(err))
@@ -38,8 +41,10 @@ func (s *MemoryService) Status(ctx context.Context) (sage.Status, error) {
 const embedBatch = 64
 
 // Backfill embeds pending memories (of every namespace) until none is left,
-// and returns how many it embedded. It stops at the first embedder failure,
-// returning an error wrapping sage.ErrEmbedder; the rest stay pending.
+// then re-embeds those whose vector is from another model (after a switch of
+// provider or model: a background reindex), and returns how many it
+// embedded. It stops at the first embedder failure, returning an error
+// wrapping sage.ErrEmbedder; the rest stay pending.
 func (s *MemoryService) Backfill(ctx context.Context) (int, error) {
 	if err := s.Start(ctx); err != nil {
 		return 0, err
@@ -65,19 +70,21 @@ func (s *MemoryService) backfillBatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return unavailable(err)
 		}
-		var ids []int64
-		var texts []string
-		for rows.Next() {
-			var id int64
-			var text string
-			if err := rows.Scan(&id, &text); err != nil {
-				rows.Close()
+		ids, texts, err := collectTexts(rows)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			// Then vectors of another model (memories_model serves both
+			// ranges; IS DISTINCT FROM could not use it).
+			rows, err = tx.Query(ctx, `SELECT id, text FROM memories WHERE embedding_model < $2 OR embedding_model > $2
+				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, embedBatch, s.model)
+			if err != nil {
+				return unavailable(err)
+			}
+			if ids, texts, err = collectTexts(rows); err != nil {
 				return err
 			}
-			ids, texts = append(ids, id), append(texts, text)
-		}
-		if err := rows.Err(); err != nil {
-			return unavailable(err)
 		}
 		if len(ids) == 0 {
 			return nil
@@ -89,6 +96,25 @@ func (s *MemoryService) backfillBatch(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// collectTexts reads (id, text) rows.
+func collectTexts(rows pgx.Rows) ([]int64, []string, error) {
+	defer rows.Close()
+	var ids []int64
+	var texts []string
+	for rows.Next() {
+		var id int64
+		var text string
+		if err := rows.Scan(&id, &text); err != nil {
+			return nil, nil, err
+		}
+		ids, texts = append(ids, id), append(texts, text)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, unavailable(err)
+	}
+	return ids, texts, nil
 }
 
 // storeVectors embeds texts and stores the vectors of ids (in namespace ns,

@@ -118,6 +118,8 @@ func Status(ctx context.Context, st sage.Status) api.Status {
 		PendingEmbeddings: st.PendingEmbeddings,
 		UptimeSeconds:     st.Uptime.Seconds(),
 		Namespace:         ns,
+		EmbedderState:     st.EmbedderState,
+		EmbedderDetail:    st.EmbedderDetail,
 	}
 }
 

@@ -11,7 +11,14 @@
 //     restart of its own);
 //   - the containers' logs hold neither the token nor POSTGRES_PASSWORD;
 //   - `down -v` removes the data (a new stack has a new token and no turn);
-//   - the size of the sage-daemon image is reported.
+//   - the size of the sage-daemon image is reported;
+//   - the embed service (a stand-in for text-embeddings-inference) runs,
+//     unpublished, and the daemon uses it: status says openai with the
+//     default model, ready, and a paraphrase with no word in common is
+//     found by semantic search (not by keyword search); with the service
+//     stopped, a save still succeeds (pending), /readyz stays ready and
+//     says "embedder: unavailable", search answers by keyword; started
+//     again, the pending memory is embedded (backfill).
 //
 // The compose and docker commands are given as programs (the script's
 // wrappers); POSTGRES_PASSWORD comes from the environment.
@@ -138,6 +145,10 @@ func (c *checker) run() error {
 	}
 	c.ok("the bridge on the host saved a turn (%s) and finds it", marker)
 
+	if err := c.semantic(b, token, marker); err != nil {
+		return err
+	}
+
 	say("docker compose restart")
 	if err := c.compose("restart"); err != nil {
 		return err
@@ -182,8 +193,11 @@ func (c *checker) run() error {
 	}
 	c.ok("with PostgreSQL killed the daemon reports not-ready: %s", reason)
 	// The bridge still answers (with the daemon's error) while the
-	// database is down.
-	if _, err := b.call("tools/call", map[string]any{"name": "search_memory", "arguments": map[string]any{"query": marker}}); err != nil {
+	// database is down: a tool error, or, once the daemon's 5 s token
+	// cache has expired (a loaded machine), a JSON-RPC error relaying the
+	// daemon's 503.
+	if _, err := b.call("tools/call", map[string]any{"name": "search_memory", "arguments": map[string]any{"query": marker}}); err != nil &&
+		!strings.Contains(err.Error(), "database unavailable") {
 		return fmt.Errorf("the bridge, with PostgreSQL down: %w", err)
 	}
 	c.ok("the bridge answers while PostgreSQL is down")
@@ -329,7 +343,8 @@ func (c *checker) inspect(service string) (container, error) {
 	return container{}, fmt.Errorf("no container of service %s", service)
 }
 
-// waitHealthy waits until the containers of pg and sage run and are healthy.
+// waitHealthy waits until the containers of pg and sage run and are
+// healthy, and embed runs (it has no healthcheck: the daemon reports it).
 func (c *checker) waitHealthy() error {
 	deadline := time.Now().Add(healthyWithin)
 	for {
@@ -342,7 +357,7 @@ func (c *checker) waitHealthy() error {
 			}
 			status[ct.Config.Labels["com.docker.compose.service"]] = s
 		}
-		if err == nil && len(status) == 2 && status["pg"] == "healthy" && status["sage"] == "healthy" {
+		if err == nil && len(status) == 3 && status["pg"] == "healthy" && status["sage"] == "healthy" && status["embed"] == "running" {
 			c.ok("all services healthy: %v", status)
 			return nil
 		}
@@ -718,4 +733,147 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Model the compose file serves by default, as the daemon names its vectors.
+const defaultEmbeddingModel = "intfloat/multilingual-e5-small@384"
+
+// apiStatus is the part of GET /api/v1/status checked here.
+type apiStatus struct {
+	Embedder          string `json:"embedder"`
+	EmbeddingModel    string `json:"embedding_model"`
+	PendingEmbeddings int64  `json:"pending_embeddings"`
+	EmbedderState     string `json:"embedder_state"`
+	EmbedderDetail    string `json:"embedder_detail"`
+}
+
+// restGet GETs an /api/v1 path with the token into out.
+func restGet(token, path string, out any) error {
+	req, err := http.NewRequest(http.MethodGet, daemonURL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
+}
+
+// waitStatus polls the daemon's status until done holds.
+func waitStatus(token string, within time.Duration, done func(apiStatus) bool) (apiStatus, error) {
+	deadline := time.Now().Add(within)
+	for {
+		var st apiStatus
+		err := restGet(token, "/api/v1/status", &st)
+		if err == nil && done(st) {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("status not as expected within %s: %+v (%v)", within, st, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// searchTexts returns the texts of a search's results over REST.
+func searchTexts(token, q, mode string) ([]string, error) {
+	var r struct {
+		Results []struct {
+			Text string `json:"text"`
+		} `json:"results"`
+	}
+	path := "/api/v1/search?project=compose-semantic&mode=" + mode + "&q=" + url.QueryEscape(q)
+	if err := restGet(token, path, &r); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, x := range r.Results {
+		out = append(out, x.Text)
+	}
+	return out, nil
+}
+
+// semantic checks that the daemon embeds with the compose file's embed
+// service, that a paraphrase is found only through it, and that an outage
+// of the service costs nothing but semantic recall.
+func (c *checker) semantic(b *bridge, token, marker string) error {
+	say("semantic recall through the embed service")
+	st, err := waitStatus(token, readyWithin, func(st apiStatus) bool { return st.EmbedderState == "ready" })
+	if err != nil {
+		return fmt.Errorf("the embedder never became ready: %w", err)
+	}
+	if st.Embedder != "openai" || st.EmbeddingModel != defaultEmbeddingModel {
+		return fmt.Errorf("the daemon embeds with %s %s, want openai %s (the embed service)", st.Embedder, st.EmbeddingModel, defaultEmbeddingModel)
+	}
+	c.ok("status: embedder openai, model %s, %s", st.EmbeddingModel, st.EmbedderState)
+	note := func(text, key string) error {
+		_, err := b.tool("remember", map[string]any{"kind": "decision", "content": text, "project": "compose-semantic", "idempotency_key": key})
+		return err
+	}
+	memory := "We traced the auth regression to the token refresh change " + marker
+	if err := note(memory, "compose-semantic:1:"+marker); err != nil {
+		return err
+	}
+	if err := note("The database got sluggish after Friday's rollout.", "compose-semantic:2:"+marker); err != nil {
+		return err
+	}
+	question := "what did we decide about the login bug?"
+	if got, err := searchTexts(token, question, "keyword"); err != nil {
+		return err
+	} else if len(got) > 0 && strings.Contains(strings.Join(got, "\n"), marker) {
+		return fmt.Errorf("keyword search for %q finds the memory: the test proves nothing", question)
+	}
+	got, err := searchTexts(token, question, "semantic")
+	if err != nil {
+		return err
+	}
+	if len(got) == 0 || !strings.Contains(got[0], marker) {
+		return fmt.Errorf("semantic search for %q = %q, want the memory %q first", question, got, memory)
+	}
+	c.ok("a paraphrase with no word in common is found by semantic search, not by keyword search")
+
+	say("docker compose stop embed")
+	if err := c.compose("stop", "embed"); err != nil {
+		return err
+	}
+	down := "The login page shows a blank screen on Safari " + marker + "x"
+	if err := note(down, "compose-semantic:3:"+marker); err != nil {
+		return fmt.Errorf("a save with the embed service stopped: %w", err)
+	}
+	st, err = waitStatus(token, readyWithin, func(st apiStatus) bool { return st.EmbedderState == "unavailable" && st.PendingEmbeddings >= 1 })
+	if err != nil {
+		return err
+	}
+	body, err := waitReadyz(func(code int) bool { return code == http.StatusOK }, readyWithin)
+	if err != nil || !strings.Contains(body, `"embedder":"unavailable"`) {
+		return fmt.Errorf("/readyz with the embed service stopped = %s, %v; want 200 saying the embedder is unavailable", body, err)
+	}
+	if got, err := searchTexts(token, "blank screen Safari", "hybrid"); err != nil {
+		return err
+	} else if len(got) == 0 || !strings.Contains(got[0], marker+"x") {
+		return fmt.Errorf("hybrid search with the embed service stopped = %q, want the new memory by keyword", got)
+	}
+	c.ok("with the embed service stopped: the save succeeded (%d pending), /readyz is 200 (%s), search answers by keyword", st.PendingEmbeddings, body)
+
+	say("docker compose start embed")
+	if err := c.compose("start", "embed"); err != nil {
+		return err
+	}
+	// The backfill runs every minute.
+	st, err = waitStatus(token, 3*time.Minute, func(st apiStatus) bool { return st.EmbedderState == "ready" && st.PendingEmbeddings == 0 })
+	if err != nil {
+		return fmt.Errorf("after start embed: %w", err)
+	}
+	c.ok("embed started again: the embedder is ready and the pending memory was embedded")
+	return nil
 }

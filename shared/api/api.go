@@ -155,6 +155,10 @@ type Status struct {
 	PendingEmbeddings int64   `json:"pending_embeddings"`
 	UptimeSeconds     float64 `json:"uptime_seconds"`
 	Namespace         string  `json:"namespace"`
+	// EmbedderState is "ready", or "downloading"/"unavailable": saves are
+	// then stored pending and search uses keywords only.
+	EmbedderState  string `json:"embedder_state,omitempty"`
+	EmbedderDetail string `json:"embedder_detail,omitempty"`
 }
 
 // ImportResponse is the answer to POST /api/v1/import.

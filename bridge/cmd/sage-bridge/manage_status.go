@@ -44,7 +44,12 @@ func manageStatus(ctx context.Context, m *manageCtx, args []string) error {
 		fmt.Fprintf(w, " (%d waiting for an embedding)", st.PendingEmbeddings)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "embedder    %s, model %s, %d dimensions\n", st.Embedder, st.EmbeddingModel, st.Dimensions)
+	fmt.Fprintf(w, "embedder    %s, model %s, %d dimensions", st.Embedder, st.EmbeddingModel, st.Dimensions)
+	if st.EmbedderState != "" && st.EmbedderState != "ready" {
+		// Saves still work (pending) and search falls back to keywords.
+		fmt.Fprintf(w, "\n            %s, %d pending, keyword search only: %s", st.EmbedderState, st.PendingEmbeddings, st.EmbedderDetail)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "postgres    %s, pgvector %s\n", st.PostgresVersion, st.PgvectorVersion)
 	fmt.Fprintf(w, "outbox      %d pending", pending)
 	if quarantined > 0 {

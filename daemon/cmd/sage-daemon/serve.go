@@ -72,6 +72,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	srv := newServer(cfg, log)
 	emb = srv.Metrics().Embedder(emb)
+	srv.ReportEmbedder(emb)
 	ln, hs, err := listen(cfg, log, srv)
 	if err != nil {
 		return err
