@@ -11,6 +11,7 @@ import (
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // DefaultCooldown is how long a Guard fails calls at once after a failure
@@ -218,7 +219,7 @@ func (g *Guard) failed(err error) {
 		state = sage.EmbedderDownloading
 	}
 	now := g.opts.Now()
-	detail := sage.Truncate(strings.TrimPrefix(err.Error(), sage.ErrEmbedder.Error()+": "), 300)
+	detail := textcut.Bytes(strings.TrimPrefix(err.Error(), sage.ErrEmbedder.Error()+": "), 300, textcut.Ellipsis)
 	if g.health.State != state {
 		g.health.Since = now
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // OpenAIName is the Name of the OpenAI-compatible embedder.
@@ -301,7 +302,7 @@ func (e *OpenAI) snippet(body []byte) string {
 		msg = strings.ReplaceAll(msg, e.apiKey, "[redacted]")
 	}
 	if len(msg) > maxErrorSnippet {
-		msg = sage.Truncate(msg, maxErrorSnippet)
+		msg = textcut.Bytes(msg, maxErrorSnippet, textcut.Ellipsis)
 	}
 	if msg == "" {
 		msg = "(empty body)"
