@@ -149,13 +149,20 @@ func (w *where) add(cond string, arg any) {
 
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
 
-func filterWhere(ns string, f sage.Filter, args ...any) *where {
+// filter is a sage.Filter with what only the service asks for.
+type filter struct {
+	sage.Filter
+	// excludeSession drops the memories of a session (sage.ContextQuery).
+	excludeSession string
+}
+
+func filterWhere(ns string, f filter, args ...any) *where {
 	return filterWhereProject(ns, f, "%s", args...)
 }
 
 // filterWhereProject is filterWhere with the project condition wrapped in
 // the format wrap ("%s": as is).
-func filterWhereProject(ns string, f sage.Filter, wrap string, args ...any) *where {
+func filterWhereProject(ns string, f filter, wrap string, args ...any) *where {
 	w := &where{args: args}
 	w.add("namespace = ?", ns)
 	switch {
@@ -167,6 +174,9 @@ func filterWhereProject(ns string, f sage.Filter, wrap string, args ...any) *whe
 	}
 	if f.SessionID != "" {
 		w.add("session_id = ?", f.SessionID)
+	}
+	if f.excludeSession != "" {
+		w.add("session_id <> ?", f.excludeSession)
 	}
 	if len(f.Kinds) > 0 {
 		kinds := make([]string, len(f.Kinds))
@@ -188,8 +198,8 @@ func filterWhereProject(ns string, f sage.Filter, wrap string, args ...any) *whe
 }
 
 // unfiltered reports whether f selects every memory of the namespace.
-func unfiltered(f sage.Filter) bool {
-	return f.Project == "" && f.SessionID == "" && len(f.Kinds) == 0 && len(f.Tags) == 0 && f.Since.IsZero() && f.Until.IsZero()
+func unfiltered(f filter) bool {
+	return f.excludeSession == "" && f.Project == "" && f.SessionID == "" && len(f.Kinds) == 0 && len(f.Tags) == 0 && f.Since.IsZero() && f.Until.IsZero()
 }
 
 // candidate is one retriever's hit.
@@ -217,31 +227,47 @@ func (s *MemoryService) Search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	if q.Mode == "" {
 		q.Mode = sage.ModeHybrid
 	}
-	// A question about a time ("last week", "in March", "昨天") searches
-	// that window for the rest of the question.
-	rest, w, timed := tokenize.ParseTime(q.Query, s.now().UTC())
+	res, err := s.run(ctx, query{text: q.Query, limit: q.Limit, mode: q.Mode, f: filter{Filter: q.Filter}})
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return res, nil
+}
+
+// query is a search as the service runs it: a checked sage.SearchQuery
+// (defaults applied) and what only the service asks for.
+type query struct {
+	text  string
+	limit int
+	mode  sage.Mode
+	f     filter
+	// minScore drops the candidates scoring below it before the limit.
+	minScore float64
+}
+
+// run answers q. A question about a time ("last week", "in March", "昨天")
+// searches that window for the rest of the question.
+func (s *MemoryService) run(ctx context.Context, q query) ([]sage.Result, error) {
+	rest, w, timed := tokenize.ParseTime(q.text, s.now().UTC())
 	if timed {
 		var empty bool
-		q.Query = rest
-		q.Filter, empty = narrow(q.Filter, w)
+		q.text = rest
+		q.f.Filter, empty = narrow(q.f.Filter, w)
 		if empty {
 			return []sage.Result{}, nil
 		}
 	}
 	var res []sage.Result
 	var err error
-	if !timed || tokenize.Informative(q.Query) {
+	if !timed || tokenize.Informative(q.text) {
 		res, err = s.search(ctx, q)
 	}
-	if err == nil && timed && len(res) == 0 {
+	if err == nil && timed && len(res) == 0 && q.minScore <= 0 {
 		// Nothing in the window matches the rest of the question ("what
 		// happened in May 2023"): what happened then, latest first.
-		res, err = s.recent(ctx, q.Filter, q.Limit)
+		res, err = s.recent(ctx, q.f, q.limit)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	return res, nil
+	return res, err
 }
 
 // narrow restricts f to the window w; empty reports that nothing is left.
@@ -256,15 +282,15 @@ func narrow(f sage.Filter, w tokenize.Window) (_ sage.Filter, empty bool) {
 	return f, f.Since.After(f.Until)
 }
 
-func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
+func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, error) {
 	ns := sage.NamespaceFrom(ctx)
-	pool := min(max(minPool, poolFactor*q.Limit), maxPool)
+	pool := min(max(minPool, poolFactor*q.limit), maxPool)
 
 	var vec []float32
-	if q.Mode != sage.ModeKeyword {
-		vecs, err := s.embedTexts(ctx, []string{q.Query})
+	if q.mode != sage.ModeKeyword {
+		vecs, err := s.embedTexts(ctx, []string{q.text})
 		if err != nil {
-			if q.Mode == sage.ModeSemantic {
+			if q.mode == sage.ModeSemantic {
 				return nil, err
 			}
 			// Hybrid degrades to keyword search while the embedder fails.
@@ -284,13 +310,13 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 			defer wg.Done()
 			semErr = pgx.BeginTxFunc(ctx, s.db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 				var err error
-				sem, err = s.semantic(ctx, tx, ns, vec, q.Filter, pool)
+				sem, err = s.semantic(ctx, tx, ns, vec, q.f, pool)
 				return err
 			})
 		}()
 	}
-	if q.Mode != sage.ModeSemantic {
-		kw, kwErr = s.keyword(ctx, s.db.pool, ns, q.Query, q.Filter, pool)
+	if q.mode != sage.ModeSemantic {
+		kw, kwErr = s.keyword(ctx, s.db.pool, ns, q.text, q.f, pool)
 	}
 	wg.Wait()
 	if semErr != nil {
@@ -301,7 +327,7 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	}
 
 	var ranked []candidate
-	switch q.Mode {
+	switch q.mode {
 	case sage.ModeSemantic:
 		ranked = sem
 	case sage.ModeKeyword:
@@ -310,12 +336,17 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 		ranked = fuse(sem, kw)
 	}
 	ranked = collapse(ranked, len(ranked))
+	if q.minScore > 0 {
+		// Sorted by score: keep those at or above the threshold.
+		n := sort.Search(len(ranked), func(i int) bool { return ranked[i].score < q.minScore })
+		ranked = ranked[:n]
+	}
 	// Load the best, dropping near-duplicates, until limit are kept or no
 	// candidate is left; each further round loads twice as many (a store
 	// full of copies takes a few rounds, not one per copy).
-	d := distinct{limit: q.Limit}
+	d := distinct{limit: q.limit}
 	for start, round := 0, 0; start < len(ranked) && !d.full(); round++ {
-		end := min(len(ranked), start+(q.Limit-len(d.out)+dupSlack(q.Limit))<<min(round, 10))
+		end := min(len(ranked), start+(q.limit-len(d.out)+dupSlack(q.limit))<<min(round, 10))
 		res, err := s.fetch(ctx, ns, ranked[start:end])
 		if err != nil {
 			return nil, err
@@ -333,7 +364,7 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 // distance, through the model's HNSW index. Filters are applied during the
 // index scan; pgvector >= 0.8 keeps scanning (iterative scan) until enough
 // rows pass them.
-func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec []float32, f sage.Filter, pool int) ([]candidate, error) {
+func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec []float32, f filter, pool int) ([]candidate, error) {
 	settings, sql, args := s.semanticSQL(ns, vec, f, pool)
 	if f.Project != "" && f.SessionID == "" {
 		st, err := s.stats(ctx, tx)
@@ -375,7 +406,7 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 
 // semanticSQL returns the settings to run first (in the same transaction)
 // and the query of semantic candidates.
-func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, pool int) (settings, sql string, args []any) {
+func (s *MemoryService) semanticSQL(ns string, vec []float32, f filter, pool int) (settings, sql string, args []any) {
 	ef := max(pool, 40)
 	if unfiltered(f) {
 		// Unfiltered: the beam that makes up for the coarser graph. (With a
@@ -425,7 +456,7 @@ func exactProject(n, total float64, pool int) bool {
 // (a small project): it reads them all through the filter's btree index and
 // sorts them by exact distance, where the HNSW index would walk far to find
 // enough of them.
-func (s *MemoryService) exactSemanticSQL(ns string, vec []float32, f sage.Filter, pool int) (settings, sql string, args []any) {
+func (s *MemoryService) exactSemanticSQL(ns string, vec []float32, f filter, pool int) (settings, sql string, args []any) {
 	w := filterWhere(ns, f, halfvec(vec))
 	dist := fmt.Sprintf("(embedding::halfvec(%d) <=> $1::halfvec)", s.dims)
 	// OFFSET 0 keeps the ORDER BY from reaching for the HNSW index.
@@ -439,7 +470,7 @@ func (s *MemoryService) exactSemanticSQL(ns string, vec []float32, f sage.Filter
 // keyword returns the memories matching the query's terms, ranked by a
 // BM25-like score: each matching term weighs its inverse document frequency,
 // so rare words (names, places, things) count more than common ones.
-func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) ([]candidate, error) {
+func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query string, f filter, pool int) ([]candidate, error) {
 	sql, args, best, err := s.keywordSQL(ctx, tx, ns, query, f, pool)
 	if err != nil || sql == "" {
 		return nil, err
@@ -547,7 +578,7 @@ func (s *MemoryService) stats(ctx context.Context, tx querier) (*termStats, erro
 //
 // best is the query's best possible normalized score (see bestScore): a
 // candidate's norm column divided by best is in [0, 1].
-func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) (sql string, args []any, best float64, err error) {
+func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query string, f filter, pool int) (sql string, args []any, best float64, err error) {
 	terms := tokenize.QueryTerms(query)
 	if len(terms) > maxQueryTerms {
 		terms = terms[:maxQueryTerms]
@@ -797,6 +828,10 @@ func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([
 
 // Context builds a block of relevant memories within q.MaxChars runes (see
 // sage.Service). With an empty query it holds the most recent memories.
+// The memories of q.ExcludeSession, and search results scoring below
+// q.MinScore, are dropped before q.MaxResults is applied (so the block
+// fills with usable memories); MinScore does not apply to the most recent
+// memories of an empty query, which have no score.
 func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.Context, error) {
 	if err := q.Validate(); err != nil {
 		return sage.Context{}, err
@@ -809,12 +844,23 @@ func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.
 	}
 	// Global memories (no project) are context in every project.
 	q.Filter.IncludeGlobal = true
+	f := filter{Filter: q.Filter, excludeSession: q.ExcludeSession}
 	var items []sage.Result
 	var err error
 	if strings.TrimSpace(q.Query) == "" {
-		items, err = s.recent(ctx, q.Filter, q.MaxResults)
+		items, err = s.recent(ctx, f, q.MaxResults)
 	} else {
-		items, err = s.Search(ctx, sage.SearchQuery{Query: q.Query, Limit: q.MaxResults, Mode: q.Mode, Filter: q.Filter})
+		sq := sage.SearchQuery{Query: q.Query, Limit: q.MaxResults, Mode: q.Mode, Filter: q.Filter}
+		if err := sq.Validate(); err != nil { // the mode
+			return sage.Context{}, err
+		}
+		if q.Mode == "" {
+			q.Mode = sage.ModeHybrid
+		}
+		if err := s.Start(ctx); err != nil {
+			return sage.Context{}, err
+		}
+		items, err = s.run(ctx, query{text: q.Query, limit: q.MaxResults, mode: q.Mode, f: f, minScore: q.MinScore})
 	}
 	if err != nil {
 		return sage.Context{}, fmt.Errorf("context: %w", err)
@@ -823,7 +869,7 @@ func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.
 	return sage.Context{Text: text, Items: kept}, nil
 }
 
-func (s *MemoryService) recent(ctx context.Context, f sage.Filter, limit int) ([]sage.Result, error) {
+func (s *MemoryService) recent(ctx context.Context, f filter, limit int) ([]sage.Result, error) {
 	w := filterWhere(sage.NamespaceFrom(ctx), f)
 	rows, err := s.db.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM memories WHERE %s ORDER BY occurred_at DESC, id DESC LIMIT %d`,
 		memoryColumns, w.sql(), limit), w.args...)
