@@ -37,6 +37,7 @@ func (s *MemoryService) noteInserted(res []sage.SaveResult) {
 	due := !s.analyzing && s.inserted >= analyzeMinRows && float64(s.inserted) >= analyzeGrowth*s.analyzedRows
 	if due {
 		s.analyzing, s.inserted = true, 0
+		s.analyzeRuns++
 	}
 	s.analyzeMu.Unlock()
 	if due {

@@ -13,13 +13,12 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/ranking"
 	"github.com/sage-mcp/sage/daemon/tokenize"
 )
 
 // Retrieval tuning.
 const (
-	// rrfK is the constant of reciprocal rank fusion: 1/(rrfK + rank).
-	rrfK = 60
 	// minPool is the fewest candidates each retriever brings to fusion.
 	minPool = 50
 	// poolFactor times the limit is the candidate pool of each retriever.
@@ -202,17 +201,6 @@ func unfiltered(f filter) bool {
 	return f.excludeSession == "" && f.Project == "" && f.SessionID == "" && len(f.Kinds) == 0 && len(f.Tags) == 0 && f.Since.IsZero() && f.Until.IsZero()
 }
 
-// candidate is one retriever's hit.
-type candidate struct {
-	id    int64
-	score float64 // retriever's own score, higher is better
-	hash  string
-	at    time.Time
-	// kw and vec are each retriever's rank and score of the memory (see
-	// sage.Result).
-	kw, vec sage.Hit
-}
-
 // Search ranks memories by relevance to the query (see sage.Service).
 func (s *MemoryService) Search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
 	if err := q.Validate(); err != nil {
@@ -301,7 +289,7 @@ func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, err
 	}
 
 	// The two retrievers run at once, on two connections.
-	var sem, kw []candidate
+	var sem, kw []ranking.Candidate
 	var semErr, kwErr error
 	var wg sync.WaitGroup
 	if vec != nil {
@@ -326,45 +314,45 @@ func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, err
 		return nil, fmt.Errorf("keyword candidates: %w", unavailable(kwErr))
 	}
 
-	var ranked []candidate
+	var ranked []ranking.Candidate
 	switch q.mode {
 	case sage.ModeSemantic:
 		ranked = sem
 	case sage.ModeKeyword:
 		ranked = kw
 	default:
-		ranked = fuse(sem, kw)
+		ranked = ranking.Fuse(sem, kw)
 	}
-	ranked = collapse(ranked, len(ranked))
+	ranked = ranking.Collapse(ranked, len(ranked))
 	if q.minScore > 0 {
 		// Sorted by score: keep those at or above the threshold.
-		n := sort.Search(len(ranked), func(i int) bool { return ranked[i].score < q.minScore })
+		n := sort.Search(len(ranked), func(i int) bool { return ranked[i].Score < q.minScore })
 		ranked = ranked[:n]
 	}
 	// Load the best, dropping near-duplicates, until limit are kept or no
 	// candidate is left; each further round loads twice as many (a store
 	// full of copies takes a few rounds, not one per copy).
-	d := distinct{limit: q.limit}
-	for start, round := 0, 0; start < len(ranked) && !d.full(); round++ {
-		end := min(len(ranked), start+(q.limit-len(d.out)+dupSlack(q.limit))<<min(round, 10))
+	d := ranking.Distinct{Limit: q.limit}
+	for start, round := 0, 0; start < len(ranked) && !d.Full(); round++ {
+		end := min(len(ranked), start+(q.limit-len(d.Out)+ranking.DupSlack(q.limit))<<min(round, 10))
 		res, err := s.fetch(ctx, ns, ranked[start:end])
 		if err != nil {
 			return nil, err
 		}
-		d.add(res)
+		d.Add(res)
 		start = end
 	}
-	if d.out == nil {
+	if d.Out == nil {
 		return []sage.Result{}, nil
 	}
-	return d.out, nil
+	return d.Out, nil
 }
 
 // semantic returns the nearest memories of the current model by cosine
 // distance, through the model's HNSW index. Filters are applied during the
 // index scan; pgvector >= 0.8 keeps scanning (iterative scan) until enough
 // rows pass them.
-func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec []float32, f filter, pool int) ([]candidate, error) {
+func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec []float32, f filter, pool int) ([]ranking.Candidate, error) {
 	settings, sql, args := s.semanticSQL(ns, vec, f, pool)
 	if f.Project != "" && f.SessionID == "" {
 		st, err := s.stats(ctx, tx)
@@ -386,19 +374,19 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 	if err != nil {
 		return nil, err
 	}
-	var out []candidate
+	var out []ranking.Candidate
 	for rows.Next() {
-		var c candidate
+		var c ranking.Candidate
 		var d float64
-		if err := rows.Scan(&c.id, &d, &c.hash, (*timestamptz)(&c.at)); err != nil {
+		if err := rows.Scan(&c.ID, &d, &c.Hash, (*timestamptz)(&c.At)); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if math.IsNaN(d) {
 			continue // zero vector: no direction, no similarity
 		}
-		c.score = 1 - d
-		c.vec = sage.Hit{Rank: len(out) + 1, Score: c.score}
+		c.Score = 1 - d
+		c.Vector = sage.Hit{Rank: len(out) + 1, Score: c.Score}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -470,7 +458,7 @@ func (s *MemoryService) exactSemanticSQL(ns string, vec []float32, f filter, poo
 // keyword returns the memories matching the query's terms, ranked by a
 // BM25-like score: each matching term weighs its inverse document frequency,
 // so rare words (names, places, things) count more than common ones.
-func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query string, f filter, pool int) ([]candidate, error) {
+func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query string, f filter, pool int) ([]ranking.Candidate, error) {
 	sql, args, best, err := s.keywordSQL(ctx, tx, ns, query, f, pool)
 	if err != nil || sql == "" {
 		return nil, err
@@ -479,15 +467,15 @@ func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query strin
 	if err != nil {
 		return nil, err
 	}
-	var out []candidate
+	var out []ranking.Candidate
 	for rows.Next() {
-		var c candidate
+		var c ranking.Candidate
 		var norm float64
-		if err := rows.Scan(&c.id, &c.score, &norm, &c.hash, (*timestamptz)(&c.at)); err != nil {
+		if err := rows.Scan(&c.ID, &c.Score, &norm, &c.Hash, (*timestamptz)(&c.At)); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		c.kw = sage.Hit{Rank: len(out) + 1, Score: min(max(norm/best, 0), 1)}
+		c.Keyword = sage.Hit{Rank: len(out) + 1, Score: min(max(norm/best, 0), 1)}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -734,71 +722,14 @@ func bestScore(dfs []float64, total float64) float64 {
 	return sum / (lengthNorm + float64(len(idfs))/lengthScale)
 }
 
-// fuse merges ranked lists with reciprocal rank fusion.
-func fuse(lists ...[]candidate) []candidate {
-	byID := map[int64]*candidate{}
-	var order []int64
-	for _, l := range lists {
-		for rank, c := range l {
-			f := byID[c.id]
-			if f == nil {
-				cc := c
-				cc.score = 0
-				f = &cc
-				byID[c.id] = f
-				order = append(order, c.id)
-			}
-			f.score += 1 / float64(rrfK+rank+1)
-			if c.kw.Rank > 0 {
-				f.kw = c.kw
-			}
-			if c.vec.Rank > 0 {
-				f.vec = c.vec
-			}
-		}
-	}
-	out := make([]candidate, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byID[id])
-	}
-	return out
-}
-
-// collapse sorts by score (recency breaks ties), drops repeats of the same
-// content and keeps at most limit.
-func collapse(cs []candidate, limit int) []candidate {
-	sort.SliceStable(cs, func(i, j int) bool {
-		if d := cs[i].score - cs[j].score; math.Abs(d) > 1e-9 {
-			return d > 0
-		}
-		if !cs[i].at.Equal(cs[j].at) {
-			return cs[i].at.After(cs[j].at)
-		}
-		return cs[i].id > cs[j].id
-	})
-	seen := map[string]bool{}
-	out := cs[:0:0]
-	for _, c := range cs {
-		if seen[c.hash] {
-			continue
-		}
-		seen[c.hash] = true
-		out = append(out, c)
-		if len(out) == limit {
-			break
-		}
-	}
-	return out
-}
-
 // fetch loads the memories of cs, in order, with their scores.
-func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([]sage.Result, error) {
+func (s *MemoryService) fetch(ctx context.Context, ns string, cs []ranking.Candidate) ([]sage.Result, error) {
 	if len(cs) == 0 {
 		return []sage.Result{}, nil
 	}
 	ids := make([]int64, len(cs))
 	for i, c := range cs {
-		ids[i] = c.id
+		ids[i] = c.ID
 	}
 	rows, err := s.db.pool.Query(ctx, `SELECT `+memoryColumns+` FROM memories WHERE namespace = $1 AND id = ANY($2)`, ns, ids)
 	if err != nil {
@@ -819,8 +750,8 @@ func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([
 	}
 	out := make([]sage.Result, 0, len(cs))
 	for _, c := range cs {
-		if m, ok := got[c.id]; ok { // deleted meanwhile: skip
-			out = append(out, sage.Result{Memory: m, Score: c.score, Keyword: c.kw, Vector: c.vec})
+		if m, ok := got[c.ID]; ok { // deleted meanwhile: skip
+			out = append(out, sage.Result{Memory: m, Score: c.Score, Keyword: c.Keyword, Vector: c.Vector})
 		}
 	}
 	return out, nil
@@ -865,7 +796,7 @@ func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.
 	if err != nil {
 		return sage.Context{}, fmt.Errorf("context: %w", err)
 	}
-	text, kept := renderContext(items, q.MaxChars)
+	text, kept := ranking.RenderContext(items, q.MaxChars)
 	return sage.Context{Text: text, Items: kept}, nil
 }
 
@@ -886,53 +817,3 @@ func (s *MemoryService) recent(ctx context.Context, f filter, limit int) ([]sage
 	}
 	return ms, nil
 }
-
-// contextHeader starts every non-empty context block.
-const contextHeader = "Relevant memories (from Sage):\n"
-
-// minLineRunes is the shortest line worth adding to a context block.
-const minLineRunes = 40
-
-// renderContext writes items as lines "- [date · project · session] text"
-// within maxChars runes, truncating the text of a line that does not fit,
-// and returns the block and the items it holds.
-func renderContext(items []sage.Result, maxChars int) (string, []sage.Result) {
-	var b strings.Builder
-	used := 0
-	var kept []sage.Result
-	for _, it := range items {
-		if len(kept) == 0 {
-			if runeLen(contextHeader)+minLineRunes > maxChars {
-				break
-			}
-			b.WriteString(contextHeader)
-			used = runeLen(contextHeader)
-		}
-		label := it.OccurredAt.UTC().Format("2006-01-02")
-		if it.Project != "" {
-			label += " · " + it.Project
-		}
-		if it.SessionID != "" {
-			label += " · " + truncateRunes(it.SessionID, 12)
-		}
-		if it.Kind != sage.KindTurn {
-			label += " · " + string(it.Kind)
-		}
-		line := "- [" + label + "] " + strings.Join(strings.Fields(it.Text), " ")
-		room := maxChars - used - 1 // the newline
-		if room < minLineRunes {
-			break
-		}
-		line = truncateRunes(line, room)
-		b.WriteString(line)
-		b.WriteString("\n")
-		used += runeLen(line) + 1
-		kept = append(kept, it)
-	}
-	if len(kept) == 0 {
-		return "", []sage.Result{}
-	}
-	return b.String(), kept
-}
-
-func runeLen(s string) int { return len([]rune(s)) }
