@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/ranking"
 )
 
 // MaxIndexedDimensions is the largest vector length pgvector's HNSW index
@@ -45,6 +46,7 @@ type MemoryService struct {
 	model   string // stored embedding_model of emb's vectors
 	dims    int
 	now     func() time.Time
+	weights ranking.Weights
 
 	mu        sync.Mutex
 	ready     bool // index and version checked
@@ -73,8 +75,14 @@ func NewMemoryService(db *DB, emb sage.Embedder, logger *slog.Logger) *MemorySer
 	return &MemoryService{
 		db: db, emb: emb, logger: logger, started: time.Now(),
 		model: ModelKey(emb), dims: emb.Dimensions(), now: time.Now,
+		weights: ranking.DefaultWeights,
 	}
 }
+
+// SetWeights changes how hybrid search ranks (ranking.DefaultWeights by
+// default); for benchmarks that tune them. Call it before the service is
+// used.
+func (s *MemoryService) SetWeights(w ranking.Weights) { s.weights = w }
 
 // ModelKey is the embedding_model stored with the vectors of emb: its Model,
 // with "@<dimensions>" appended unless the model name already carries them.

@@ -321,7 +321,15 @@ func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, err
 	case sage.ModeKeyword:
 		ranked = kw
 	default:
-		ranked = ranking.Fuse(sem, kw)
+		ranked = ranking.Fuse(sem, kw, pool, s.weights)
+		if s.weights.Neighbour > 0 && len(ranked) > 0 {
+			ranked = ranking.Collapse(ranked, len(ranked))
+			links, err := s.neighbours(ctx, ns, q.f, ranked[:min(len(ranked), spreadFrom(q.limit))])
+			if err != nil {
+				return nil, fmt.Errorf("neighbours: %w", unavailable(err))
+			}
+			ranked = ranking.Spread(ranked, links, s.weights)
+		}
 	}
 	ranked = ranking.Collapse(ranked, len(ranked))
 	if q.minScore > 0 {
@@ -346,6 +354,52 @@ func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, err
 		return []sage.Result{}, nil
 	}
 	return d.Out, nil
+}
+
+// neighbourSteps is how many memories before and after a candidate in its
+// session share its score (ranking.Spread).
+const neighbourSteps = 2
+
+// spreadFrom is how many of the best fused candidates of a search of limit
+// results lend their score to their neighbours.
+func spreadFrom(limit int) int { return 2*limit + 10 }
+
+// neighbours returns the memories up to neighbourSteps before and after
+// each of cs in its session (by occurred_at, then id) that pass f, through
+// the session index. Memories without a session have none.
+func (s *MemoryService) neighbours(ctx context.Context, ns string, f filter, cs []ranking.Candidate) ([]ranking.Link, error) {
+	ids := make([]int64, len(cs))
+	at := map[int64]int{}
+	for i, c := range cs {
+		ids[i] = c.ID
+		at[c.ID] = i
+	}
+	w := filterWhere(ns, f, ids)
+	side := func(cmp, dir string) string {
+		return fmt.Sprintf(`(SELECT id, content_hash, occurred_at,
+				row_number() OVER (ORDER BY occurred_at %[2]s, id %[2]s) AS dist FROM memories
+			WHERE namespace = c.namespace AND session_id = c.session_id AND (occurred_at, id) %[1]s (c.occurred_at, c.id) AND %[3]s
+			ORDER BY occurred_at %[2]s, id %[2]s LIMIT %[4]d)`, cmp, dir, w.sql(), neighbourSteps)
+	}
+	sql := fmt.Sprintf(`SELECT c.id, n.id, n.content_hash, n.occurred_at, n.dist FROM memories c
+		CROSS JOIN LATERAL (%s UNION ALL %s) n
+		WHERE c.id = ANY($1) AND c.namespace = $2 AND c.session_id <> ''`, side("<", "DESC"), side(">", "ASC"))
+	rows, err := s.db.pool.Query(ctx, sql, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []ranking.Link
+	for rows.Next() {
+		var from int64
+		var l ranking.Link
+		if err := rows.Scan(&from, &l.To.ID, &l.To.Hash, (*timestamptz)(&l.To.At), &l.Distance); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		l.From = at[from]
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }
 
 // semantic returns the nearest memories of the current model by cosine
@@ -471,7 +525,7 @@ func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query strin
 	for rows.Next() {
 		var c ranking.Candidate
 		var norm float64
-		if err := rows.Scan(&c.ID, &c.Score, &norm, &c.Hash, (*timestamptz)(&c.At)); err != nil {
+		if err := rows.Scan(&c.ID, &c.Score, &norm, &c.Timed, &c.Hash, (*timestamptz)(&c.At)); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -671,14 +725,25 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 	// idf, normalized by length (BM25's b = 0.25 over distinct terms); then,
 	// for the best pool rows only, cover density as a small bonus for terms
 	// found close together.
-	sql = fmt.Sprintf(`SELECT id, score + 0.1::float8 * ts_rank_cd(d, to_tsquery('simple', $2), 1) AS score, norm, content_hash, occurred_at FROM (
-		SELECT id, content_hash, occurred_at, d,
-			(%[1]s) / (%[3]g::float8 + length(d) / %[4]g::float8) AS score,
+	// A "when" question: memories that place their event in time
+	// ("yesterday", "last week", "昨天") get whenBonus and are marked.
+	timed := "false"
+	if tokenize.AsksWhen(query) {
+		var tt []string
+		for _, t := range tokenize.TimeTerms {
+			tt = append(tt, "'"+t+"'") // terms hold no quotes or operators
+		}
+		timed = fmt.Sprintf("(d @@ %s::tsquery)", quoteLiteral(strings.Join(tt, " | ")))
+	}
+	sql = fmt.Sprintf(`SELECT id, score + 0.1::float8 * ts_rank_cd(d, to_tsquery('simple', $2), 1) AS score, norm, timed, content_hash, occurred_at FROM (
+		SELECT id, content_hash, occurred_at, d, timed,
+			(%[1]s) / (%[3]g::float8 + length(d) / %[4]g::float8) + timed::int * %[8]g::float8 AS score,
 			(%[2]s) / (%[3]g::float8 + length(d) / %[4]g::float8) AS norm
-		FROM (SELECT id, content_hash, occurred_at, tsv || ''::tsvector AS d FROM memories
-			WHERE tsv @@ to_tsquery('simple', $1) AND %[5]s LIMIT %[6]d) m
+		FROM (SELECT id, content_hash, occurred_at, d, %[9]s AS timed
+			FROM (SELECT id, content_hash, occurred_at, tsv || ''::tsvector AS d FROM memories
+				WHERE tsv @@ to_tsquery('simple', $1) AND %[5]s LIMIT %[6]d) m0) m
 		ORDER BY score DESC, occurred_at DESC LIMIT %[7]d
-	) c ORDER BY 2 DESC, occurred_at DESC`, strings.Join(score, " + "), strings.Join(norm, " + "), lengthNorm, lengthScale, w.sql(), maxScored, pool)
+	) c ORDER BY 2 DESC, occurred_at DESC`, strings.Join(score, " + "), strings.Join(norm, " + "), lengthNorm, lengthScale, w.sql(), maxScored, pool, whenBonus, timed)
 	return sql, w.args, best, nil
 }
 
@@ -692,6 +757,9 @@ const (
 	// memories every word is "common", and without a floor the same match
 	// would score differently with 5 memories than with 100 000.
 	normStore = 1000.0
+	// whenBonus is added to the keyword score of a memory that places its
+	// event in time, for a question that asks when.
+	whenBonus = 1.0
 )
 
 // idf is the inverse document frequency of a term held by df of total

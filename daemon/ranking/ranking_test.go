@@ -28,7 +28,7 @@ func TestFuseKeepsEachRetrieversHit(t *testing.T) {
 		{ID: 2, Hash: "b", Score: 7, Keyword: sage.Hit{Rank: 1, Score: 0.7}},
 		{ID: 3, Hash: "c", Score: 5, Keyword: sage.Hit{Rank: 2, Score: 0.5}},
 	}
-	got := ranking.Collapse(ranking.Fuse(sem, kw), 10)
+	got := ranking.Collapse(ranking.Fuse(sem, kw, 10, ranking.Weights{Keyword: 0.6, Vector: 0.4}), 10)
 	if ids(got) != "2 1 3" {
 		t.Fatalf("fused order %s; want 2 (both) 1 3", ids(got))
 	}
@@ -41,6 +41,67 @@ func TestFuseKeepsEachRetrieversHit(t *testing.T) {
 		if w := want[c.ID]; c.Keyword != w[0] || c.Vector != w[1] {
 			t.Errorf("candidate %d: keyword %+v vector %+v; want %+v %+v", c.ID, c.Keyword, c.Vector, w[0], w[1])
 		}
+	}
+}
+
+func TestFuseScores(t *testing.T) {
+	w := ranking.Weights{Keyword: 0.6, Vector: 0.4, When: 0.1}
+	kwHit := func(id int64, rank int, score float64) ranking.Candidate {
+		return ranking.Candidate{ID: id, Hash: fmt.Sprint(id), Keyword: sage.Hit{Rank: rank, Score: score}}
+	}
+	vecHit := func(id int64, rank int, score float64) ranking.Candidate {
+		return ranking.Candidate{ID: id, Hash: fmt.Sprint(id), Vector: sage.Hit{Rank: rank, Score: score}}
+	}
+	timed := func(c ranking.Candidate) ranking.Candidate { c.Timed = true; return c }
+	for _, c := range []struct {
+		name    string
+		sem, kw []ranking.Candidate
+		want    string
+	}{
+		// Rank fusion would put 2 and 3 (found by both, in the middle)
+		// above 1, the only memory holding every word of the query.
+		{"a strong keyword match beats middling matches of both",
+			[]ranking.Candidate{vecHit(2, 1, 0.42), vecHit(3, 2, 0.41), vecHit(1, 3, 0.40)},
+			[]ranking.Candidate{kwHit(1, 1, 1), kwHit(2, 2, 0.3), kwHit(3, 3, 0.25)}, "1 2 3"},
+		{"missing from a full list: that list's lowest score",
+			[]ranking.Candidate{vecHit(1, 1, 0.9), vecHit(2, 2, 0.6), vecHit(3, 3, 0.5)},
+			[]ranking.Candidate{kwHit(3, 1, 0.5), kwHit(4, 2, 0.45), kwHit(5, 3, 0.4)}, "1 3 2 4 5"},
+		{"missing from a shorter list: 0",
+			[]ranking.Candidate{vecHit(1, 1, 0.3), vecHit(2, 2, 0.2)},
+			[]ranking.Candidate{kwHit(2, 1, 0.2)}, "2 1"},
+		{"one list only", nil, []ranking.Candidate{kwHit(1, 1, 0.2), kwHit(2, 2, 0.1)}, "1 2"},
+		{"a timed memory rises for a when question",
+			[]ranking.Candidate{vecHit(1, 1, 0.5), vecHit(2, 2, 0.45)},
+			[]ranking.Candidate{kwHit(1, 1, 0.5), timed(kwHit(2, 2, 0.45))}, "2 1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := ids(ranking.Collapse(ranking.Fuse(c.sem, c.kw, 3, w), 10)); got != c.want {
+				t.Errorf("order %s; want %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestSpread(t *testing.T) {
+	w := ranking.Weights{Neighbour: 0.5, NeighbourDecay: 0.5}
+	cs := []ranking.Candidate{{ID: 1, Hash: "1", Score: 1}, {ID: 2, Hash: "2", Score: 0.6}, {ID: 3, Hash: "3", Score: 0.25}}
+	links := []ranking.Link{
+		{From: 0, Distance: 1, To: ranking.Candidate{ID: 10, Hash: "10", Score: 99}}, // a reply, found only as a neighbour
+		{From: 0, Distance: 2, To: ranking.Candidate{ID: 3, Hash: "3"}},
+		{From: 1, Distance: 1, To: ranking.Candidate{ID: 3, Hash: "3"}},
+	}
+	got := ranking.Collapse(ranking.Spread(cs, links, w), 10)
+	want := map[int64]float64{1: 1, 2: 0.6, 3: 0.25 + 0.3, 10: 0.5}
+	if ids(got) != "1 2 3 10" {
+		t.Errorf("order %s; want 1 2 3 10", ids(got))
+	}
+	for _, c := range got {
+		if d := c.Score - want[c.ID]; d > 1e-9 || d < -1e-9 {
+			t.Errorf("memory %d scores %v; want %v (its own plus the largest share)", c.ID, c.Score, want[c.ID])
+		}
+	}
+	if n := len(ranking.Spread(cs[:1], nil, w)); n != 1 {
+		t.Errorf("no links: %d candidates; want 1", n)
 	}
 }
 

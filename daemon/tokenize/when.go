@@ -284,3 +284,26 @@ func chineseNumber(s string) int {
 	}
 	return -1
 }
+
+// whenQuestion matches questions that ask when something happened.
+var whenQuestion = re(`\bwhen\b|\bwhat\s+(?:time|date|day|month|year)\b|\bwhich\s+(?:day|date|month|year|week)\b|\bhow\s+long\s+ago\b|什么时候|何时|哪天|哪一天|几号|哪年|哪一年|几月|哪个月|いつ`)
+
+// AsksWhen reports whether q asks when something happened.
+func AsksWhen(q string) bool { return whenQuestion.MatchString(q) }
+
+// TimeTerms are the search terms of words that place an event in time
+// ("yesterday", "last week", "on Saturday", "昨天"): a memory holding one
+// answers a "when" question better than one that does not.
+var TimeTerms = func() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range Terms(`yesterday today tonight tomorrow ago week weekend weekends month year morning afternoon evening night
+		monday tuesday wednesday thursday friday saturday sunday ` + strings.ReplaceAll(monthNames, "|", " ") + `
+		昨天 今天 明天 前天 上周 下周 周末 去年 今年 明年 上个月 下个月 昨日 今日 先週 来週 週末`) {
+		if !seen[t] && len([]rune(t)) > 1 {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}()
