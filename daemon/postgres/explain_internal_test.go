@@ -245,6 +245,19 @@ func TestQueryPlans(t *testing.T) {
 	if !strings.Contains(plan, "memories_tsv") || strings.Contains(plan, "Seq Scan") {
 		t.Errorf("keyword search does not use the GIN index:\n%s", plan)
 	}
+
+	// Session neighbours of the best candidates: a few rows through the
+	// session index each, never a scan of the session or the table.
+	var best []int64
+	if err := db.pool.QueryRow(ctx, "SELECT array_agg(id) FROM (SELECT id FROM memories ORDER BY id LIMIT 30) x").Scan(&best); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []sage.Filter{{}, {Project: "p3", IncludeGlobal: true}} {
+		sql, args := neighboursSQL(sage.DefaultNamespace, filter{Filter: f}, best)
+		if plan := explain("", sql, args...); !strings.Contains(plan, "memories_session") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("neighbours (filter %+v) do not read the session index:\n%s", f, plan)
+		}
+	}
 }
 
 func TestProjectRows(t *testing.T) {

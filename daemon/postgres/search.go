@@ -373,17 +373,8 @@ func (s *MemoryService) neighbours(ctx context.Context, ns string, f filter, cs 
 		ids[i] = c.ID
 		at[c.ID] = i
 	}
-	w := filterWhere(ns, f, ids)
-	side := func(cmp, dir string) string {
-		return fmt.Sprintf(`(SELECT id, content_hash, occurred_at,
-				row_number() OVER (ORDER BY occurred_at %[2]s, id %[2]s) AS dist FROM memories
-			WHERE namespace = c.namespace AND session_id = c.session_id AND (occurred_at, id) %[1]s (c.occurred_at, c.id) AND %[3]s
-			ORDER BY occurred_at %[2]s, id %[2]s LIMIT %[4]d)`, cmp, dir, w.sql(), neighbourSteps)
-	}
-	sql := fmt.Sprintf(`SELECT c.id, n.id, n.content_hash, n.occurred_at, n.dist FROM memories c
-		CROSS JOIN LATERAL (%s UNION ALL %s) n
-		WHERE c.id = ANY($1) AND c.namespace = $2 AND c.session_id <> ''`, side("<", "DESC"), side(">", "ASC"))
-	rows, err := s.db.pool.Query(ctx, sql, w.args...)
+	sql, args := neighboursSQL(ns, f, ids)
+	rows, err := s.db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -495,4 +486,25 @@ func (s *MemoryService) recent(ctx context.Context, f filter, limit int) ([]sage
 		return nil, unavailable(err)
 	}
 	return ms, nil
+}
+
+// neighboursSQL is the query of neighbours: for each memory of ids, its id
+// and those of its neighbours, with their distance.
+func neighboursSQL(ns string, f filter, ids []int64) (string, []any) {
+	w := filterWhere(ns, f, ids)
+	// The nearest neighbourSteps on one side, through the session index
+	// (occurred_at bounds the scan; id breaks ties), numbered after the
+	// LIMIT so only they are read.
+	side := func(cmp, dir string) string {
+		return fmt.Sprintf(`(SELECT id, content_hash, occurred_at,
+				row_number() OVER (ORDER BY occurred_at %[2]s, id %[2]s) AS dist FROM (
+			SELECT id, content_hash, occurred_at FROM memories
+			WHERE namespace = c.namespace AND session_id = c.session_id
+				AND occurred_at %[1]s= c.occurred_at AND (occurred_at, id) %[1]s (c.occurred_at, c.id) AND %[3]s
+			ORDER BY occurred_at %[2]s, id %[2]s LIMIT %[4]d) x)`, cmp, dir, w.sql(), neighbourSteps)
+	}
+	sql := fmt.Sprintf(`SELECT c.id, n.id, n.content_hash, n.occurred_at, n.dist FROM memories c
+		CROSS JOIN LATERAL (%s UNION ALL %s) n
+		WHERE c.id = ANY($1) AND c.namespace = $2 AND c.session_id <> ''`, side("<", "DESC"), side(">", "ASC"))
+	return sql, w.args
 }
