@@ -27,6 +27,8 @@ const (
 )
 
 // Patterns are tried in order; the first that matches gives the window.
+// "Today" is not one: a prompt says it of the work at hand ("let's finish
+// this today") far more often than of what to recall.
 // Month names alone are ambiguous in English ("may", "march"): they count
 // only with a year, a day, or a preposition before them.
 var datePatterns = []datePattern{
@@ -54,7 +56,6 @@ var datePatterns = []datePattern{
 	}},
 	{re(`\bthe\s+day\s+before\s+yesterday\b`), func(_ []string, now time.Time) (Window, bool) { return daysAgo(now, 2), true }},
 	{re(`\byesterday\b`), func(_ []string, now time.Time) (Window, bool) { return daysAgo(now, 1), true }},
-	{re(`\btoday\b`), func(_ []string, now time.Time) (Window, bool) { return daysAgo(now, 0), true }},
 	{re(`\b(last|this|past|previous)\s+(week|month|year)\b`), func(m []string, now time.Time) (Window, bool) {
 		n := 1
 		if strings.EqualFold(m[1], "this") {
@@ -82,7 +83,6 @@ var datePatterns = []datePattern{
 	// Chinese and Japanese.
 	{re(`前天|一昨日`), func(_ []string, now time.Time) (Window, bool) { return daysAgo(now, 2), true }},
 	{re(`昨天|昨日|昨晚`), func(_ []string, now time.Time) (Window, bool) { return daysAgo(now, 1), true }},
-	{re(`今天|今日`), func(_ []string, now time.Time) (Window, bool) { return daysAgo(now, 0), true }},
 	{re(`上上(?:个)?(?:周|星期|礼拜)`), func(_ []string, now time.Time) (Window, bool) { return spanAgo(now, "week", 2), true }},
 	{re(`上(?:个)?(?:周|星期|礼拜)|先週`), func(_ []string, now time.Time) (Window, bool) { return spanAgo(now, "week", 1), true }},
 	{re(`(?:本|这个?)(?:周|星期|礼拜)|今週`), func(_ []string, now time.Time) (Window, bool) { return spanAgo(now, "week", 0), true }},

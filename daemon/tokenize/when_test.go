@@ -47,6 +47,8 @@ func TestParseTime(t *testing.T) {
 		{"may I ask something", "may I ask something", time.Time{}, time.Time{}},
 		{"the march was long", "the march was long", time.Time{}, time.Time{}},
 		{"port 2024 is busy", "port 2024 is busy", time.Time{}, time.Time{}},
+		{"let's finish this today", "let's finish this today", time.Time{}, time.Time{}},
+		{"今天把测试修好", "今天把测试修好", time.Time{}, time.Time{}},
 		{"三个月的计划", "三个月的计划", time.Time{}, time.Time{}},
 	} {
 		rest, w, ok := tokenize.ParseTime(c.q, now)
