@@ -37,6 +37,7 @@ func (s *MemoryService) noteInserted(res []sage.SaveResult) {
 	due := !s.analyzing && s.inserted >= analyzeMinRows && float64(s.inserted) >= analyzeGrowth*s.analyzedRows
 	if due {
 		s.analyzing, s.inserted = true, 0
+		s.analyzeRuns++
 	}
 	s.analyzeMu.Unlock()
 	if due {
@@ -64,8 +65,13 @@ func (s *MemoryService) analyze() {
 		s.logger.Warn("analyze memories", "err", err)
 		return
 	}
+	s.dropStats()
+	s.logger.Debug("analyzed memories after bulk inserts", "rows", rows)
+}
+
+// dropStats makes the next search read the term statistics again.
+func (s *MemoryService) dropStats() {
 	s.statsMu.Lock()
 	s.termStats = nil
 	s.statsMu.Unlock()
-	s.logger.Debug("analyzed memories after bulk inserts", "rows", rows)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/postgres"
 )
 
 // TestAnalyzeAfterBulkInsert: a bulk load into a small table makes the
@@ -39,11 +40,17 @@ func TestAnalyzeAfterBulkInsert(t *testing.T) {
 		}
 	}
 	save(0, 20)
-	time.Sleep(200 * time.Millisecond)
+	// The service decides within the save whether to start an ANALYZE.
+	if n := postgres.AnalyzesStarted(svc); n != 0 {
+		t.Fatalf("%d ANALYZE started after 20 rows; want it only after a bulk load", n)
+	}
 	if at := lastAnalyze(); at != nil {
 		t.Fatalf("ANALYZE ran after 20 rows (at %v); want it only after a bulk load", at)
 	}
 	save(20, 1200)
+	if n := postgres.AnalyzesStarted(svc); n != 1 {
+		t.Fatalf("%d ANALYZE started after 1220 rows; want 1", n)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for lastAnalyze() == nil {
 		if time.Now().After(deadline) {

@@ -104,7 +104,7 @@ func TestQueryPlans(t *testing.T) {
 		{Kinds: []sage.Kind{sage.KindTurn}}, {Tags: []string{"x"}}, {Project: "p1", Until: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)},
 		{Project: "p3", IncludeGlobal: true}}
 	for _, f := range filters {
-		settings, sql, args := s.semanticSQL(sage.DefaultNamespace, vec[0], f, 50)
+		settings, sql, args := s.semanticSQL(sage.DefaultNamespace, vec[0], filter{Filter: f}, 50)
 		plan := explain(settings, sql, args...)
 		if strings.Contains(plan, "Seq Scan") {
 			t.Errorf("semantic search with filter %+v scans the table:\n%s", f, plan)
@@ -124,11 +124,11 @@ func TestQueryPlans(t *testing.T) {
 	if n := st.projectRows(small.Project); n <= 0 || !exactProject(n, st.total, 50) {
 		t.Fatalf("project %q: %v rows of %v estimated, want few enough to read exactly", small.Project, n, st.total)
 	}
-	settings, sql, args := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], small, 50)
+	settings, sql, args := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], filter{Filter: small}, 50)
 	if plan := explain(settings, sql, args...); !strings.Contains(plan, "memories_project") || strings.Contains(plan, "Seq Scan") {
 		t.Errorf("exact semantic search of a small project does not use the project index:\n%s", plan)
 	}
-	gs, gsql, gargs := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], sage.Filter{Project: "p3", IncludeGlobal: true}, 50)
+	gs, gsql, gargs := s.exactSemanticSQL(sage.DefaultNamespace, vec[0], filter{Filter: sage.Filter{Project: "p3", IncludeGlobal: true}}, 50)
 	if plan := explain(gs, gsql, gargs...); !strings.Contains(plan, "memories_project") || strings.Contains(plan, "Seq Scan") {
 		t.Errorf("exact semantic search of a small project and the global memories does not use the project index:\n%s", plan)
 	}
@@ -209,7 +209,7 @@ func TestQueryPlans(t *testing.T) {
 		s.iterative = iterative
 		s.mu.Unlock()
 		for _, f := range filters {
-			w := filterWhere(sage.DefaultNamespace, f)
+			w := filterWhere(sage.DefaultNamespace, filter{Filter: f})
 			var matching int
 			if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM memories WHERE "+w.sql(), w.args...).Scan(&matching); err != nil {
 				t.Fatal(err)
@@ -227,7 +227,7 @@ func TestQueryPlans(t *testing.T) {
 	}
 	var plan string
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		sql, args, err := s.keywordSQL(ctx, tx, sage.DefaultNamespace, "xylophone concert", sage.Filter{}, 50)
+		sql, args, _, err := s.keywordSQL(ctx, tx, sage.DefaultNamespace, "xylophone concert", filter{}, 50)
 		if err != nil {
 			return err
 		}
@@ -244,6 +244,19 @@ func TestQueryPlans(t *testing.T) {
 	}
 	if !strings.Contains(plan, "memories_tsv") || strings.Contains(plan, "Seq Scan") {
 		t.Errorf("keyword search does not use the GIN index:\n%s", plan)
+	}
+
+	// Session neighbours of the best candidates: a few rows through the
+	// session index each, never a scan of the session or the table.
+	var best []int64
+	if err := db.pool.QueryRow(ctx, "SELECT array_agg(id) FROM (SELECT id FROM memories ORDER BY id LIMIT 30) x").Scan(&best); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []sage.Filter{{}, {Project: "p3", IncludeGlobal: true}} {
+		sql, args := neighboursSQL(sage.DefaultNamespace, filter{Filter: f}, best)
+		if plan := explain("", sql, args...); !strings.Contains(plan, "memories_session") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("neighbours (filter %+v) do not read the session index:\n%s", f, plan)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -13,13 +12,12 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/ranking"
 	"github.com/sage-mcp/sage/daemon/tokenize"
 )
 
 // Retrieval tuning.
 const (
-	// rrfK is the constant of reciprocal rank fusion: 1/(rrfK + rank).
-	rrfK = 60
 	// minPool is the fewest candidates each retriever brings to fusion.
 	minPool = 50
 	// poolFactor times the limit is the candidate pool of each retriever.
@@ -149,13 +147,20 @@ func (w *where) add(cond string, arg any) {
 
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
 
-func filterWhere(ns string, f sage.Filter, args ...any) *where {
+// filter is a sage.Filter with what only the service asks for.
+type filter struct {
+	sage.Filter
+	// excludeSession drops the memories of a session (sage.ContextQuery).
+	excludeSession string
+}
+
+func filterWhere(ns string, f filter, args ...any) *where {
 	return filterWhereProject(ns, f, "%s", args...)
 }
 
 // filterWhereProject is filterWhere with the project condition wrapped in
 // the format wrap ("%s": as is).
-func filterWhereProject(ns string, f sage.Filter, wrap string, args ...any) *where {
+func filterWhereProject(ns string, f filter, wrap string, args ...any) *where {
 	w := &where{args: args}
 	w.add("namespace = ?", ns)
 	switch {
@@ -167,6 +172,9 @@ func filterWhereProject(ns string, f sage.Filter, wrap string, args ...any) *whe
 	}
 	if f.SessionID != "" {
 		w.add("session_id = ?", f.SessionID)
+	}
+	if f.excludeSession != "" {
+		w.add("session_id <> ?", f.excludeSession)
 	}
 	if len(f.Kinds) > 0 {
 		kinds := make([]string, len(f.Kinds))
@@ -188,16 +196,8 @@ func filterWhereProject(ns string, f sage.Filter, wrap string, args ...any) *whe
 }
 
 // unfiltered reports whether f selects every memory of the namespace.
-func unfiltered(f sage.Filter) bool {
-	return f.Project == "" && f.SessionID == "" && len(f.Kinds) == 0 && len(f.Tags) == 0 && f.Since.IsZero() && f.Until.IsZero()
-}
-
-// candidate is one retriever's hit.
-type candidate struct {
-	id    int64
-	score float64 // retriever's own score, higher is better
-	hash  string
-	at    time.Time
+func unfiltered(f filter) bool {
+	return f.excludeSession == "" && f.Project == "" && f.SessionID == "" && len(f.Kinds) == 0 && len(f.Tags) == 0 && f.Since.IsZero() && f.Until.IsZero()
 }
 
 // Search ranks memories by relevance to the query (see sage.Service).
@@ -214,22 +214,70 @@ func (s *MemoryService) Search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	if q.Mode == "" {
 		q.Mode = sage.ModeHybrid
 	}
-	res, err := s.search(ctx, q)
+	res, err := s.run(ctx, query{text: q.Query, limit: q.Limit, mode: q.Mode, f: filter{Filter: q.Filter}})
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	return res, nil
 }
 
-func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
+// query is a search as the service runs it: a checked sage.SearchQuery
+// (defaults applied) and what only the service asks for.
+type query struct {
+	text  string
+	limit int
+	mode  sage.Mode
+	f     filter
+	// minScore drops the candidates scoring below it before the limit.
+	minScore float64
+}
+
+// run answers q. A question about a time ("last week", "in March", "昨天")
+// searches that window for the rest of the question.
+func (s *MemoryService) run(ctx context.Context, q query) ([]sage.Result, error) {
+	rest, w, timed := tokenize.ParseTime(q.text, s.now().UTC())
+	if timed {
+		var empty bool
+		q.text = rest
+		q.f.Filter, empty = narrow(q.f.Filter, w)
+		if empty {
+			return []sage.Result{}, nil
+		}
+	}
+	var res []sage.Result
+	var err error
+	if !timed || tokenize.Informative(q.text) {
+		res, err = s.search(ctx, q)
+	}
+	if err == nil && timed && len(res) == 0 && q.minScore <= 0 {
+		// Nothing in the window matches the rest of the question ("what
+		// happened in May 2023"): what happened then, latest first.
+		res, err = s.recent(ctx, q.f, q.limit)
+	}
+	return res, err
+}
+
+// narrow restricts f to the window w; empty reports that nothing is left.
+func narrow(f sage.Filter, w tokenize.Window) (_ sage.Filter, empty bool) {
+	if f.Since.IsZero() || w.Since.After(f.Since) {
+		f.Since = w.Since
+	}
+	until := w.Until.Add(-time.Microsecond) // Until is inclusive
+	if f.Until.IsZero() || until.Before(f.Until) {
+		f.Until = until
+	}
+	return f, f.Since.After(f.Until)
+}
+
+func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, error) {
 	ns := sage.NamespaceFrom(ctx)
-	pool := min(max(minPool, poolFactor*q.Limit), maxPool)
+	pool := min(max(minPool, poolFactor*q.limit), maxPool)
 
 	var vec []float32
-	if q.Mode != sage.ModeKeyword {
-		vecs, err := s.embedTexts(ctx, []string{q.Query})
+	if q.mode != sage.ModeKeyword {
+		vecs, err := s.embedTexts(ctx, []string{q.text})
 		if err != nil {
-			if q.Mode == sage.ModeSemantic {
+			if q.mode == sage.ModeSemantic {
 				return nil, err
 			}
 			// Hybrid degrades to keyword search while the embedder fails.
@@ -240,7 +288,7 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	}
 
 	// The two retrievers run at once, on two connections.
-	var sem, kw []candidate
+	var sem, kw []ranking.Candidate
 	var semErr, kwErr error
 	var wg sync.WaitGroup
 	if vec != nil {
@@ -249,13 +297,13 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 			defer wg.Done()
 			semErr = pgx.BeginTxFunc(ctx, s.db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 				var err error
-				sem, err = s.semantic(ctx, tx, ns, vec, q.Filter, pool)
+				sem, err = s.semantic(ctx, tx, ns, vec, q.f, pool)
 				return err
 			})
 		}()
 	}
-	if q.Mode != sage.ModeSemantic {
-		kw, kwErr = s.keyword(ctx, s.db.pool, ns, q.Query, q.Filter, pool)
+	if q.mode != sage.ModeSemantic {
+		kw, kwErr = s.keyword(ctx, s.db.pool, ns, q.text, q.f, pool)
 	}
 	wg.Wait()
 	if semErr != nil {
@@ -265,418 +313,93 @@ func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.
 		return nil, fmt.Errorf("keyword candidates: %w", unavailable(kwErr))
 	}
 
-	var ranked []candidate
-	switch q.Mode {
+	var ranked []ranking.Candidate
+	switch q.mode {
 	case sage.ModeSemantic:
 		ranked = sem
 	case sage.ModeKeyword:
 		ranked = kw
 	default:
-		ranked = fuse(sem, kw)
+		ranked = ranking.Fuse(sem, kw, pool, s.weights)
+		if s.weights.Neighbour > 0 && len(ranked) > 0 {
+			ranked = ranking.Collapse(ranked, len(ranked))
+			links, err := s.neighbours(ctx, ns, q.f, ranked[:min(len(ranked), spreadFrom(q.limit))])
+			if err != nil {
+				return nil, fmt.Errorf("neighbours: %w", unavailable(err))
+			}
+			ranked = ranking.Spread(ranked, links, s.weights)
+		}
 	}
-	ranked = collapse(ranked, len(ranked))
+	ranked = ranking.Collapse(ranked, len(ranked))
+	if q.minScore > 0 {
+		// Sorted by score: keep those at or above the threshold.
+		n := sort.Search(len(ranked), func(i int) bool { return ranked[i].Score < q.minScore })
+		ranked = ranked[:n]
+	}
 	// Load the best, dropping near-duplicates, until limit are kept or no
 	// candidate is left; each further round loads twice as many (a store
 	// full of copies takes a few rounds, not one per copy).
-	d := distinct{limit: q.Limit}
-	for start, round := 0, 0; start < len(ranked) && !d.full(); round++ {
-		end := min(len(ranked), start+(q.Limit-len(d.out)+dupSlack(q.Limit))<<min(round, 10))
+	d := ranking.Distinct{Limit: q.limit}
+	for start, round := 0, 0; start < len(ranked) && !d.Full(); round++ {
+		end := min(len(ranked), start+(q.limit-len(d.Out)+ranking.DupSlack(q.limit))<<min(round, 10))
 		res, err := s.fetch(ctx, ns, ranked[start:end])
 		if err != nil {
 			return nil, err
 		}
-		d.add(res)
+		d.Add(res)
 		start = end
 	}
-	if d.out == nil {
+	if d.Out == nil {
 		return []sage.Result{}, nil
 	}
-	return d.out, nil
+	return d.Out, nil
 }
 
-// semantic returns the nearest memories of the current model by cosine
-// distance, through the model's HNSW index. Filters are applied during the
-// index scan; pgvector >= 0.8 keeps scanning (iterative scan) until enough
-// rows pass them.
-func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec []float32, f sage.Filter, pool int) ([]candidate, error) {
-	settings, sql, args := s.semanticSQL(ns, vec, f, pool)
-	if f.Project != "" && f.SessionID == "" {
-		st, err := s.stats(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		n := st.projectRows(f.Project)
-		if f.IncludeGlobal {
-			n += st.projectRows("")
-		}
-		if exactProject(n, st.total, pool) {
-			settings, sql, args = s.exactSemanticSQL(ns, vec, f, pool)
-		}
+// neighbourSteps is how many memories before and after a candidate in its
+// session share its score (ranking.Spread).
+const neighbourSteps = 2
+
+// spreadFrom is how many of the best fused candidates of a search of limit
+// results lend their score to their neighbours.
+func spreadFrom(limit int) int { return 2*limit + 10 }
+
+// neighbours returns the memories up to neighbourSteps before and after
+// each of cs in its session (by occurred_at, then id) that pass f, through
+// the session index. Memories without a session have none.
+func (s *MemoryService) neighbours(ctx context.Context, ns string, f filter, cs []ranking.Candidate) ([]ranking.Link, error) {
+	ids := make([]int64, len(cs))
+	at := map[int64]int{}
+	for i, c := range cs {
+		ids[i] = c.ID
+		at[c.ID] = i
 	}
-	if _, err := tx.Exec(ctx, settings); err != nil {
-		return nil, err
-	}
-	rows, err := tx.Query(ctx, sql, args...)
+	sql, args := neighboursSQL(ns, f, ids)
+	rows, err := s.db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []candidate
+	var out []ranking.Link
 	for rows.Next() {
-		var c candidate
-		var d float64
-		if err := rows.Scan(&c.id, &d, &c.hash, (*timestamptz)(&c.at)); err != nil {
+		var from int64
+		var l ranking.Link
+		if err := rows.Scan(&from, &l.To.ID, &l.To.Hash, (*timestamptz)(&l.To.At), &l.Distance); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if math.IsNaN(d) {
-			continue // zero vector: no direction, no similarity
-		}
-		c.score = 1 - d
-		out = append(out, c)
+		l.From = at[from]
+		out = append(out, l)
 	}
 	return out, rows.Err()
-}
-
-// semanticSQL returns the settings to run first (in the same transaction)
-// and the query of semantic candidates.
-func (s *MemoryService) semanticSQL(ns string, vec []float32, f sage.Filter, pool int) (settings, sql string, args []any) {
-	ef := max(pool, 40)
-	if unfiltered(f) {
-		// Unfiltered: the beam that makes up for the coarser graph. (With a
-		// filter, the iterative scan widens the search anyway, and a wider
-		// beam makes the planner shy away from the index.)
-		ef = max(pool, minEfSearch)
-	}
-	settings = fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", min(ef, 1000))
-	if s.iterative {
-		settings += "; SET LOCAL hnsw.iterative_scan = relaxed_order"
-	} else {
-		settings = fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(pool, efSearchNoIterative))
-	}
-	if f.SessionID == "" && s.dims <= MaxIndexedDimensions {
-		// The planner, seeing a filter, may guess that sorting every
-		// matching row beats the index; with many rows it does not. A
-		// session filter is the exception: a session is small, and reading
-		// it whole (through its btree index) is exact and fast.
-		settings += "; SET LOCAL enable_seqscan = off"
-	}
-	// A project filter is not to be read through the project's btree index:
-	// a small project goes to exactSemanticSQL, a big one is best found
-	// walking the HNSW index. "IS TRUE" hides the condition from the index
-	// (project is never NULL), not from the planner's estimates.
-	w := filterWhereProject(ns, f, "(%s) IS TRUE", halfvec(vec))
-	// The model is a literal, not a parameter, so the planner can match the
-	// partial index of that model.
-	dist := fmt.Sprintf("(embedding::halfvec(%d) <=> $1::halfvec)", s.dims)
-	sql = fmt.Sprintf(`SELECT id, %s AS dist, content_hash, occurred_at FROM memories
-		WHERE embedding_model = %s AND %s ORDER BY %s LIMIT %d`,
-		dist, quoteLiteral(s.model), w.sql(), dist, pool)
-	if s.iterative {
-		// relaxed_order may return rows slightly out of order: sort them.
-		sql = `SELECT * FROM (` + sql + `) c ORDER BY dist`
-	}
-	return settings, sql, w.args
-}
-
-// exactProject reports whether the pool nearest memories of a project of n
-// memories out of total are found faster by reading all n than through the
-// HNSW index (see exactCostRatio).
-func exactProject(n, total float64, pool int) bool {
-	return n <= minExactRows || n*n <= exactCostRatio*float64(pool)*total
-}
-
-// exactSemanticSQL is semanticSQL for a filter that matches few memories
-// (a small project): it reads them all through the filter's btree index and
-// sorts them by exact distance, where the HNSW index would walk far to find
-// enough of them.
-func (s *MemoryService) exactSemanticSQL(ns string, vec []float32, f sage.Filter, pool int) (settings, sql string, args []any) {
-	w := filterWhere(ns, f, halfvec(vec))
-	dist := fmt.Sprintf("(embedding::halfvec(%d) <=> $1::halfvec)", s.dims)
-	// OFFSET 0 keeps the ORDER BY from reaching for the HNSW index.
-	sql = fmt.Sprintf(`SELECT id, dist, content_hash, occurred_at FROM (
-		SELECT id, %s AS dist, content_hash, occurred_at FROM memories
-		WHERE embedding_model = %s AND %s OFFSET 0) c
-		ORDER BY dist LIMIT %d`, dist, quoteLiteral(s.model), w.sql(), pool)
-	return "SET LOCAL enable_seqscan = off", sql, w.args
-}
-
-// keyword returns the memories matching the query's terms, ranked by a
-// BM25-like score: each matching term weighs its inverse document frequency,
-// so rare words (names, places, things) count more than common ones.
-func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) ([]candidate, error) {
-	sql, args, err := s.keywordSQL(ctx, tx, ns, query, f, pool)
-	if err != nil || sql == "" {
-		return nil, err
-	}
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	var out []candidate
-	for rows.Next() {
-		var c candidate
-		if err := rows.Scan(&c.id, &c.score, &c.hash, (*timestamptz)(&c.at)); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// querier runs queries: a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// termStats are the planner's statistics of the tsv column: the share of
-// memories holding each of the most common terms. Terms not listed are
-// rarer than every listed one. They hold the same of the project column
-// too.
-type termStats struct {
-	at    time.Time
-	total float64
-	freq  map[string]float64
-
-	projects      map[string]float64 // share of the most common projects
-	otherProjects float64            // share of the others
-	nProjects     float64            // distinct projects
-}
-
-// projectRows estimates the memories of a project (in every namespace):
-// a common one's share of the total, or else at most an even part of what
-// the common ones leave.
-func (st *termStats) projectRows(p string) float64 {
-	if fr, ok := st.projects[p]; ok {
-		return fr * st.total
-	}
-	others := st.nProjects - float64(len(st.projects))
-	if others < 1 {
-		return st.otherProjects * st.total
-	}
-	return st.otherProjects * st.total / others
-}
-
-// stats returns the term statistics, read at most every statsTTL.
-func (s *MemoryService) stats(ctx context.Context, tx querier) (*termStats, error) {
-	s.statsMu.Lock()
-	defer s.statsMu.Unlock()
-	if s.termStats != nil && time.Since(s.termStats.at) < statsTTL {
-		return s.termStats, nil
-	}
-	st := &termStats{at: time.Now(), freq: map[string]float64{}, projects: map[string]float64{}}
-	var elems, projects []string
-	var freqs, projectFreqs []float32
-	var nDistinct *float64
-	err := tx.QueryRow(ctx, `SELECT greatest(c.reltuples, 0), s.most_common_elems::text::text[], s.most_common_elem_freqs,
-			p.most_common_vals::text::text[], p.most_common_freqs, p.n_distinct
-		FROM pg_class c
-		JOIN pg_namespace n ON n.oid = c.relnamespace
-		LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = 'memories' AND s.attname = 'tsv'
-		LEFT JOIN pg_stats p ON p.schemaname = n.nspname AND p.tablename = 'memories' AND p.attname = 'project'
-		WHERE c.oid = 'memories'::regclass`).Scan(&st.total, &elems, &freqs, &projects, &projectFreqs, &nDistinct)
-	if err != nil {
-		return nil, err
-	}
-	for i, e := range elems {
-		if i < len(freqs) {
-			st.freq[e] = float64(freqs[i])
-		}
-	}
-	st.otherProjects = 1
-	for i, p := range projects {
-		if i < len(projectFreqs) {
-			st.projects[p] = float64(projectFreqs[i])
-			st.otherProjects -= float64(projectFreqs[i])
-		}
-	}
-	st.otherProjects = max(st.otherProjects, 0)
-	if nDistinct != nil {
-		st.nProjects = *nDistinct
-		if st.nProjects < 0 { // a share of the rows
-			st.nProjects *= -st.total
-		}
-	}
-	s.termStats = st
-	return st, nil
-}
-
-// keywordSQL returns the query of keyword candidates, or "" when the query
-// has no term found in any memory. It looks up the document frequency of
-// each term first: from the planner's statistics for common terms, by a
-// capped count through the GIN index for the others.
-func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) (string, []any, error) {
-	terms := tokenize.QueryTerms(query)
-	if len(terms) > maxQueryTerms {
-		terms = terms[:maxQueryTerms]
-	}
-	if len(terms) == 0 {
-		return "", nil, nil
-	}
-	st, err := s.stats(ctx, tx)
-	if err != nil {
-		return "", nil, err
-	}
-	total := max(st.total, 1)
-	dfs := make([]float64, len(terms))
-	var count []string
-	var countIdx []int
-	for i, t := range terms {
-		if fr, ok := st.freq[t]; ok {
-			dfs[i] = max(fr*total, 1)
-			continue
-		}
-		count = append(count, "'"+t+"'") // terms hold no quotes or operators
-		countIdx = append(countIdx, i)
-	}
-	if len(count) > 0 {
-		// Counted in every namespace, like the planner's statistics: the
-		// index alone answers (no row is read but those not yet vacuumed).
-		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT FROM memories
-				WHERE tsv @@ to_tsquery('simple', t) LIMIT %d) x)
-			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, dfCap), count)
-		if err != nil {
-			return "", nil, err
-		}
-		counted, err := pgx.CollectRows(rows, pgx.RowTo[float64])
-		if err != nil {
-			return "", nil, err
-		}
-		for j, df := range counted {
-			dfs[countIdx[j]] = df
-		}
-	}
-	type term struct {
-		q  string
-		df float64
-	}
-	var found []term
-	for i, t := range terms {
-		if dfs[i] > 0 {
-			found = append(found, term{"'" + t + "'", dfs[i]})
-			total = max(total, dfs[i])
-		}
-	}
-	if len(found) == 0 {
-		return "", nil, nil
-	}
-	var all []string
-	for _, t := range found {
-		all = append(all, t.q)
-	}
-	// The rarest terms select the candidates.
-	sort.SliceStable(found, func(i, j int) bool { return found[i].df < found[j].df })
-	var selected []string
-	// Every term selects when together they match few enough rows (a small
-	// store, or rare words): BM25 over any matching term, as a search
-	// engine would; only in a big store do the common terms just score.
-	sum, limit := 0.0, float64(maxScored)
-	for _, t := range found {
-		if sum+t.df > limit && len(selected) > 0 {
-			break
-		}
-		selected = append(selected, t.q)
-		sum += t.df
-	}
-	selector := strings.Join(selected, " | ")
-	if sum > limit && len(found) > 1 {
-		// Only common terms: the rarest ones together, as few as are
-		// expected (as if independent) to match at most limit rows.
-		expected, k := found[0].df, 1
-		for ; k < len(found) && expected > limit; k++ {
-			expected *= found[k].df / total
-		}
-		together := make([]string, k)
-		for i := range together {
-			together[i] = found[i].q
-		}
-		selector = strings.Join(together, " & ")
-	}
-	// The rarest maxScoredTerms terms score (the others weigh least).
-	var score []string
-	for i, t := range found {
-		if i == maxScoredTerms {
-			break
-		}
-		idf := math.Log(1 + (total-t.df+0.5)/(t.df+0.5))
-		score = append(score, fmt.Sprintf("(d @@ %s::tsquery)::int * %.6f::float8", quoteLiteral(t.q), idf))
-	}
-	w := filterWhere(ns, f, selector, strings.Join(all, " | "))
-	// The innermost query detoasts each candidate's tsv once (d); every
-	// term test then reads it in memory. The score: each matching term's
-	// idf, normalized by length (BM25's b = 0.25 over distinct terms); then,
-	// for the best pool rows only, cover density as a small bonus for terms
-	// found close together.
-	sql := fmt.Sprintf(`SELECT id, score + 0.1::float8 * ts_rank_cd(d, to_tsquery('simple', $2), 1) AS score, content_hash, occurred_at FROM (
-		SELECT id, content_hash, occurred_at, d,
-			(%s) / (0.75::float8 + length(d) / 160.0::float8) AS score
-		FROM (SELECT id, content_hash, occurred_at, tsv || ''::tsvector AS d FROM memories
-			WHERE tsv @@ to_tsquery('simple', $1) AND %s LIMIT %d) m
-		ORDER BY score DESC, occurred_at DESC LIMIT %d
-	) c ORDER BY 2 DESC, occurred_at DESC`, strings.Join(score, " + "), w.sql(), maxScored, pool)
-	return sql, w.args, nil
-}
-
-// fuse merges ranked lists with reciprocal rank fusion.
-func fuse(lists ...[]candidate) []candidate {
-	byID := map[int64]*candidate{}
-	var order []int64
-	for _, l := range lists {
-		for rank, c := range l {
-			f := byID[c.id]
-			if f == nil {
-				cc := c
-				cc.score = 0
-				f = &cc
-				byID[c.id] = f
-				order = append(order, c.id)
-			}
-			f.score += 1 / float64(rrfK+rank+1)
-		}
-	}
-	out := make([]candidate, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byID[id])
-	}
-	return out
-}
-
-// collapse sorts by score (recency breaks ties), drops repeats of the same
-// content and keeps at most limit.
-func collapse(cs []candidate, limit int) []candidate {
-	sort.SliceStable(cs, func(i, j int) bool {
-		if d := cs[i].score - cs[j].score; math.Abs(d) > 1e-9 {
-			return d > 0
-		}
-		if !cs[i].at.Equal(cs[j].at) {
-			return cs[i].at.After(cs[j].at)
-		}
-		return cs[i].id > cs[j].id
-	})
-	seen := map[string]bool{}
-	out := cs[:0:0]
-	for _, c := range cs {
-		if seen[c.hash] {
-			continue
-		}
-		seen[c.hash] = true
-		out = append(out, c)
-		if len(out) == limit {
-			break
-		}
-	}
-	return out
 }
 
 // fetch loads the memories of cs, in order, with their scores.
-func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([]sage.Result, error) {
+func (s *MemoryService) fetch(ctx context.Context, ns string, cs []ranking.Candidate) ([]sage.Result, error) {
 	if len(cs) == 0 {
 		return []sage.Result{}, nil
 	}
 	ids := make([]int64, len(cs))
 	for i, c := range cs {
-		ids[i] = c.id
+		ids[i] = c.ID
 	}
 	rows, err := s.db.pool.Query(ctx, `SELECT `+memoryColumns+` FROM memories WHERE namespace = $1 AND id = ANY($2)`, ns, ids)
 	if err != nil {
@@ -697,8 +420,8 @@ func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([
 	}
 	out := make([]sage.Result, 0, len(cs))
 	for _, c := range cs {
-		if m, ok := got[c.id]; ok { // deleted meanwhile: skip
-			out = append(out, sage.Result{Memory: m, Score: c.score})
+		if m, ok := got[c.ID]; ok { // deleted meanwhile: skip
+			out = append(out, sage.Result{Memory: m, Score: c.Score, Keyword: c.Keyword, Vector: c.Vector})
 		}
 	}
 	return out, nil
@@ -706,6 +429,10 @@ func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([
 
 // Context builds a block of relevant memories within q.MaxChars runes (see
 // sage.Service). With an empty query it holds the most recent memories.
+// The memories of q.ExcludeSession, and search results scoring below
+// q.MinScore, are dropped before q.MaxResults is applied (so the block
+// fills with usable memories); MinScore does not apply to the most recent
+// memories of an empty query, which have no score.
 func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.Context, error) {
 	if err := q.Validate(); err != nil {
 		return sage.Context{}, err
@@ -718,21 +445,32 @@ func (s *MemoryService) Context(ctx context.Context, q sage.ContextQuery) (sage.
 	}
 	// Global memories (no project) are context in every project.
 	q.Filter.IncludeGlobal = true
+	f := filter{Filter: q.Filter, excludeSession: q.ExcludeSession}
 	var items []sage.Result
 	var err error
 	if strings.TrimSpace(q.Query) == "" {
-		items, err = s.recent(ctx, q.Filter, q.MaxResults)
+		items, err = s.recent(ctx, f, q.MaxResults)
 	} else {
-		items, err = s.Search(ctx, sage.SearchQuery{Query: q.Query, Limit: q.MaxResults, Mode: q.Mode, Filter: q.Filter})
+		sq := sage.SearchQuery{Query: q.Query, Limit: q.MaxResults, Mode: q.Mode, Filter: q.Filter}
+		if err := sq.Validate(); err != nil { // the mode
+			return sage.Context{}, err
+		}
+		if q.Mode == "" {
+			q.Mode = sage.ModeHybrid
+		}
+		if err := s.Start(ctx); err != nil {
+			return sage.Context{}, err
+		}
+		items, err = s.run(ctx, query{text: q.Query, limit: q.MaxResults, mode: q.Mode, f: f, minScore: q.MinScore})
 	}
 	if err != nil {
 		return sage.Context{}, fmt.Errorf("context: %w", err)
 	}
-	text, kept := renderContext(items, q.MaxChars)
+	text, kept := ranking.RenderContext(items, q.MaxChars)
 	return sage.Context{Text: text, Items: kept}, nil
 }
 
-func (s *MemoryService) recent(ctx context.Context, f sage.Filter, limit int) ([]sage.Result, error) {
+func (s *MemoryService) recent(ctx context.Context, f filter, limit int) ([]sage.Result, error) {
 	w := filterWhere(sage.NamespaceFrom(ctx), f)
 	rows, err := s.db.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM memories WHERE %s ORDER BY occurred_at DESC, id DESC LIMIT %d`,
 		memoryColumns, w.sql(), limit), w.args...)
@@ -750,52 +488,23 @@ func (s *MemoryService) recent(ctx context.Context, f sage.Filter, limit int) ([
 	return ms, nil
 }
 
-// contextHeader starts every non-empty context block.
-const contextHeader = "Relevant memories (from Sage):\n"
-
-// minLineRunes is the shortest line worth adding to a context block.
-const minLineRunes = 40
-
-// renderContext writes items as lines "- [date · project · session] text"
-// within maxChars runes, truncating the text of a line that does not fit,
-// and returns the block and the items it holds.
-func renderContext(items []sage.Result, maxChars int) (string, []sage.Result) {
-	var b strings.Builder
-	used := 0
-	var kept []sage.Result
-	for _, it := range items {
-		if len(kept) == 0 {
-			if runeLen(contextHeader)+minLineRunes > maxChars {
-				break
-			}
-			b.WriteString(contextHeader)
-			used = runeLen(contextHeader)
-		}
-		label := it.OccurredAt.UTC().Format("2006-01-02")
-		if it.Project != "" {
-			label += " · " + it.Project
-		}
-		if it.SessionID != "" {
-			label += " · " + truncateRunes(it.SessionID, 12)
-		}
-		if it.Kind != sage.KindTurn {
-			label += " · " + string(it.Kind)
-		}
-		line := "- [" + label + "] " + strings.Join(strings.Fields(it.Text), " ")
-		room := maxChars - used - 1 // the newline
-		if room < minLineRunes {
-			break
-		}
-		line = truncateRunes(line, room)
-		b.WriteString(line)
-		b.WriteString("\n")
-		used += runeLen(line) + 1
-		kept = append(kept, it)
+// neighboursSQL is the query of neighbours: for each memory of ids, its id
+// and those of its neighbours, with their distance.
+func neighboursSQL(ns string, f filter, ids []int64) (string, []any) {
+	w := filterWhere(ns, f, ids)
+	// The nearest neighbourSteps on one side, through the session index
+	// (occurred_at bounds the scan; id breaks ties), numbered after the
+	// LIMIT so only they are read.
+	side := func(cmp, dir string) string {
+		return fmt.Sprintf(`(SELECT id, content_hash, occurred_at,
+				row_number() OVER (ORDER BY occurred_at %[2]s, id %[2]s) AS dist FROM (
+			SELECT id, content_hash, occurred_at FROM memories
+			WHERE namespace = c.namespace AND session_id = c.session_id
+				AND occurred_at %[1]s= c.occurred_at AND (occurred_at, id) %[1]s (c.occurred_at, c.id) AND %[3]s
+			ORDER BY occurred_at %[2]s, id %[2]s LIMIT %[4]d) x)`, cmp, dir, w.sql(), neighbourSteps)
 	}
-	if len(kept) == 0 {
-		return "", []sage.Result{}
-	}
-	return b.String(), kept
+	sql := fmt.Sprintf(`SELECT c.id, n.id, n.content_hash, n.occurred_at, n.dist FROM memories c
+		CROSS JOIN LATERAL (%s UNION ALL %s) n
+		WHERE c.id = ANY($1) AND c.namespace = $2 AND c.session_id <> ''`, side("<", "DESC"), side(">", "ASC"))
+	return sql, w.args
 }
-
-func runeLen(s string) int { return len([]rune(s)) }

@@ -177,7 +177,7 @@ func (s *MemoryService) Export(ctx context.Context, f sage.Filter, fn func(sage.
 	var lastAt pgtype.Timestamptz // as stored: a clamped time would skip or repeat rows
 	var lastID int64
 	for {
-		w := filterWhere(ns, f)
+		w := filterWhere(ns, filter{Filter: f})
 		if lastAt.Valid {
 			w.args = append(w.args, lastAt, lastID)
 			w.conds = append(w.conds, fmt.Sprintf("(occurred_at, id) > ($%d, $%d)", len(w.args)-1, len(w.args)))

@@ -13,6 +13,10 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
+
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // MaxTokenBytes is the longest token kept; longer runs of letters (base64
@@ -64,7 +68,7 @@ func scan(s string, fn func(token)) {
 		if b.Len() > 0 {
 			w := b.String()
 			if len(w) > MaxTokenBytes {
-				w = truncateUTF8(w, MaxTokenBytes)
+				w = textcut.Bytes(w, MaxTokenBytes, "")
 			}
 			fn(token{text: w})
 			b.Reset()
@@ -91,13 +95,6 @@ func scan(s string, fn func(token)) {
 	flush()
 }
 
-func truncateUTF8(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // Words returns the normalized word tokens of s in order: lower-case words
 // of letters and digits, and each CJK rune as a token of its own.
 func Words(s string) []string {
@@ -107,7 +104,7 @@ func Words(s string) []string {
 }
 
 // Terms returns the search terms of s in order: the tokens of Words, with
-// English words reduced to a light stem (Stem), plus, after each CJK rune
+// English words reduced to their Snowball stem (SearchStem), plus, after each CJK rune
 // that follows another, the bigram of the two.
 func Terms(s string) []string {
 	var out []string
@@ -121,7 +118,7 @@ func terms(s string, fn func(term, word string)) {
 	prev := ""
 	scan(s, func(t token) {
 		if !t.cjk {
-			fn(Stem(t.text), t.text)
+			fn(SearchStem(t.text), t.text)
 			prev = ""
 			return
 		}
@@ -133,7 +130,24 @@ func terms(s string, fn func(term, word string)) {
 	})
 }
 
-// Stem reduces a lower-case English word to a light stem, so that
+// SearchStem reduces a lower-case English word to its Snowball (Porter 2)
+// stem for full-text search: "painting", "paints" and "painted" meet at
+// "paint", "hiking" and "hikes" at "hike". Words that are not plain ASCII
+// letters, and words of up to two letters, are returned unchanged.
+func SearchStem(w string) string {
+	if len(w) <= 2 {
+		return w
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return w
+		}
+	}
+	return english.Stem(w, false)
+}
+
+// Stem reduces a lower-case English word to a light stem (the builtin
+// embedder's; search uses SearchStem), so that
 // "paints", "painted" and "painting" meet at "paint", and "hike", "hikes",
 // "hiked" and "hiking" at "hik". Words that are not plain ASCII letters, and
 // short words, are returned unchanged.
@@ -197,7 +211,7 @@ func QueryTerms(q string) []string {
 			return
 		}
 		seen[term] = true
-		if IsStopWord(word) {
+		if isQueryStop(word) {
 			stops = append(stops, term)
 			return
 		}
@@ -207,6 +221,23 @@ func QueryTerms(q string) []string {
 		return stops
 	}
 	return out
+}
+
+// Informative reports whether q holds a term that is not a stop word.
+func Informative(q string) bool {
+	found := false
+	terms(q, func(_, word string) {
+		if !isQueryStop(word) {
+			found = true
+		}
+	})
+	return found
+}
+
+// isQueryStop reports whether a search query ignores w: a stop word of
+// IsStopWord or of Snowball's English list.
+func isQueryStop(w string) bool {
+	return IsStopWord(w) || english.IsStopWord(w)
 }
 
 // IsStopWord reports whether w is a very common English or Chinese function

@@ -1,4 +1,4 @@
-package postgres
+package ranking
 
 import (
 	"fmt"
@@ -48,7 +48,7 @@ func TestDropNearDuplicates(t *testing.T) {
 			rs = append(rs, sage.Result{Memory: sage.Memory{ID: int64(100 + i), Text: text(i) + "."}})
 		}
 	}
-	got := dropNearDuplicates(rs, 4)
+	got := DropNearDuplicates(rs, 4)
 	var ids []int64
 	for _, r := range got {
 		ids = append(ids, r.ID)
@@ -71,6 +71,6 @@ func BenchmarkDropNearDuplicates(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		dropNearDuplicates(rs, 10)
+		DropNearDuplicates(rs, 10)
 	}
 }

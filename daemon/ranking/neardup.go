@@ -1,4 +1,4 @@
-package postgres
+package ranking
 
 import (
 	"slices"
@@ -21,9 +21,9 @@ const (
 	maxDupWords = 400
 )
 
-// dupSlack is how many results beyond those still missing are loaded at
+// DupSlack is how many results beyond those still missing are loaded at
 // once, so that some remain when near-duplicates are dropped.
-func dupSlack(limit int) int { return limit/2 + 5 }
+func DupSlack(limit int) int { return limit/2 + 5 }
 
 // shingles is the comparable form of a text: the hashes of its words, in
 // order, and the sorted set of the hashes of its adjacent-word pairs.
@@ -118,21 +118,21 @@ func nearDuplicate(a, b shingles) bool {
 	return float64(shared) >= nearDupShare*float64(union)
 }
 
-// distinct collects results in order, dropping each that is a
-// near-duplicate of one kept before it, up to limit.
-type distinct struct {
-	limit int
-	out   []sage.Result
+// Distinct collects results in order, dropping each that is a
+// near-duplicate of one kept before it, up to Limit.
+type Distinct struct {
+	Limit int
+	Out   []sage.Result // the results kept
 	kept  []shingles
 }
 
-// full reports whether limit results are kept.
-func (d *distinct) full() bool { return len(d.out) >= d.limit }
+// Full reports whether Limit results are kept.
+func (d *Distinct) Full() bool { return len(d.Out) >= d.Limit }
 
-// add offers rs, in order.
-func (d *distinct) add(rs []sage.Result) {
+// Add offers rs, in order.
+func (d *Distinct) Add(rs []sage.Result) {
 	for _, r := range rs {
-		if d.full() {
+		if d.Full() {
 			return
 		}
 		sh := newShingles(r.Text)
@@ -140,14 +140,14 @@ func (d *distinct) add(rs []sage.Result) {
 			continue
 		}
 		d.kept = append(d.kept, sh)
-		d.out = append(d.out, r)
+		d.Out = append(d.Out, r)
 	}
 }
 
-// dropNearDuplicates keeps, in order, the results that are not a
+// DropNearDuplicates keeps, in order, the results that are not a
 // near-duplicate of one kept before them, up to limit.
-func dropNearDuplicates(rs []sage.Result, limit int) []sage.Result {
-	d := distinct{limit: limit}
-	d.add(rs)
-	return d.out
+func DropNearDuplicates(rs []sage.Result, limit int) []sage.Result {
+	d := Distinct{Limit: limit}
+	d.Add(rs)
+	return d.Out
 }

@@ -1,0 +1,128 @@
+// Command sage-recall-bench measures turn-level evidence recall@5 and @10,
+// per question type, of plain BM25 and of Sage's keyword, semantic and
+// hybrid search (builtin embedder) on the generated conversational dev set
+// of package recallbench, against a real PostgreSQL: it creates a fresh
+// database on the server of -database-url (SAGE_BENCH_DATABASE_URL), loads
+// the dev set, asks every question and drops the database.
+//
+//	go run ./daemon/cmd/sage-recall-bench
+//	go run ./daemon/cmd/sage-recall-bench -write daemon/recallbench/testdata/devset.json
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/embed"
+	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/ranking"
+	"github.com/sage-mcp/sage/daemon/recallbench"
+)
+
+func main() {
+	dbURL := flag.String("database-url", os.Getenv("SAGE_BENCH_DATABASE_URL"), "PostgreSQL server URL (the role needs CREATE DATABASE)")
+	seed := flag.Uint64("seed", 1, "dev set seed")
+	convs := flag.Int("conversations", 10, "conversations in the dev set")
+	sessions := flag.Int("sessions", 10, "sessions per conversation")
+	write := flag.String("write", "", "write the dev set as JSON to this file and exit")
+	w := ranking.DefaultWeights
+	flag.Float64Var(&w.Keyword, "w-keyword", w.Keyword, "hybrid: weight of the normalized keyword score")
+	flag.Float64Var(&w.Vector, "w-vector", w.Vector, "hybrid: weight of the cosine similarity")
+	flag.Float64Var(&w.Neighbour, "w-neighbour", w.Neighbour, "hybrid: share of a memory's score its session neighbours get")
+	flag.Float64Var(&w.NeighbourDecay, "w-decay", w.NeighbourDecay, "hybrid: further share per step away")
+	flag.Parse()
+	ds := recallbench.Generate(*seed, *convs, *sessions)
+	if *write != "" {
+		b, err := json.MarshalIndent(ds, "", " ")
+		if err == nil {
+			err = os.WriteFile(*write, append(b, '\n'), 0o644)
+		}
+		exitIf(err)
+		return
+	}
+	if *dbURL == "" {
+		exitIf(fmt.Errorf("set -database-url or SAGE_BENCH_DATABASE_URL"))
+	}
+	ctx := context.Background()
+	exitIf(run(ctx, *dbURL, ds, w))
+}
+
+func run(ctx context.Context, server string, ds recallbench.Dataset, w ranking.Weights) (err error) {
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "sage_recall_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	defer func() {
+		if _, derr := conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); derr != nil && err == nil {
+			err = fmt.Errorf("drop database: %w", derr)
+		}
+	}()
+	u, err := url.Parse(server)
+	if err != nil {
+		return fmt.Errorf("database url: %w", err)
+	}
+	u.Path = "/" + name
+	db, err := postgres.Open(ctx, u.String(), postgres.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	emb, err := embed.NewBuiltin(embed.DefaultDimensions)
+	if err != nil {
+		return err
+	}
+	svc := postgres.NewMemoryService(db, emb, nil)
+	svc.SetWeights(w)
+	start := time.Now()
+	st, err := recallbench.Load(ctx, svc, ds)
+	if err != nil {
+		return err
+	}
+	if _, err := db.Pool().Exec(ctx, "ANALYZE memories"); err != nil {
+		return err
+	}
+	turns := 0
+	for _, c := range ds.Conversations {
+		for _, s := range c.Sessions {
+			turns += len(s.Turns)
+		}
+	}
+	fmt.Printf("dev set: %d conversations, %d turns, %d questions; loaded in %s; hybrid weights %+v\n\n",
+		len(ds.Conversations), turns, len(ds.Questions), time.Since(start).Round(time.Millisecond), w)
+	names := []string{"BM25", "keyword", "semantic", "hybrid"}
+	rep, err := recallbench.Evaluate(ctx, ds, names, map[string]recallbench.Search{
+		"BM25":     recallbench.NewBM25(ds).Search,
+		"keyword":  st.Search(sage.ModeKeyword),
+		"semantic": st.Search(sage.ModeSemantic),
+		"hybrid":   st.Search(sage.ModeHybrid),
+	})
+	if err != nil {
+		return err
+	}
+	rep.WriteMarkdown(os.Stdout)
+	return nil
+}
+
+func exitIf(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sage-recall-bench:", err)
+		os.Exit(1)
+	}
+}
