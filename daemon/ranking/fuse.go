@@ -36,7 +36,7 @@ type Weights struct {
 	When float64
 }
 
-// DefaultWeights were chosen on the dev set of package recallbench
+// DefaultWeights were chosen on the dev set of package bench/recallbench
 // (docs/BENCHMARKS.md, "Recall").
 var DefaultWeights = Weights{Keyword: 0.6, Vector: 0.4, Neighbour: 0.4, NeighbourDecay: 0.7, When: 0.1}
 

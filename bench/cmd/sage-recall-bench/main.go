@@ -5,8 +5,8 @@
 // database on the server of -database-url (SAGE_BENCH_DATABASE_URL), loads
 // the dev set, asks every question and drops the database.
 //
-//	go run ./daemon/cmd/sage-recall-bench
-//	go run ./daemon/cmd/sage-recall-bench -write daemon/recallbench/testdata/devset.json
+//	go run ./bench/cmd/sage-recall-bench
+//	go run ./bench/cmd/sage-recall-bench -write bench/recallbench/testdata/devset.json
 package main
 
 import (
@@ -22,11 +22,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sage-mcp/sage/bench/recallbench"
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
 	"github.com/sage-mcp/sage/daemon/ranking"
-	"github.com/sage-mcp/sage/daemon/recallbench"
 )
 
 func main() {

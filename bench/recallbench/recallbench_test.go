@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/sage-mcp/sage/daemon/recallbench"
+	"github.com/sage-mcp/sage/bench/recallbench"
 )
 
 // TestGenerate: the dev set is the same for the same seed, covers every
