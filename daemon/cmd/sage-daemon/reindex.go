@@ -33,22 +33,8 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 	defer db.Close()
 	namespaces := []string{*ns}
 	if *ns == "" {
-		rows, err := db.Pool().Query(ctx, `SELECT DISTINCT namespace FROM memories ORDER BY 1`)
-		if err != nil {
-			return fail(e, fmt.Errorf("list namespaces: %w", err))
-		}
-		namespaces = namespaces[:0]
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return fail(e, fmt.Errorf("list namespaces: %w", err))
-			}
-			namespaces = append(namespaces, n)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fail(e, fmt.Errorf("list namespaces: %w", err))
+		if namespaces, err = db.Namespaces(ctx); err != nil {
+			return fail(e, err)
 		}
 	}
 	svc := postgres.NewMemoryService(db, emb, log)
