@@ -114,10 +114,16 @@ func (c *Conn) connect(ctx context.Context, cfg config.Config, log *slog.Logger,
 	}
 }
 
+// Open opens cfg's database once, migrating it (postgres.Open), with
+// cfg's query timeout. The subcommands that reach the database use it too.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*postgres.DB, error) {
+	return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log, QueryTimeout: cfg.DBQueryTimeout})
+}
+
 // open opens the database once and, on success, sets c's database and
 // backfill and srv's backend.
 func (c *Conn) open(ctx context.Context, cfg config.Config, log *slog.Logger, srv Server, emb sage.Embedder) error {
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log.With("component", "postgres"), QueryTimeout: cfg.DBQueryTimeout})
+	db, err := Open(ctx, cfg, log.With("component", "postgres"))
 	if err != nil {
 		return err
 	}

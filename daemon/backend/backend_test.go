@@ -1,14 +1,12 @@
 package backend_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/sage-mcp/sage/daemon/embed"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
@@ -35,33 +34,15 @@ func newServer() *server {
 func (s *server) SetBackend(b *sagehttp.Backend) { s.backends <- b }
 func (s *server) SetNotReady(reason string)      { s.notReady <- reason }
 
-// syncBuffer is a log sink safe for the connection's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // MustStart starts a connection with cfg and a fresh server; it is closed
 // when t ends.
-func MustStart(t *testing.T, cfg config.Config) (*backend.Conn, *server, *syncBuffer) {
+func MustStart(t *testing.T, cfg config.Config) (*backend.Conn, *server, *daemontest.Output) {
 	t.Helper()
 	emb, err := embed.NewBuiltin(384)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, log := newServer(), &syncBuffer{}
+	srv, log := newServer(), &daemontest.Output{}
 	c := backend.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(log, nil)), srv, emb)
 	t.Cleanup(c.Close)
 	return c, srv, log

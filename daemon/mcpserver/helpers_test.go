@@ -54,9 +54,8 @@ func MustService(t testing.TB) sage.Service {
 	return svc
 }
 
-// MustServiceDB returns a memory service on a fresh, migrated database with
-// the builtin embedder, and the database.
-func MustServiceDB(t testing.TB) (sage.Service, *postgres.DB) {
+// MustDB opens a fresh, migrated database, closed when t ends.
+func MustDB(t testing.TB) *postgres.DB {
 	t.Helper()
 	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -66,6 +65,14 @@ func MustServiceDB(t testing.TB) (sage.Service, *postgres.DB) {
 		t.Fatalf("open database: %v", err)
 	}
 	t.Cleanup(db.Close)
+	return db
+}
+
+// MustServiceDB returns a memory service on a fresh, migrated database with
+// the builtin embedder, and the database.
+func MustServiceDB(t testing.TB) (sage.Service, *postgres.DB) {
+	t.Helper()
+	db := MustDB(t)
 	emb, err := embed.NewBuiltin(0)
 	if err != nil {
 		t.Fatalf("builtin embedder: %v", err)

@@ -125,12 +125,14 @@ func MustEventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// runCmd runs the binary with args and env, with a timeout.
+// runCmd runs the binary with args and env, with a timeout (that does not
+// include building it).
 func runCmd(t testing.TB, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	bin := MustBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, MustBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e

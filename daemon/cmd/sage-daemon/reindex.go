@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/backend"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
 )
@@ -26,7 +27,7 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log, QueryTimeout: cfg.DBQueryTimeout})
+	db, err := backend.Open(ctx, cfg, log)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/admintoken"
+	"github.com/sage-mcp/sage/daemon/backend"
 	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/daemon/postgres"
 )
@@ -43,7 +44,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: newLogger(cfg, e.stderr), QueryTimeout: cfg.DBQueryTimeout})
+	db, err := backend.Open(ctx, cfg, newLogger(cfg, e.stderr))
 	if err != nil {
 		return fail(e, err)
 	}
