@@ -9,26 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/admintoken"
 	"github.com/sage-mcp/sage/daemon/postgres"
-	"github.com/sage-mcp/sage/testkit/pgtest"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 )
 
 // MustTokens returns the token store of a fresh, migrated database.
 func MustTokens(t testing.TB) *postgres.TokenStore {
 	t.Helper()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := postgres.Open(ctx, url, postgres.Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(db.Close)
-	return postgres.NewTokenStore(db.Pool())
+	return postgres.NewTokenStore(postgrestest.MustOpen(t).Pool())
 }
 
 // MustBootstrap runs Bootstrap and fails t on an error; it returns the log.

@@ -16,9 +16,8 @@ import (
 	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/daemon/embed"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
-	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/testkit/daemontest"
-	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // server is a backend.Server that reports each call on a channel.
@@ -65,7 +64,7 @@ func MustReceive[T any](t *testing.T, what string, ch <-chan T) T {
 // database.
 func TestStartConnects(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	url := postgrestest.MustDatabase(t)
 	secret := "backend-admin-token-0123456789"
 	c, srv, log := MustStart(t, config.Config{DatabaseURL: url, Auth: true, Token: secret, DataDir: t.TempDir()})
 	b := MustReceive(t, "the backend", srv.backends)
@@ -123,7 +122,7 @@ func TestStartRetries(t *testing.T) {
 // the server gets no backend.
 func TestStartBadTokenFileIsFatal(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	url := postgrestest.MustDatabase(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(admintoken.Path(dir), []byte("short\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -144,7 +143,7 @@ func TestStartBadTokenFileIsFatal(t *testing.T) {
 // needed.
 func TestStartNoAuth(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	url := postgrestest.MustDatabase(t)
 	dir := t.TempDir()
 	_, srv, _ := MustStart(t, config.Config{DatabaseURL: url, DataDir: dir})
 	b := MustReceive(t, "the backend", srv.backends)

@@ -19,6 +19,7 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/shared/textcut"
 )
 
@@ -184,7 +185,7 @@ func TestEmbedderFailure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embedder: %v", err)
 	}
-	cs := MustClient(t, MustServe(t, postgres.NewMemoryService(MustDB(t), emb, nil), Options{}), tokenAlpha)
+	cs := MustClient(t, MustServe(t, postgres.NewMemoryService(postgrestest.MustOpen(t), emb, nil), Options{}), tokenAlpha)
 
 	res := call(t, cs, ToolRemember, map[string]any{"content": "kept while the embedder is down"})
 	if res.IsError && !strings.Contains(text(res), "authentication failed: check SAGE_EMBED_API_KEY") {

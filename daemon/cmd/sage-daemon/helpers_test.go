@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/testkit/daemontest"
-	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // MustBinary builds ./cmd/sage-daemon once per test process, with the
@@ -26,7 +25,7 @@ func MustBinary(t testing.TB) string {
 // MustDatabase returns the URL of a fresh, migrated database.
 func MustDatabase(t testing.TB) string {
 	t.Helper()
-	return pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	return postgrestest.MustDatabase(t)
 }
 
 // freeAddr returns a free loopback address.
