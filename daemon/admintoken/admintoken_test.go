@@ -60,6 +60,25 @@ func MustActiveKeys(t testing.TB, tokens *postgres.TokenStore, want int) {
 	}
 }
 
+// MustTokenFile returns a new data directory whose token file holds
+// content.
+func MustTokenFile(t testing.TB, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(admintoken.Path(dir), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// MustNoTokenFile fails t if dir has a token file.
+func MustNoTokenFile(t testing.TB, dir string) {
+	t.Helper()
+	if _, err := os.Stat(admintoken.Path(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a token file in %s: %v", dir, err)
+	}
+}
+
 // TestSecretIdempotent: SAGE_TOKEN is registered once, as an admin key,
 // and never logged; once revoked, a start warns.
 func TestSecretIdempotent(t *testing.T) {
@@ -75,9 +94,7 @@ func TestSecretIdempotent(t *testing.T) {
 	}
 	tok := MustAdmin(t, tokens, secret)
 	MustActiveKeys(t, tokens, 1)
-	if _, err := os.Stat(admintoken.Path(opts.DataDir)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("SAGE_TOKEN set, yet a token file: %v", err)
-	}
+	MustNoTokenFile(t, opts.DataDir)
 	if err := tokens.RevokeToken(context.Background(), tok.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +140,8 @@ func TestGeneratedFile(t *testing.T) {
 func TestTokenFileRegistered(t *testing.T) {
 	t.Parallel()
 	tokens := MustTokens(t)
-	dir := t.TempDir()
 	secret := "sage_existing-file-key-0123456789"
-	if err := os.WriteFile(admintoken.Path(dir), []byte(secret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := MustTokenFile(t, secret+"\n")
 	log := MustBootstrap(t, tokens, admintoken.Options{DataDir: dir})
 	MustAdmin(t, tokens, secret)
 	if !strings.Contains(log, "registered the admin key of the token file") || strings.Contains(log, secret) {
@@ -148,9 +162,7 @@ func TestKeysExistNoFile(t *testing.T) {
 	if !strings.Contains(log, "token issue --scope admin") {
 		t.Fatalf("log %q lacks the hint", log)
 	}
-	if _, err := os.Stat(admintoken.Path(dir)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("a token file was written: %v", err)
-	}
+	MustNoTokenFile(t, dir)
 	MustActiveKeys(t, tokens, 1)
 }
 
@@ -160,10 +172,7 @@ func TestKeysExistNoFile(t *testing.T) {
 func TestBootstrapErrors(t *testing.T) {
 	t.Parallel()
 	tokens := MustTokens(t)
-	shortFile := t.TempDir()
-	if err := os.WriteFile(admintoken.Path(shortFile), []byte("short\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	shortFile := MustTokenFile(t, "short\n")
 	unreadable := t.TempDir()
 	if err := os.Mkdir(admintoken.Path(unreadable), 0o700); err != nil {
 		t.Fatal(err)
