@@ -2,9 +2,23 @@
 // queries, the Service that the MCP tools and the REST API share, the
 // Embedder interface and the errors they return.
 //
-// Implementations live in packages named after their dependency:
-// postgres (storage and retrieval), embed (embedders), mcpserver (MCP tools),
-// http (the HTTP surface). cmd/sage-daemon wires them together.
+// The other packages of the daemon, named after their dependency or their
+// concept:
+//
+//   - postgres: sage.Service on PostgreSQL with pgvector, and the token store;
+//   - embed: the embedders (builtin, OpenAI-compatible);
+//   - tokenize: the word tokens of full-text search and the builtin embedder;
+//   - mcpserver: the MCP tools and prompt, on the official Go SDK;
+//   - http: the HTTP surface (/mcp, REST under /api/v1, auth, OAuth, health);
+//   - wire: the one converter between the domain and shared/api's JSON;
+//   - metrics: the Prometheus registry and the wrappers that feed it;
+//   - config: the configuration, from flags, environment and file;
+//   - backend: the database connection, made in the background with backoff;
+//   - admintoken: the admin key a fresh daemon needs (SAGE_TOKEN, token file);
+//   - mock: function-field mocks of the interfaces, for tests;
+//   - servicetest: the contract suite every sage.Service passes.
+//
+// cmd/sage-daemon only wires them together.
 package sage
 
 import (

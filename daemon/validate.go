@@ -28,13 +28,7 @@ func (t Turn) Validate() error {
 	if n := len(t.UserPrompt) + len(t.AssistantResponse); n > MaxContentBytes {
 		return Invalidf("assistant_response", "user_prompt and assistant_response together are %d bytes, more than the limit of %d", n, MaxContentBytes)
 	}
-	if err := checkIDs(t.IdempotencyKey, t.SessionID, t.Project); err != nil {
-		return err
-	}
-	if err := checkMetadata(t.Metadata); err != nil {
-		return err
-	}
-	return checkTime("occurred_at", t.OccurredAt)
+	return checkSaved(t.IdempotencyKey, t.SessionID, t.Project, t.Metadata, t.OccurredAt)
 }
 
 // Validate checks n against the limits of this package.
@@ -51,13 +45,7 @@ func (n Note) Validate() error {
 	if err := checkTags("tags", n.Tags); err != nil {
 		return err
 	}
-	if err := checkIDs(n.IdempotencyKey, n.SessionID, n.Project); err != nil {
-		return err
-	}
-	if err := checkMetadata(n.Metadata); err != nil {
-		return err
-	}
-	return checkTime("occurred_at", n.OccurredAt)
+	return checkSaved(n.IdempotencyKey, n.SessionID, n.Project, n.Metadata, n.OccurredAt)
 }
 
 // Validate checks q against the limits of this package.
@@ -156,6 +144,18 @@ func kindList() string {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
+}
+
+// checkSaved checks what turns and notes have alike: their ids, metadata
+// and occurred_at.
+func checkSaved(idempotencyKey, sessionID, project string, metadata json.RawMessage, occurredAt time.Time) error {
+	if err := checkIDs(idempotencyKey, sessionID, project); err != nil {
+		return err
+	}
+	if err := checkMetadata(metadata); err != nil {
+		return err
+	}
+	return checkTime("occurred_at", occurredAt)
 }
 
 // checkText refuses text PostgreSQL cannot store (invalid UTF-8, NUL) or

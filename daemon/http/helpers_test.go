@@ -20,7 +20,7 @@ import (
 	"github.com/sage-mcp/sage/daemon/mcpserver"
 	"github.com/sage-mcp/sage/daemon/metrics"
 	"github.com/sage-mcp/sage/daemon/postgres"
-	"github.com/sage-mcp/sage/testkit/pgtest"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 )
 
 // stack is a Server on a real database, served on 127.0.0.1.
@@ -31,22 +31,10 @@ type stack struct {
 	DB     *postgres.DB
 }
 
-// MustDatabase returns the URL of a fresh, migrated database.
-func MustDatabase(t testing.TB) string {
-	t.Helper()
-	return pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
-}
-
 // MustBackend opens url and returns the Server's backend on it.
 func MustBackend(t testing.TB, srv *sagehttp.Server, url string) (*sagehttp.Backend, *postgres.DB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := postgres.Open(ctx, url, postgres.Options{ConnectTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(db.Close)
+	db := postgrestest.MustOpenURL(t, url, postgres.Options{ConnectTimeout: 2 * time.Second})
 	emb, err := embed.NewBuiltin(384)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +53,7 @@ func mcpHandler(svc sage.Service, m *metrics.Registry) http.Handler {
 func MustStack(t testing.TB, opts sagehttp.Options, url string) *stack {
 	t.Helper()
 	if url == "" {
-		url = MustDatabase(t)
+		url = postgrestest.MustDatabase(t)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))

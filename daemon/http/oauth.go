@@ -25,30 +25,32 @@ const (
 	maxClientNameLen  = 200
 )
 
-// resourceMetadata serves RFC 9728 protected resource metadata for /mcp.
-func (s *Server) resourceMetadata(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET")
-		return
+// metadata returns the handler of a GET-only metadata document, made by
+// doc from the server's base URL for r.
+func (s *Server) metadata(doc func(base string) map[string]any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET")
+			return
+		}
+		writeJSON(w, http.StatusOK, doc(s.baseURL(r)))
 	}
-	base := s.baseURL(r)
-	writeJSON(w, http.StatusOK, map[string]any{
+}
+
+// resourceMetadata is RFC 9728 protected resource metadata for /mcp.
+func resourceMetadata(base string) map[string]any {
+	return map[string]any{
 		"resource":                 base + "/mcp",
 		"authorization_servers":    []string{base},
 		"scopes_supported":         sage.Scopes,
 		"bearer_methods_supported": []string{"header"},
 		"resource_name":            "Sage memory",
-	})
+	}
 }
 
-// authServerMetadata serves RFC 8414 authorization server metadata.
-func (s *Server) authServerMetadata(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET")
-		return
-	}
-	base := s.baseURL(r)
-	writeJSON(w, http.StatusOK, map[string]any{
+// authServerMetadata is RFC 8414 authorization server metadata.
+func authServerMetadata(base string) map[string]any {
+	return map[string]any{
 		"issuer":                                         base,
 		"authorization_endpoint":                         base + "/authorize",
 		"token_endpoint":                                 base + "/token",
@@ -60,7 +62,7 @@ func (s *Server) authServerMetadata(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported":          []string{"none"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
-	})
+	}
 }
 
 // oauthTokens returns the token store, or answers 503 temporarily_unavailable

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
@@ -68,7 +69,7 @@ func TestNoBackendYet(t *testing.T) {
 		t.Fatalf("Service().Status = %v", err)
 	}
 	// Then it comes.
-	b, _ := MustBackend(t, srv, MustDatabase(t))
+	b, _ := MustBackend(t, srv, postgrestest.MustDatabase(t))
 	srv.SetBackend(b)
 	MustDo(t, "GET", hs+"/readyz", "", nil).MustStatus(t, 200)
 }

@@ -49,36 +49,49 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-func (s *Server) saveTurns(w http.ResponseWriter, r *http.Request) {
-	var req api.SaveTurnsRequest
-	if err := decode(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
+// answer is the handler of a JSON endpoint: h returns the body of its
+// 200 answer, or an error that s.fail answers.
+func (s *Server) answer(h func(r *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.reply(w, r, http.StatusOK, v)
 	}
+}
+
+// answerBody is answer for an endpoint whose request body is a JSON In:
+// a body that does not decode is answered by s.fail.
+func answerBody[In any](s *Server, h func(r *http.Request, in In) (any, error)) http.HandlerFunc {
+	return s.answer(func(r *http.Request) (any, error) {
+		var in In
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		return h(r, in)
+	})
+}
+
+func (s *Server) saveTurns(r *http.Request, req api.SaveTurnsRequest) (any, error) {
 	ts := make([]sage.Turn, len(req.Turns))
 	for i, t := range req.Turns {
 		ts[i] = wire.Turn(t)
 	}
 	res, err := s.Service().SaveTurns(r.Context(), ts)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, r, http.StatusOK, api.SaveTurnsResponse{Results: wire.SaveResults(res)})
+	return api.SaveTurnsResponse{Results: wire.SaveResults(res)}, nil
 }
 
-func (s *Server) saveNote(w http.ResponseWriter, r *http.Request) {
-	var n api.Note
-	if err := decode(r, &n); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) saveNote(r *http.Request, n api.Note) (any, error) {
 	res, err := s.Service().Remember(r.Context(), wire.Note(n))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, r, http.StatusOK, wire.SaveResult(res))
+	return wire.SaveResult(res), nil
 }
 
 // intParam parses an optional integer query parameter.
@@ -142,24 +155,21 @@ func filterParams(r *http.Request) (sage.Filter, error) {
 	return f, nil
 }
 
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+func (s *Server) search(r *http.Request) (any, error) {
 	f, err := filterParams(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	limit, err := intParam(r, "limit")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	res, err := s.Service().Search(r.Context(), sage.SearchQuery{Query: q.Get("q"), Limit: limit, Mode: sage.Mode(q.Get("mode")), Filter: f})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, r, http.StatusOK, api.SearchResponse{Results: wire.Results(res)})
+	return api.SearchResponse{Results: wire.Results(res)}, nil
 }
 
 func (s *Server) context(w http.ResponseWriter, r *http.Request) {
@@ -183,98 +193,80 @@ func (s *Server) context(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, http.StatusOK, api.ContextResponse{Context: c.Text, Items: wire.Results(c.Items)})
 }
 
-func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sessions(r *http.Request) (any, error) {
 	limit, err := intParam(r, "limit")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	ss, err := s.Service().Sessions(r.Context(), r.URL.Query().Get("project"), limit)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, r, http.StatusOK, api.SessionsResponse{Sessions: wire.Sessions(ss)})
+	return api.SessionsResponse{Sessions: wire.Sessions(ss)}, nil
 }
 
-func (s *Server) session(w http.ResponseWriter, r *http.Request) {
+func (s *Server) session(r *http.Request) (any, error) {
 	id := r.PathValue("id")
 	svc := s.Service()
 	sess, err := svc.Session(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	ms, err := svc.SessionMemories(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, r, http.StatusOK, api.SessionDetail{Session: wire.Session(sess), Items: wire.Memories(ms)})
+	return api.SessionDetail{Session: wire.Session(sess), Items: wire.Memories(ms)}, nil
 }
 
-func (s *Server) renameSession(w http.ResponseWriter, r *http.Request) {
-	var req api.RenameSessionRequest
-	if err := decode(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) renameSession(r *http.Request, req api.RenameSessionRequest) (any, error) {
 	svc := s.Service()
 	id := r.PathValue("id")
 	if err := svc.RenameSession(r.Context(), id, req.Title); err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	sess, err := svc.Session(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, r, http.StatusOK, wire.Session(sess))
+	return wire.Session(sess), nil
 }
 
-func (s *Server) forgetAndReply(w http.ResponseWriter, r *http.Request, req sage.ForgetRequest, mustExist bool) {
+// forgetAnswer forgets what req names; mustExist makes forgetting nothing
+// sage.ErrNotFound.
+func (s *Server) forgetAnswer(r *http.Request, req sage.ForgetRequest, mustExist bool) (any, error) {
 	n, err := s.Service().Forget(r.Context(), req)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	if n == 0 && mustExist {
-		s.fail(w, r, sage.ErrNotFound)
-		return
+		return nil, sage.ErrNotFound
 	}
-	s.reply(w, r, http.StatusOK, api.ForgetResponse{Deleted: n})
+	return api.ForgetResponse{Deleted: n}, nil
 }
 
-func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
-	s.forgetAndReply(w, r, sage.ForgetRequest{SessionID: r.PathValue("id")}, true)
+func (s *Server) deleteSession(r *http.Request) (any, error) {
+	return s.forgetAnswer(r, sage.ForgetRequest{SessionID: r.PathValue("id")}, true)
 }
 
-func (s *Server) deleteMemory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteMemory(r *http.Request) (any, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.fail(w, r, sage.Invalidf("id", "want a positive memory id"))
-		return
+		return nil, sage.Invalidf("id", "want a positive memory id")
 	}
-	s.forgetAndReply(w, r, sage.ForgetRequest{IDs: []int64{id}}, true)
+	return s.forgetAnswer(r, sage.ForgetRequest{IDs: []int64{id}}, true)
 }
 
-func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
-	var req api.ForgetRequest
-	if err := decode(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.forgetAndReply(w, r, sage.ForgetRequest{IDs: req.IDs, SessionID: req.SessionID}, false)
+func (s *Server) forget(r *http.Request, req api.ForgetRequest) (any, error) {
+	return s.forgetAnswer(r, sage.ForgetRequest{IDs: req.IDs, SessionID: req.SessionID}, false)
 }
 
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+func (s *Server) status(r *http.Request) (any, error) {
 	st, err := s.Service().Status(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	s.reply(w, r, http.StatusOK, wire.Status(r.Context(), st))
+	return wire.Status(r.Context(), st), nil
 }
 
 // maxImportLine bounds one JSONL line of an import: a memory of
@@ -470,22 +462,20 @@ func (s *Server) reindex(w http.ResponseWriter, r *http.Request) {
 	_ = enc.Encode(end)
 }
 
-func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listTokens(r *http.Request) (any, error) {
 	ts, err := s.backendTokens()
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	list, err := ts.Tokens(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	out := api.TokensResponse{Tokens: make([]api.Token, len(list))}
 	for i, t := range list {
 		out.Tokens[i] = wire.Token(t)
 	}
-	s.reply(w, r, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {

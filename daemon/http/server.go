@@ -109,35 +109,26 @@ type Server struct {
 	handler    http.Handler
 }
 
+// positive sets *v to def unless it is above zero.
+func positive[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // New returns a Server with no backend yet: it answers 503 where the
 // database is needed until SetBackend.
 func New(opts Options) *Server {
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if opts.MaxImportBytes <= 0 {
-		opts.MaxImportBytes = DefaultMaxImportBytes
-	}
-	if opts.AuthBurst <= 0 {
-		opts.AuthBurst = DefaultAuthBurst
-	}
-	if opts.AuthEvery <= 0 {
-		opts.AuthEvery = DefaultAuthEvery
-	}
-	if opts.AccessTTL <= 0 {
-		opts.AccessTTL = DefaultAccessTTL
-	}
-	if opts.RefreshTTL <= 0 {
-		opts.RefreshTTL = DefaultRefreshTTL
-	}
-	if opts.CodeTTL <= 0 {
-		opts.CodeTTL = DefaultCodeTTL
-	}
+	positive(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
+	positive(&opts.MaxImportBytes, DefaultMaxImportBytes)
+	positive(&opts.AuthBurst, DefaultAuthBurst)
+	positive(&opts.AuthEvery, DefaultAuthEvery)
+	positive(&opts.AccessTTL, DefaultAccessTTL)
+	positive(&opts.RefreshTTL, DefaultRefreshTTL)
+	positive(&opts.CodeTTL, DefaultCodeTTL)
+	positive(&opts.ReadTimeout, DefaultReadTimeout)
 	if opts.Metrics == "" {
 		opts.Metrics = MetricsLoopback
-	}
-	if opts.ReadTimeout <= 0 {
-		opts.ReadTimeout = DefaultReadTimeout
 	}
 	s := &Server{opts: opts, log: opts.Logger, throttle: newThrottle(opts.AuthBurst, opts.AuthEvery)}
 	if s.log == nil {
@@ -191,10 +182,10 @@ func (s *Server) routes() http.Handler {
 	handle("GET /metrics", "/metrics", http.HandlerFunc(s.serveMetrics))
 
 	// OAuth 2.1 authorization server and protected resource metadata.
-	handle("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource", cors(http.HandlerFunc(s.resourceMetadata)))
-	handle("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource", cors(http.HandlerFunc(s.resourceMetadata)))
-	handle("/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server", cors(http.HandlerFunc(s.authServerMetadata)))
-	handle("/.well-known/oauth-authorization-server/mcp", "/.well-known/oauth-authorization-server", cors(http.HandlerFunc(s.authServerMetadata)))
+	handle("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource", cors(s.metadata(resourceMetadata)))
+	handle("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource", cors(s.metadata(resourceMetadata)))
+	handle("/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server", cors(s.metadata(authServerMetadata)))
+	handle("/.well-known/oauth-authorization-server/mcp", "/.well-known/oauth-authorization-server", cors(s.metadata(authServerMetadata)))
 	handle("/.well-known/", "/.well-known/*", cors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, api.CodeNotFound, "no such metadata document")
 	})))
@@ -211,28 +202,28 @@ func (s *Server) routes() http.Handler {
 		handle("/mcp", "/mcp", limitBody(s.opts.MaxBodyBytes, h))
 	}
 
-	// REST.
-	rest := func(pattern, route, scope string, h http.HandlerFunc) {
-		handle(pattern, route, body(s.authenticate(scope, false, h).ServeHTTP))
-	}
+	// REST: the route of the metrics is the path.
 	v := api.Version
-	rest("POST "+v+"/turns", v+"/turns", sage.ScopeMemories, s.saveTurns)
-	rest("POST "+v+"/notes", v+"/notes", sage.ScopeMemories, s.saveNote)
-	rest("GET "+v+"/search", v+"/search", sage.ScopeMemories, s.search)
-	rest("GET "+v+"/context", v+"/context", sage.ScopeMemories, s.context)
-	rest("GET "+v+"/sessions", v+"/sessions", sage.ScopeMemories, s.sessions)
-	rest("GET "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.session)
-	rest("PATCH "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.renameSession)
-	rest("DELETE "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.deleteSession)
-	rest("DELETE "+v+"/memories/{id}", v+"/memories/{id}", sage.ScopeMemories, s.deleteMemory)
-	rest("POST "+v+"/forget", v+"/forget", sage.ScopeMemories, s.forget)
-	rest("GET "+v+"/status", v+"/status", sage.ScopeMemories, s.status)
+	rest := func(method, path, scope string, h http.HandlerFunc) {
+		handle(method+" "+v+path, v+path, body(s.authenticate(scope, false, h).ServeHTTP))
+	}
+	rest("POST", "/turns", sage.ScopeMemories, answerBody(s, s.saveTurns))
+	rest("POST", "/notes", sage.ScopeMemories, answerBody(s, s.saveNote))
+	rest("GET", "/search", sage.ScopeMemories, s.answer(s.search))
+	rest("GET", "/context", sage.ScopeMemories, s.context)
+	rest("GET", "/sessions", sage.ScopeMemories, s.answer(s.sessions))
+	rest("GET", "/sessions/{id}", sage.ScopeMemories, s.answer(s.session))
+	rest("PATCH", "/sessions/{id}", sage.ScopeMemories, answerBody(s, s.renameSession))
+	rest("DELETE", "/sessions/{id}", sage.ScopeMemories, s.answer(s.deleteSession))
+	rest("DELETE", "/memories/{id}", sage.ScopeMemories, s.answer(s.deleteMemory))
+	rest("POST", "/forget", sage.ScopeMemories, answerBody(s, s.forget))
+	rest("GET", "/status", sage.ScopeMemories, s.answer(s.status))
 	handle("POST "+v+"/import", v+"/import", limitBody(s.opts.MaxImportBytes, s.authenticate(sage.ScopeMemories, false, http.HandlerFunc(s.importMemories))))
-	rest("GET "+v+"/export", v+"/export", sage.ScopeMemories, s.export)
-	rest("POST "+v+"/reindex", v+"/reindex", sage.ScopeAdmin, s.reindex)
-	rest("GET "+v+"/tokens", v+"/tokens", sage.ScopeAdmin, s.listTokens)
-	rest("POST "+v+"/tokens", v+"/tokens", sage.ScopeAdmin, s.issueToken)
-	rest("DELETE "+v+"/tokens/{id}", v+"/tokens/{id}", sage.ScopeAdmin, s.revokeToken)
+	rest("GET", "/export", sage.ScopeMemories, s.export)
+	rest("POST", "/reindex", sage.ScopeAdmin, s.reindex)
+	rest("GET", "/tokens", sage.ScopeAdmin, s.answer(s.listTokens))
+	rest("POST", "/tokens", sage.ScopeAdmin, s.issueToken)
+	rest("DELETE", "/tokens/{id}", sage.ScopeAdmin, s.revokeToken)
 
 	handle("/", "other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

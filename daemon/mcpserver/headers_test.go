@@ -47,12 +47,7 @@ func MustClientWithHeaders(t testing.TB, url, token string, h http.Header) *mcp.
 // argument given wins, an empty one included; a project's search brings
 // the global memories (no project) along.
 func TestHeaderDefaults(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			t.Parallel()
-			testHeaderDefaults(t, MustServe(t, MustService(t), tr.opts))
-		})
-	}
+	forEachTransport(t, testHeaderDefaults)
 }
 
 func testHeaderDefaults(t *testing.T, url string) {

@@ -15,7 +15,7 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
-	"github.com/sage-mcp/sage/testkit/pgtest"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 )
 
 // Test tokens and the namespaces they stand for. tokenNoNS carries token
@@ -58,14 +58,7 @@ func MustService(t testing.TB) sage.Service {
 // the builtin embedder, and the database.
 func MustServiceDB(t testing.TB) (sage.Service, *postgres.DB) {
 	t.Helper()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := postgres.Open(ctx, url, postgres.Options{})
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	t.Cleanup(db.Close)
+	db := postgrestest.MustOpen(t)
 	emb, err := embed.NewBuiltin(0)
 	if err != nil {
 		t.Fatalf("builtin embedder: %v", err)

@@ -32,6 +32,17 @@ var transports = []struct {
 	{"stateful", Options{Stateful: true}},
 }
 
+// forEachTransport runs test, in parallel, on a fresh service served by
+// each transport.
+func forEachTransport(t *testing.T, test func(t *testing.T, url string)) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, MustServe(t, MustService(t), tr.opts))
+		})
+	}
+}
+
 // TestTools calls every tool end to end: a go-sdk client, the Streamable
 // HTTP handler behind bearer auth, the PostgreSQL memory service.
 func TestTools(t *testing.T) {
@@ -432,12 +443,7 @@ func testRecall(t *testing.T, cs *mcp.ClientSession) {
 // TestNamespaceIsolation: two tokens of two namespaces share one daemon
 // and see nothing of each other.
 func TestNamespaceIsolation(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			t.Parallel()
-			testNamespaceIsolation(t, MustServe(t, MustService(t), tr.opts))
-		})
-	}
+	forEachTransport(t, testNamespaceIsolation)
 }
 
 func testNamespaceIsolation(t *testing.T, url string) {

@@ -169,21 +169,16 @@ func (h *handlers) addTools(s *mcp.Server) {
 		t.InputSchema = json.RawMessage(raw)
 		return t
 	}
-	mcp.AddTool(s, add(&mcp.Tool{
+	addTool(s, add, &mcp.Tool{
 		Name:        ToolRemember,
 		Title:       "Remember",
 		Description: "Store a note, decision, fact, todo or (kind=turn) conversation turn for later sessions.",
-		InputSchema: schemaFor[RememberInput](func(s *jsonschema.Schema) {
-			enum(s, "kind", sage.KindNote, sage.KindDecision, sage.KindFact, sage.KindTodo, sage.KindTurn)
-			plainString(s, "project", "session_id")
-			notNull(s, "tags", "metadata")
-		}),
-		OutputSchema: schemaFor[api.SaveResult](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Remember", IdempotentHint: true,
-			DestructiveHint: hintFalse, OpenWorldHint: hintFalse,
-		},
-	}), h.remember)
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: hintFalse},
+	}, func(s *jsonschema.Schema) {
+		enum(s, "kind", sage.KindNote, sage.KindDecision, sage.KindFact, sage.KindTodo, sage.KindTurn)
+		plainString(s, "project", "session_id")
+		notNull(s, "tags", "metadata")
+	}, h.remember)
 
 	mcp.AddTool(s, add(&mcp.Tool{
 		Name:        ToolSearchMemory,
@@ -201,44 +196,44 @@ func (h *handlers) addTools(s *mcp.Server) {
 		},
 	}), h.searchMemory)
 
-	mcp.AddTool(s, add(&mcp.Tool{
+	addTool(s, add, &mcp.Tool{
 		Name:        ToolForget,
 		Title:       "Forget",
 		Description: "Delete memories permanently: by id, or a whole session.",
-		InputSchema: schemaFor[ForgetInput](func(s *jsonschema.Schema) {
-			notNull(s, "ids")
-		}),
-		OutputSchema: schemaFor[ForgetOutput](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Forget", DestructiveHint: hintTrue, IdempotentHint: true, OpenWorldHint: hintFalse,
-		},
-	}), h.forget)
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: hintTrue},
+	}, func(s *jsonschema.Schema) {
+		notNull(s, "ids")
+	}, h.forget)
 
-	mcp.AddTool(s, add(&mcp.Tool{
+	addTool(s, add, &mcp.Tool{
 		Name:        ToolManageSession,
 		Title:       "Manage sessions",
 		Description: "List recent sessions, or show, rename or export one.",
-		InputSchema: schemaFor[ManageSessionInput](func(s *jsonschema.Schema) {
-			enum(s, "action", ActionList, ActionInfo, ActionRename, ActionExport)
-			enum(s, "format", FormatMarkdown, FormatJSON)
-			prop(s, "format").Default = json.RawMessage(`"` + FormatMarkdown + `"`)
-		}),
-		OutputSchema: schemaFor[ManageSessionOutput](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Manage sessions", DestructiveHint: hintFalse, IdempotentHint: true, OpenWorldHint: hintFalse,
-		},
-	}), h.manageSession)
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: hintFalse},
+	}, func(s *jsonschema.Schema) {
+		enum(s, "action", ActionList, ActionInfo, ActionRename, ActionExport)
+		enum(s, "format", FormatMarkdown, FormatJSON)
+		prop(s, "format").Default = json.RawMessage(`"` + FormatMarkdown + `"`)
+	}, h.manageSession)
 
-	mcp.AddTool(s, add(&mcp.Tool{
-		Name:         ToolGetStatus,
-		Title:        "Sage status",
-		Description:  "Sage's version, database, embedder and memory counts.",
-		InputSchema:  schemaFor[GetStatusInput](nil),
-		OutputSchema: schemaFor[api.Status](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Sage status", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: hintFalse,
-		},
-	}), h.getStatus)
+	addTool(s, add, &mcp.Tool{
+		Name:        ToolGetStatus,
+		Title:       "Sage status",
+		Description: "Sage's version, database, embedder and memory counts.",
+		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
+	}, nil, h.getStatus)
+}
+
+// addTool adds t with handler fn: its input schema is In's, adjusted by
+// input (when not nil), its output schema Out's, and its annotations get
+// its title; every tool of Sage is idempotent and closed-world.
+func addTool[In, Out any](s *mcp.Server, add func(*mcp.Tool) *mcp.Tool, t *mcp.Tool, input func(*jsonschema.Schema), fn mcp.ToolHandlerFor[In, Out]) {
+	t.InputSchema = schemaFor[In](input)
+	t.OutputSchema = schemaFor[Out](nil)
+	t.Annotations.Title = t.Title
+	t.Annotations.IdempotentHint = true
+	t.Annotations.OpenWorldHint = hintFalse
+	mcp.AddTool(s, add(t), fn)
 }
 
 // callService passes in to the service method fn, which validates it, and

@@ -19,8 +19,8 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/shared/textcut"
-	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 func TestParseTime(t *testing.T) {
@@ -185,15 +185,7 @@ func TestEmbedderFailure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embedder: %v", err)
 	}
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := postgres.Open(ctx, url, postgres.Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(db.Close)
-	cs := MustClient(t, MustServe(t, postgres.NewMemoryService(db, emb, nil), Options{}), tokenAlpha)
+	cs := MustClient(t, MustServe(t, postgres.NewMemoryService(postgrestest.MustOpen(t), emb, nil), Options{}), tokenAlpha)
 
 	res := call(t, cs, ToolRemember, map[string]any{"content": "kept while the embedder is down"})
 	if res.IsError && !strings.Contains(text(res), "authentication failed: check SAGE_EMBED_API_KEY") {

@@ -38,6 +38,12 @@ type Registry struct {
 	authThrottled   prometheus.Counter
 }
 
+// latency returns a histogram of durations in seconds, with Prometheus's
+// default buckets, by labels.
+func latency(name, help string, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: prometheus.DefBuckets}, labels)
+}
+
 // New returns a registry with the daemon's metrics, Go's and the
 // process's. ready reports whether the database is reachable (the
 // sage_ready gauge); pool returns the current connection pool, or nil
@@ -48,22 +54,10 @@ func New(ready func(context.Context) error, pool func() *pgxpool.Pool) *Registry
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sage_http_requests_total", Help: "HTTP requests by route, method and status code.",
 		}, []string{"route", "method", "code"}),
-		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sage_http_request_duration_seconds", Help: "HTTP request latency by route.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"route"}),
-		serviceDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sage_service_call_duration_seconds", Help: "Memory service calls (shared by MCP tools and REST) by method and outcome.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"method", "outcome"}),
-		mcpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sage_mcp_request_duration_seconds", Help: "MCP requests by JSON-RPC method and tool (tools/call), with latency.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"method", "tool"}),
-		embedDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sage_embedder_duration_seconds", Help: "Embedder calls by provider and outcome, with latency.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"provider", "outcome"}),
+		httpDuration:    latency("sage_http_request_duration_seconds", "HTTP request latency by route.", "route"),
+		serviceDuration: latency("sage_service_call_duration_seconds", "Memory service calls (shared by MCP tools and REST) by method and outcome.", "method", "outcome"),
+		mcpDuration:     latency("sage_mcp_request_duration_seconds", "MCP requests by JSON-RPC method and tool (tools/call), with latency.", "method", "tool"),
+		embedDuration:   latency("sage_embedder_duration_seconds", "Embedder calls by provider and outcome, with latency.", "provider", "outcome"),
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sage_auth_failures_total", Help: "Requests with a wrong, expired or revoked token or OAuth grant.",
 		}),

@@ -11,6 +11,7 @@ package mock
 
 import (
 	"context"
+	"reflect"
 
 	sage "github.com/sage-mcp/sage/daemon"
 )
@@ -35,118 +36,80 @@ type Service struct {
 
 var _ sage.Service = (*Service)(nil)
 
-func unset(method string) {
-	panic("mock: Service." + method + " called, but " + method + "Fn is nil")
+// must returns fn, or panics naming method when fn is nil.
+func must[F any](fn F, method string) F {
+	if reflect.ValueOf(fn).IsNil() {
+		panic("mock: Service." + method + " called, but " + method + "Fn is nil")
+	}
+	return fn
 }
 
 // SaveTurn calls SaveTurnFn.
 func (s *Service) SaveTurn(ctx context.Context, t sage.Turn) (sage.SaveResult, error) {
-	if s.SaveTurnFn == nil {
-		unset("SaveTurn")
-	}
-	return s.SaveTurnFn(ctx, t)
+	return must(s.SaveTurnFn, "SaveTurn")(ctx, t)
 }
 
 // SaveTurns calls SaveTurnsFn.
 func (s *Service) SaveTurns(ctx context.Context, ts []sage.Turn) ([]sage.SaveResult, error) {
-	if s.SaveTurnsFn == nil {
-		unset("SaveTurns")
-	}
-	return s.SaveTurnsFn(ctx, ts)
+	return must(s.SaveTurnsFn, "SaveTurns")(ctx, ts)
 }
 
 // Remember calls RememberFn.
 func (s *Service) Remember(ctx context.Context, n sage.Note) (sage.SaveResult, error) {
-	if s.RememberFn == nil {
-		unset("Remember")
-	}
-	return s.RememberFn(ctx, n)
+	return must(s.RememberFn, "Remember")(ctx, n)
 }
 
 // Search calls SearchFn.
 func (s *Service) Search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {
-	if s.SearchFn == nil {
-		unset("Search")
-	}
-	return s.SearchFn(ctx, q)
+	return must(s.SearchFn, "Search")(ctx, q)
 }
 
 // Context calls ContextFn.
 func (s *Service) Context(ctx context.Context, q sage.ContextQuery) (sage.Context, error) {
-	if s.ContextFn == nil {
-		unset("Context")
-	}
-	return s.ContextFn(ctx, q)
+	return must(s.ContextFn, "Context")(ctx, q)
 }
 
 // Forget calls ForgetFn.
 func (s *Service) Forget(ctx context.Context, r sage.ForgetRequest) (int64, error) {
-	if s.ForgetFn == nil {
-		unset("Forget")
-	}
-	return s.ForgetFn(ctx, r)
+	return must(s.ForgetFn, "Forget")(ctx, r)
 }
 
 // Sessions calls SessionsFn.
 func (s *Service) Sessions(ctx context.Context, project string, limit int) ([]sage.Session, error) {
-	if s.SessionsFn == nil {
-		unset("Sessions")
-	}
-	return s.SessionsFn(ctx, project, limit)
+	return must(s.SessionsFn, "Sessions")(ctx, project, limit)
 }
 
 // Session calls SessionFn.
 func (s *Service) Session(ctx context.Context, id string) (sage.Session, error) {
-	if s.SessionFn == nil {
-		unset("Session")
-	}
-	return s.SessionFn(ctx, id)
+	return must(s.SessionFn, "Session")(ctx, id)
 }
 
 // RenameSession calls RenameSessionFn.
 func (s *Service) RenameSession(ctx context.Context, id, title string) error {
-	if s.RenameSessionFn == nil {
-		unset("RenameSession")
-	}
-	return s.RenameSessionFn(ctx, id, title)
+	return must(s.RenameSessionFn, "RenameSession")(ctx, id, title)
 }
 
 // SessionMemories calls SessionMemoriesFn.
 func (s *Service) SessionMemories(ctx context.Context, id string) ([]sage.Memory, error) {
-	if s.SessionMemoriesFn == nil {
-		unset("SessionMemories")
-	}
-	return s.SessionMemoriesFn(ctx, id)
+	return must(s.SessionMemoriesFn, "SessionMemories")(ctx, id)
 }
 
 // Export calls ExportFn.
 func (s *Service) Export(ctx context.Context, f sage.Filter, fn func(sage.Memory) error) error {
-	if s.ExportFn == nil {
-		unset("Export")
-	}
-	return s.ExportFn(ctx, f, fn)
+	return must(s.ExportFn, "Export")(ctx, f, fn)
 }
 
 // Import calls ImportFn.
 func (s *Service) Import(ctx context.Context, ms []sage.Memory) (sage.ImportResult, error) {
-	if s.ImportFn == nil {
-		unset("Import")
-	}
-	return s.ImportFn(ctx, ms)
+	return must(s.ImportFn, "Import")(ctx, ms)
 }
 
 // Status calls StatusFn.
 func (s *Service) Status(ctx context.Context) (sage.Status, error) {
-	if s.StatusFn == nil {
-		unset("Status")
-	}
-	return s.StatusFn(ctx)
+	return must(s.StatusFn, "Status")(ctx)
 }
 
 // Reindex calls ReindexFn.
 func (s *Service) Reindex(ctx context.Context, progress func(sage.ReindexProgress)) error {
-	if s.ReindexFn == nil {
-		unset("Reindex")
-	}
-	return s.ReindexFn(ctx, progress)
+	return must(s.ReindexFn, "Reindex")(ctx, progress)
 }

@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/testkit/daemontest"
-	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // MustBinary builds ./cmd/sage-daemon once per test process, with the
@@ -26,7 +25,7 @@ func MustBinary(t testing.TB) string {
 // MustDatabase returns the URL of a fresh, migrated database.
 func MustDatabase(t testing.TB) string {
 	t.Helper()
-	return pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	return postgrestest.MustDatabase(t)
 }
 
 // freeAddr returns a free loopback address.
@@ -125,12 +124,14 @@ func MustEventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// runCmd runs the binary with args and env, with a timeout.
+// runCmd runs the binary with args and env, with a timeout (that does not
+// include building it).
 func runCmd(t testing.TB, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	bin := MustBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, MustBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/backend"
 )
 
 // runMigrate applies every migration (under an advisory lock, so it is
@@ -16,7 +16,7 @@ func runMigrate(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: newLogger(cfg, e.stderr), QueryTimeout: cfg.DBQueryTimeout})
+	db, err := backend.Open(ctx, cfg, newLogger(cfg, e.stderr))
 	if err != nil {
 		return fail(e, err)
 	}

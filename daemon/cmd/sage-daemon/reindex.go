@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/backend"
 	"github.com/sage-mcp/sage/daemon/embed"
 	"github.com/sage-mcp/sage/daemon/postgres"
 )
@@ -26,29 +27,15 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log, QueryTimeout: cfg.DBQueryTimeout})
+	db, err := backend.Open(ctx, cfg, log)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer db.Close()
 	namespaces := []string{*ns}
 	if *ns == "" {
-		rows, err := db.Pool().Query(ctx, `SELECT DISTINCT namespace FROM memories ORDER BY 1`)
-		if err != nil {
-			return fail(e, fmt.Errorf("list namespaces: %w", err))
-		}
-		namespaces = namespaces[:0]
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return fail(e, fmt.Errorf("list namespaces: %w", err))
-			}
-			namespaces = append(namespaces, n)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fail(e, fmt.Errorf("list namespaces: %w", err))
+		if namespaces, err = db.Namespaces(ctx); err != nil {
+			return fail(e, err)
 		}
 	}
 	svc := postgres.NewMemoryService(db, emb, log)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -14,18 +13,12 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/backend"
 	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/daemon/embed"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/daemon/mcpserver"
 	"github.com/sage-mcp/sage/daemon/metrics"
-	"github.com/sage-mcp/sage/daemon/postgres"
-)
-
-// Backoff of the database connection loop.
-const (
-	minBackoff = time.Second
-	maxBackoff = 30 * time.Second
 )
 
 // runServe serves until ctx ends (SIGINT, SIGTERM), then drains in-flight
@@ -80,18 +73,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("sage-daemon listening", "version", sage.Version, "addr", ln.Addr().String(),
 		"embedder", emb.Name(), "model", emb.Model(), "auth", cfg.Auth)
 
-	bctx, cancelBackend := context.WithCancel(ctx)
-	defer cancelBackend()
-	connected := make(chan connection, 1)
-	go func() { connected <- connect(bctx, cfg, log, srv, emb) }()
+	conn := backend.Start(ctx, cfg, log, srv, emb)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
-	conn, fatal, err := waitForStop(ctx, serveErr, connected)
-	if err != nil {
-		cancelBackend()
-		conn.await(connected).close()
+	var fatal error
+	select {
+	case err := <-serveErr:
+		conn.Close()
 		return fmt.Errorf("serve: %w", err)
+	case <-conn.Failed():
+		fatal = conn.Err()
+	case <-ctx.Done():
 	}
 	if fatal != nil && ctx.Err() == nil {
 		log.Error("cannot start: fix the configuration", "err", fatal)
@@ -100,8 +93,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = hs.Shutdown(sctx)
-	cancelBackend()
-	conn.await(connected).close()
+	conn.Close()
 	if fatal != nil && ctx.Err() == nil {
 		return fatal
 	}
@@ -154,102 +146,4 @@ func listen(cfg config.Config, log *slog.Logger, srv *sagehttp.Server) (net.List
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	return sagehttp.LimitListener(ln, cfg.MaxConnections), hs, nil
-}
-
-// waitForStop waits until ctx ends, serving fails (serveErr) or the
-// database connection fails for good (fatal), and returns the connection
-// if it came.
-func waitForStop(ctx context.Context, serveErr <-chan error, connected <-chan connection) (conn *connection, fatal, err error) {
-	pending := connected
-	for {
-		select {
-		case err := <-serveErr:
-			return conn, nil, err
-		case c := <-pending:
-			conn, pending = &c, nil
-			if c.err != nil {
-				return conn, c.err, nil
-			}
-		case <-ctx.Done():
-			return conn, nil, nil
-		}
-	}
-}
-
-// connection is the outcome of connect.
-type connection struct {
-	db       *postgres.DB
-	backfill chan struct{} // closed when the backfill loop has stopped
-	err      error         // a problem retrying cannot fix
-}
-
-// await returns c, or else waits for the connection from connected.
-func (c *connection) await(connected <-chan connection) connection {
-	if c != nil {
-		return *c
-	}
-	return <-connected
-}
-
-// close waits for background work and closes the database.
-func (c connection) close() {
-	if c.db == nil {
-		return
-	}
-	if c.backfill != nil {
-		<-c.backfill
-	}
-	c.db.Close()
-}
-
-// connect opens the database, retrying with backoff until it works or ctx
-// ends, then sets the server's backend. While ctx lives, the open
-// connection serves (and <-ctx.Done() stops its background work). A bad
-// admin token configuration is not retried: it comes back in err.
-func connect(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) connection {
-	backoff := minBackoff
-	for attempt := 1; ; attempt++ {
-		c := openBackend(ctx, cfg, log, srv, emb)
-		if c.err == nil || errors.Is(c.err, sage.ErrInvalid) {
-			return c
-		}
-		if ctx.Err() != nil {
-			return connection{}
-		}
-		srv.SetNotReady(postgres.Redact(c.err, cfg.DatabaseURL))
-		log.Warn("database not ready; serving 503 until it is", "attempt", attempt, "retry_in", backoff, "err", c.err)
-		select {
-		case <-ctx.Done():
-			return connection{}
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
-}
-
-func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, srv *sagehttp.Server, emb sage.Embedder) connection {
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: log.With("component", "postgres"), QueryTimeout: cfg.DBQueryTimeout})
-	if err != nil {
-		return connection{err: err}
-	}
-	svc := postgres.NewMemoryService(db, emb, log.With("component", "memory"))
-	if err := svc.Start(ctx); err != nil {
-		db.Close()
-		return connection{err: err}
-	}
-	tokens := postgres.NewTokenStore(db.Pool())
-	if cfg.Auth {
-		if err := bootstrapToken(ctx, cfg, log, tokens); err != nil {
-			db.Close()
-			return connection{err: fmt.Errorf("admin token: %w", err)}
-		}
-	}
-	srv.SetBackend(&sagehttp.Backend{Service: svc, Tokens: tokens, Pool: db.Pool()})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		svc.RunBackfill(ctx, time.Minute)
-	}()
-	log.Info("database ready")
-	return connection{db: db, backfill: done}
 }

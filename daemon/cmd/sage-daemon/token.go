@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	iofs "io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/daemon/admintoken"
+	"github.com/sage-mcp/sage/daemon/backend"
 	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/daemon/postgres"
 )
@@ -44,7 +44,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Logger: newLogger(cfg, e.stderr), QueryTimeout: cfg.DBQueryTimeout})
+	db, err := backend.Open(ctx, cfg, newLogger(cfg, e.stderr))
 	if err != nil {
 		return fail(e, err)
 	}
@@ -138,8 +138,8 @@ func showToken(e *env, fs *flag.FlagSet, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	path := filepath.Join(dir, TokenFile)
-	b, err := os.ReadFile(path)
+	path := admintoken.Path(dir)
+	secret, err := admintoken.Read(dir)
 	if errors.Is(err, iofs.ErrNotExist) {
 		return fail(e, fmt.Errorf("no token file at %s.\n"+
 			"The daemon writes it at its first start when SAGE_TOKEN is unset, in its data directory (SAGE_DATA_DIR or --data-dir; default: %s).\n"+
@@ -150,7 +150,7 @@ func showToken(e *env, fs *flag.FlagSet, args []string) int {
 	if err != nil {
 		return fail(e, fmt.Errorf("read the token file (SAGE_DATA_DIR or --data-dir: %s): %w", dir, err))
 	}
-	fmt.Fprintln(e.stdout, strings.TrimSpace(string(b)))
+	fmt.Fprintln(e.stdout, secret)
 	return 0
 }
 

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sage-mcp/sage/daemon/admintoken"
 )
 
 // TestTokenShowSaysWhere: token show without a token file names the path
@@ -15,7 +16,7 @@ import (
 func TestTokenShowSaysWhere(t *testing.T) {
 	dir := t.TempDir()
 	withToken := t.TempDir()
-	if err := os.WriteFile(filepath.Join(withToken, TokenFile), []byte("sage_secret-value\n"), 0o600); err != nil {
+	if err := os.WriteFile(admintoken.Path(withToken), []byte("sage_secret-value\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -27,9 +28,9 @@ func TestTokenShowSaysWhere(t *testing.T) {
 		stderr []string
 	}{
 		{"missing, env", map[string]string{"SAGE_DATA_DIR": dir}, nil, 1, "", []string{
-			filepath.Join(dir, TokenFile), "SAGE_DATA_DIR", "--data-dir", "SAGE_TOKEN is unset",
+			admintoken.Path(dir), "SAGE_DATA_DIR", "--data-dir", "SAGE_TOKEN is unset",
 			"docker compose exec sage sage-daemon token show", "token issue"}},
-		{"missing, flag", nil, []string{"--data-dir", dir}, 1, "", []string{filepath.Join(dir, TokenFile), "SAGE_DATA_DIR"}},
+		{"missing, flag", nil, []string{"--data-dir", dir}, 1, "", []string{admintoken.Path(dir), "SAGE_DATA_DIR"}},
 		{"present", map[string]string{"SAGE_DATA_DIR": withToken}, nil, 0, "sage_secret-value\n", nil},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,7 @@
-package main
+// Package admintoken makes sure an admin can get into a fresh sage-daemon:
+// it registers SAGE_TOKEN or the key of the token file in the data
+// directory as an admin key, or generates one and writes it to that file.
+package admintoken
 
 import (
 	"context"
@@ -10,29 +13,56 @@ import (
 	"strings"
 
 	sage "github.com/sage-mcp/sage/daemon"
-	"github.com/sage-mcp/sage/daemon/config"
-	"github.com/sage-mcp/sage/daemon/postgres"
 )
 
-// TokenFile is the name of the generated admin token in SAGE_DATA_DIR.
-const TokenFile = "token"
+// FileName is the name of the generated admin token in SAGE_DATA_DIR.
+const FileName = "token"
 
-// adminSpec is the spec of the bootstrap admin key.
-func adminSpec(name string) sage.TokenSpec {
+// Path returns the token file of the data directory dir.
+func Path(dir string) string { return filepath.Join(dir, FileName) }
+
+// Read returns the key in the token file of dir, without surrounding
+// blanks. A missing file is an error that matches os.ErrNotExist.
+func Read(dir string) (string, error) {
+	b, err := os.ReadFile(Path(dir))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Store is what Bootstrap needs of the token store (postgres.TokenStore).
+type Store interface {
+	EnsureToken(ctx context.Context, spec sage.TokenSpec, secret string) (t sage.Token, created bool, err error)
+	CountActiveKeys(ctx context.Context) (int, error)
+	IssueToken(ctx context.Context, spec sage.TokenSpec) (sage.Token, string, error)
+	RevokeToken(ctx context.Context, id string) error
+}
+
+// Options say where the admin key comes from.
+type Options struct {
+	// Secret is SAGE_TOKEN: when set, it is the admin key.
+	Secret string
+	// DataDir holds the token file; used only when Secret is empty.
+	DataDir string
+}
+
+// spec is the spec of the bootstrap admin key.
+func spec(name string) sage.TokenSpec {
 	return sage.TokenSpec{Name: name, Namespace: sage.DefaultNamespace, Scopes: []string{sage.ScopeAdmin}}
 }
 
-// bootstrapToken makes sure an admin can get in:
-//   - SAGE_TOKEN set: that secret is an admin key (stored hashed, once);
-//   - else a token file in SAGE_DATA_DIR: its secret is an admin key
+// Bootstrap makes sure an admin can get in:
+//   - opts.Secret set: that secret is an admin key (stored hashed, once);
+//   - else a token file in opts.DataDir: its secret is an admin key
 //     (so a fresh database accepts the key the user already has);
 //   - else, when the database has no usable key at all, a new admin key is
-//     generated and written to SAGE_DATA_DIR/token with mode 0600.
+//     generated and written to the token file with mode 0600.
 //
 // The log names the file, never the secret.
-func bootstrapToken(ctx context.Context, cfg config.Config, log *slog.Logger, tokens *postgres.TokenStore) error {
-	if cfg.Token != "" {
-		t, created, err := tokens.EnsureToken(ctx, adminSpec("SAGE_TOKEN"), cfg.Token)
+func Bootstrap(ctx context.Context, tokens Store, opts Options, log *slog.Logger) error {
+	if opts.Secret != "" {
+		t, created, err := tokens.EnsureToken(ctx, spec("SAGE_TOKEN"), opts.Secret)
 		if err != nil {
 			return err
 		}
@@ -43,14 +73,9 @@ func bootstrapToken(ctx context.Context, cfg config.Config, log *slog.Logger, to
 		}
 		return nil
 	}
-	dir, err := cfg.ResolvedDataDir()
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, TokenFile)
-	if b, err := os.ReadFile(path); err == nil {
-		secret := strings.TrimSpace(string(b))
-		t, created, err := tokens.EnsureToken(ctx, adminSpec("generated"), secret)
+	path := Path(opts.DataDir)
+	if secret, err := Read(opts.DataDir); err == nil {
+		t, created, err := tokens.EnsureToken(ctx, spec("generated"), secret)
 		if err != nil {
 			return fmt.Errorf("token file %s: %w", path, err)
 		}
@@ -70,7 +95,7 @@ func bootstrapToken(ctx context.Context, cfg config.Config, log *slog.Logger, to
 			"hint", "sage-daemon token issue --scope admin")
 		return nil
 	}
-	t, secret, err := tokens.IssueToken(ctx, adminSpec("generated"))
+	t, secret, err := tokens.IssueToken(ctx, spec("generated"))
 	if err != nil {
 		return err
 	}
