@@ -9,6 +9,8 @@
 //     settings.json entries the installer writes and the bridge runs.
 //   - dotenv: .env files read as Docker Compose reads them (the installer's
 //     --env-file, the daemon's SAGE_DAEMON_CONFIG).
+//   - program: what every program's main does alike (Main: a context that
+//     SIGINT or SIGTERM cancels, and the exit code).
 //   - textcut: the one rune-safe truncation (Runes, Bytes).
 //   - version: the one version of the three binaries (set with -ldflags -X,
 //     else the build info).
