@@ -2,6 +2,8 @@
 // sage-installer share. Its packages:
 //
 //   - api: the REST wire types of /api/v1, used by the daemon and its clients.
+//   - atomicfile: a file replaced in one step (temporary file, fsync,
+//     rename), for the client config and the installer's writes.
 //   - config: the client configuration file and its resolution (flags >
 //     environment > file), shared by the bridge, the hooks, sage_manage and
 //     the installer.
