@@ -1,6 +1,8 @@
 // Package testenv reads what the test command (make test) provides to tests
 // through the environment: a test without it is skipped on a developer's
 // machine and fails under CI=true, where skipping would hide a broken setup.
+// It also gives the stand-ins for a daemon that is down (RefusedURL) or hung
+// (HungURL).
 package testenv
 
 import (
