@@ -8,7 +8,8 @@
 //   - daemontest: builds and runs the real sage-daemon for end-to-end tests
 //     (its databases come from cmd/sage-testdb, so it links no driver).
 //   - claudetest: the real Claude Code CLI (SAGE_TEST_CLAUDE).
-//   - testenv: what the test command provides through the environment.
+//   - testenv: what the test command provides through the environment, and
+//     the daemon stand-ins of outage tests (RefusedURL, HungURL).
 //   - cmd/sage-pgcheck: checks that the test database is usable.
 //   - cmd/sage-testdb: creates and drops pgtest databases for daemontest.
 package testkit

@@ -27,8 +27,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/sage-mcp/sage/e2e/watch"
 )
 
 // MaxBody bounds a request body the server reads.
@@ -297,9 +298,7 @@ type Server struct {
 	srv     *httptest.Server
 	respond Responder
 
-	mu       sync.Mutex
-	requests []*Request
-	changed  chan struct{} // closed and replaced on every request
+	requests watch.List[*Request]
 }
 
 // New starts a server answering with respond; Close stops it. A nil
@@ -308,7 +307,7 @@ func New(respond Responder) *Server {
 	if respond == nil {
 		respond = func(*Request) Reply { return Reply{Text: "OK."} }
 	}
-	s := &Server{respond: respond, changed: make(chan struct{})}
+	s := &Server{respond: respond}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.srv.URL
 	return s
@@ -322,9 +321,7 @@ func (s *Server) Close() {
 
 // Requests returns every request received so far, in arrival order.
 func (s *Server) Requests() []*Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*Request(nil), s.requests...)
+	return s.requests.All()
 }
 
 // MessagesRequests returns the Messages requests received so far.
@@ -341,22 +338,7 @@ func (s *Server) MessagesRequests() []*Request {
 // WaitFor waits until cond holds for the requests received so far, or
 // timeout passes; it reports whether cond held.
 func (s *Server) WaitFor(timeout time.Duration, cond func([]*Request) bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		s.mu.Lock()
-		reqs := append([]*Request(nil), s.requests...)
-		ch := s.changed
-		s.mu.Unlock()
-		if cond(reqs) {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			return false
-		}
-	}
+	return s.requests.WaitFor(timeout, cond)
 }
 
 func (s *Server) record(r *http.Request, body []byte) *Request {
@@ -367,12 +349,10 @@ func (s *Server) record(r *http.Request, body []byte) *Request {
 			req.Messages = &m
 		}
 	}
-	s.mu.Lock()
-	req.Seq = len(s.requests)
-	s.requests = append(s.requests, req)
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
+	s.requests.Add(func(seq int) *Request {
+		req.Seq = seq
+		return req
+	})
 	return req
 }
 

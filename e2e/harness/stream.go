@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sage-mcp/sage/e2e/watch"
 )
 
 // Event is one line Claude Code prints with --output-format stream-json.
@@ -31,10 +33,9 @@ type Stream struct {
 	done   chan error
 	stderr strings.Builder
 
-	mu      sync.Mutex
-	events  []Event
-	changed chan struct{}
-	reqID   int
+	mu     sync.Mutex // guards stderr and reqID
+	events watch.List[Event]
+	reqID  int
 }
 
 // Stream starts `claude -p --input-format stream-json --output-format
@@ -44,7 +45,7 @@ func (e *Env) Stream(args ...string) *Stream {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	full := append([]string{"-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose"}, args...)
 	cmd := e.Command(ctx, full...)
-	s := &Stream{e: e, cancel: cancel, done: make(chan error, 1), changed: make(chan struct{})}
+	s := &Stream{e: e, cancel: cancel, done: make(chan error, 1)}
 	cmd.Stderr = &lockedWriter{b: &s.stderr, mu: &s.mu}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -67,17 +68,10 @@ func (e *Env) Stream(args ...string) *Stream {
 				continue
 			}
 			ev.Raw = append(json.RawMessage(nil), sc.Bytes()...)
-			s.mu.Lock()
-			s.events = append(s.events, ev)
-			close(s.changed)
-			s.changed = make(chan struct{})
-			s.mu.Unlock()
+			s.events.Add(func(int) Event { return ev })
 		}
 		s.done <- cmd.Wait()
-		s.mu.Lock()
-		close(s.changed)
-		s.changed = make(chan struct{})
-		s.mu.Unlock()
+		s.events.Wake()
 	}()
 	e.T.Cleanup(func() {
 		s.cancel()
@@ -123,9 +117,7 @@ func (s *Stream) Interrupt() {
 
 // Events returns the events printed so far.
 func (s *Stream) Events() []Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Event(nil), s.events...)
+	return s.events.All()
 }
 
 // Results returns the result events printed so far.
@@ -152,22 +144,7 @@ func (s *Stream) SessionID() string {
 // WaitFor waits until cond holds for the events so far, the process ends
 // or timeout passes; it reports whether cond held.
 func (s *Stream) WaitFor(timeout time.Duration, cond func([]Event) bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		s.mu.Lock()
-		evs := append([]Event(nil), s.events...)
-		ch := s.changed
-		s.mu.Unlock()
-		if cond(evs) {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			return false
-		}
-	}
+	return s.events.WaitFor(timeout, cond)
 }
 
 // WaitResults waits for n result events and fails t when they do not come

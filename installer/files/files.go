@@ -1,18 +1,19 @@
 // Package files does the installer's file operations safely: atomic writes
-// (temporary file in the same directory, fsync, rename), backups before an
-// edit, copies of executables that a running copy does not block, and the
-// directories an install creates.
+// (shared/atomicfile: temporary file in the same directory, fsync, rename),
+// backups before an edit, copies of executables that a running copy does not
+// block, and the directories an install creates.
 package files
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/sage-mcp/sage/shared/atomicfile"
 )
 
 // Exists reports whether path exists (a broken symlink counts).
@@ -40,29 +41,7 @@ func WriteAtomic(path string, data []byte, perm fs.FileMode) error {
 	if fi, err := os.Stat(path); err == nil {
 		perm = fi.Mode().Perm()
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // no-op after the rename
-	if err := tmp.Chmod(perm); err != nil && filepath.Separator != '\\' {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
+	if err := atomicfile.Write(path, data, perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -107,24 +86,7 @@ func CopyExecutable(src, dst string) error {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("copy to %s: %w", dst, err)
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return fmt.Errorf("copy to %s: %w", dst, err)
-	}
-	if err := tmp.Chmod(0o755); err != nil && filepath.Separator != '\\' {
-		tmp.Close()
-		return fmt.Errorf("copy to %s: %w", dst, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("copy to %s: %w", dst, err)
-	}
-	if err := os.Rename(name, dst); err != nil {
+	if err := atomicfile.WriteFrom(dst, in, 0o755); err != nil {
 		return fmt.Errorf("copy to %s: %w", dst, err)
 	}
 	return nil

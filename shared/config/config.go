@@ -27,6 +27,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sage-mcp/sage/shared/atomicfile"
 )
 
 // Environment variables read by Resolve and Path.
@@ -256,34 +258,11 @@ func Save(path string, f *File) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".config-*.json")
-	if err != nil {
-		return fmt.Errorf("save config: %w", err)
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
-		tmp.Close()
-		return fmt.Errorf("save config: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save config: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save config: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save config: %w", err)
-	}
-	if err := os.Rename(name, path); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
 	return nil
 }
-
-func isWindows() bool { return filepath.Separator == '\\' }
 
 func readLimited(path string, limit int64) ([]byte, error) {
 	fh, err := os.Open(path)

@@ -1,11 +1,15 @@
 // Package testenv reads what the test command (make test) provides to tests
 // through the environment: a test without it is skipped on a developer's
 // machine and fails under CI=true, where skipping would hide a broken setup.
+// It also gives the stand-ins for a daemon that is down (RefusedURL) or hung
+// (HungURL).
 package testenv
 
 import (
+	"io"
 	"net"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -39,4 +43,45 @@ func RefusedURL(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return "http://" + addr
+}
+
+// HungURL returns an http:// URL on a loopback port where a server accepts
+// connections, reads what comes and never answers: a client waits until its
+// own deadline, as with a hung daemon. The server stops, closing every
+// connection, when t ends.
+func HungURL(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	closed := false
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if closed { // accepted while the cleanup ran
+				c.Close()
+			} else {
+				conns = append(conns, c)
+				go io.Copy(io.Discard, c)
+			}
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		closed = true
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + l.Addr().String()
 }

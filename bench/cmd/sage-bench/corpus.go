@@ -170,37 +170,20 @@ func (f filler) fill(t string) string {
 func (f filler) slot(name string) string {
 	r := f.r
 	pick := func(l []string) string { return l[r.IntN(len(l))] }
+	if l, ok := listSlots[name]; ok {
+		return pick(l)
+	}
 	switch name {
-	case "tech":
-		return pick(techs)
 	case "file":
 		return pick(dirs) + "/" + pick(fileStems) + pick([]string{".go", ".ts", ".py", ".rs", ".sql", ".yaml"})
 	case "func":
 		return pick(verbs) + pick(nouns)
-	case "error":
-		return pick(errorsList)
-	case "person":
-		return pick(people)
-	case "place":
-		return pick(places)
-	case "day":
-		return pick(days)
-	case "topic":
-		return pick(topics)
 	case "num":
 		return fmt.Sprint(2 + r.IntN(998))
 	case "ticket":
 		return fmt.Sprintf("#%d", 100+(f.turn*7919+r.IntN(50))%9000)
 	case "project":
 		return f.project
-	case "word":
-		return pick(words)
-	case "zhtopic":
-		return pick(zhTopics)
-	case "zhplace":
-		return pick(zhPlaces)
-	case "zhthing":
-		return pick(zhThings)
 	}
 	return name
 }
@@ -295,6 +278,12 @@ var (
 		"latency", "throughput", "memory", "timeout", "fallback", "regression", "benchmark", "refactor", "flaky", "hotfix", "rollback",
 		"violin", "pottery", "hiking", "sourdough", "marathon", "chess", "garden", "camera", "bicycle", "aquarium"}
 )
+
+// listSlots are the slots filled with one entry of a list, by name.
+var listSlots = map[string][]string{
+	"tech": techs, "error": errorsList, "person": people, "place": places, "day": days,
+	"topic": topics, "word": words, "zhtopic": zhTopics, "zhplace": zhPlaces, "zhthing": zhThings,
+}
 
 var enUser = []string{
 	"Why does {func} in {file} fail with \"{error}\" when {tech} restarts?",

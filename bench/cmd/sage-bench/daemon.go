@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
 // daemonPkg is the package of the daemon binary built when no -daemon-bin
@@ -36,7 +37,7 @@ type benchDB struct {
 func createDatabase(ctx context.Context, admin string) (*benchDB, error) {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		return nil, fmt.Errorf("create database: connect to %s: %w", redact(admin), err)
+		return nil, fmt.Errorf("create database: connect to %s: %w", pgtest.Redact(admin), err)
 	}
 	defer conn.Close(ctx)
 	name := "sage_bench_" + randomHex(6)
@@ -263,13 +264,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// redact hides the password of a URL.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }

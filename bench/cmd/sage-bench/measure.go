@@ -109,41 +109,28 @@ func closeAll(css []*mcp.ClientSession) {
 // concurrent MCP sessions. It stops at the first failure.
 func seed(ctx context.Context, css []*mcp.ClientSession, c *corpus, meter *cpuMeter, log io.Writer) (seedResult, error) {
 	res := seedResult{Memories: c.n, Sessions: c.Sessions(), Clients: len(css)}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next, done, dedup, bytes atomic.Int64
+	var done, dedup, bytes atomic.Int64
 	lat := make([][]time.Duration, len(css))
 	p := &progress{w: log, last: time.Now()}
 	cpu0 := meter.sample(ctx)
 	start := time.Now()
-	var wg sync.WaitGroup
-	for w, cs := range css {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= c.n {
-					return
-				}
-				t := c.Turn(i)
-				t0 := time.Now()
-				r, err := save(ctx, cs, t)
-				if err != nil {
-					cancel(fmt.Errorf("seed turn %d: %w", i, err))
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-				if r.Deduplicated {
-					dedup.Add(1)
-				}
-				bytes.Add(int64(len(t.UserPrompt) + len(t.AssistantResponse)))
-				n := done.Add(1)
-				p.maybe("sage-bench: seeded %d/%d (%.0f saves/s)", n, c.n, float64(n)/time.Since(start).Seconds())
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err := context.Cause(ctx); err != nil {
+	elapsed, err := forEach(ctx, css, c.n, func(ctx context.Context, w int, cs *mcp.ClientSession, i int) error {
+		t := c.Turn(i)
+		t0 := time.Now()
+		r, err := save(ctx, cs, t)
+		if err != nil {
+			return fmt.Errorf("seed turn %d: %w", i, err)
+		}
+		lat[w] = append(lat[w], time.Since(t0))
+		if r.Deduplicated {
+			dedup.Add(1)
+		}
+		bytes.Add(int64(len(t.UserPrompt) + len(t.AssistantResponse)))
+		n := done.Add(1)
+		p.maybe("sage-bench: seeded %d/%d (%.0f saves/s)", n, c.n, float64(n)/time.Since(start).Seconds())
+		return nil
+	})
+	if err != nil {
 		return res, err
 	}
 	res.CPU = meter.perCall(cpu0, meter.sample(ctx), c.n)
@@ -153,6 +140,33 @@ func seed(ctx context.Context, css []*mcp.ClientSession, c *corpus, meter *cpuMe
 	res.TextBytes = bytes.Load()
 	res.Latency = summarize(slices.Concat(lat...))
 	return res, nil
+}
+
+// forEach calls do for the items 0 to n-1 from one goroutine per session
+// (w is the session's index in css), each taking the next item in turn. The
+// first error stops them all and is returned. It returns how long it took.
+func forEach(ctx context.Context, css []*mcp.ClientSession, n int, do func(ctx context.Context, w int, cs *mcp.ClientSession, i int) error) (time.Duration, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w, cs := range css {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := do(ctx, w, cs, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), context.Cause(ctx)
 }
 
 // phaseResult is the outcome of one query phase.
@@ -180,36 +194,22 @@ type queryFunc func(ctx context.Context, cs *mcp.ClientSession, q query) (int, e
 func measure(ctx context.Context, tool string, fn queryFunc, css []*mcp.ClientSession, warmup, qs []query, meter *cpuMeter, log io.Writer) (phaseResult, error) {
 	res := phaseResult{Tool: tool, Concurrency: len(css), Calls: len(qs)}
 	run := func(qs []query, timed bool) ([]time.Duration, []int, time.Duration, error) {
-		ctx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
-		var next atomic.Int64
 		lat := make([]time.Duration, len(qs))
 		got := make([]int, len(qs))
 		p := &progress{w: log, last: time.Now()}
-		start := time.Now()
-		var wg sync.WaitGroup
-		for _, cs := range css {
-			wg.Go(func() {
-				for ctx.Err() == nil {
-					i := int(next.Add(1) - 1)
-					if i >= len(qs) {
-						return
-					}
-					t0 := time.Now()
-					n, err := fn(ctx, cs, qs[i])
-					if err != nil {
-						cancel(fmt.Errorf("query %q: %w", qs[i].Text, err))
-						return
-					}
-					lat[i], got[i] = time.Since(t0), n
-					if timed {
-						p.maybe("sage-bench: %s c=%d: %d/%d", tool, len(css), i+1, len(qs))
-					}
-				}
-			})
-		}
-		wg.Wait()
-		return lat, got, time.Since(start), context.Cause(ctx)
+		elapsed, err := forEach(ctx, css, len(qs), func(ctx context.Context, _ int, cs *mcp.ClientSession, i int) error {
+			t0 := time.Now()
+			n, err := fn(ctx, cs, qs[i])
+			if err != nil {
+				return fmt.Errorf("query %q: %w", qs[i].Text, err)
+			}
+			lat[i], got[i] = time.Since(t0), n
+			if timed {
+				p.maybe("sage-bench: %s c=%d: %d/%d", tool, len(css), i+1, len(qs))
+			}
+			return nil
+		})
+		return lat, got, elapsed, err
 	}
 	if _, _, _, err := run(warmup, false); err != nil {
 		return res, fmt.Errorf("%s warmup: %w", tool, err)

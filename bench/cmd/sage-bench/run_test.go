@@ -160,7 +160,7 @@ func TestCreateAndDropDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !benchDatabases(t, admin)[db.name] || !strings.Contains(db.url, "/"+db.name) {
-		t.Fatalf("database %s (%s) not created", db.name, redact(db.url))
+		t.Fatalf("database %s (%s) not created", db.name, pgtest.Redact(db.url))
 	}
 	if err := db.drop(ctx); err != nil {
 		t.Fatal(err)

@@ -7,12 +7,10 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
+
+	"github.com/sage-mcp/sage/shared/program"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	program.Main(func(ctx context.Context) int { return Run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sage-mcp/sage/e2e/harness"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // setup is one way Claude Code runs.
@@ -43,15 +43,8 @@ func measure(b *testing.B, n int, w io.Writer) (err error) {
 			err = errors.New("harness failed (see above)")
 		}
 	}()
-	refused, err := refusedURL()
-	if err != nil {
-		return err
-	}
-	hung, stop, err := hungURL()
-	if err != nil {
-		return err
-	}
-	defer stop()
+	refused := testenv.RefusedURL(b) + "/mcp"
+	hung := testenv.HungURL(b) + "/mcp" // stops when b ends
 	debug := []string{"SAGE_HOOKS_DEBUG=1"}
 	setups := []*setup{
 		{name: "no Sage", env: harness.New(b, harness.Options{Sage: harness.None})},
@@ -115,46 +108,4 @@ func hookTotal(cache string) time.Duration {
 		}
 	}
 	return sum
-}
-
-// refusedURL is a daemon URL on a loopback port nothing listens on.
-func refusedURL() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/mcp", nil
-}
-
-// hungURL is a daemon that accepts connections and never answers.
-func hungURL() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go io.Copy(io.Discard, c)
-		}
-	}()
-	stop := func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}
-	return "http://" + ln.Addr().String() + "/mcp", stop, nil
 }

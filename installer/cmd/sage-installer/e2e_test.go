@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/sage-mcp/sage/installer/claude"
-	"github.com/sage-mcp/sage/shared/claudehooks"
 	"github.com/sage-mcp/sage/testkit/claudetest"
 	"github.com/sage-mcp/sage/testkit/daemontest"
 )
@@ -49,17 +48,7 @@ func TestClaudeCodeSeesSage(t *testing.T) {
 				t.Error("claude mcp list printed the token")
 			}
 
-			settings := MustRead(t, h.path(".claude/settings.json"))
-			doc, err := claude.ParseDoc("settings.json", []byte(settings))
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, _ := claude.CountHooks(doc)
-			for _, ev := range claudehooks.Events {
-				if n[ev] != 1 {
-					t.Errorf("settings.json: %d Sage hooks for %s:\n%s", n[ev], ev, settings)
-				}
-			}
+			MustSageHooks(t, h)
 
 			// A second install leaves Claude Code's registration alone.
 			cj := MustRead(t, h.path(".claude.json"))

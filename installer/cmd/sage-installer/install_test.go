@@ -70,6 +70,24 @@ func MustRead(t *testing.T, path string) string {
 	return string(b)
 }
 
+// MustSageHooks reads the settings.json in h and fails t unless it holds
+// exactly one Sage hook for each event Sage uses; it returns the file.
+func MustSageHooks(t *testing.T, h testHome) string {
+	t.Helper()
+	settings := MustRead(t, h.path(".claude/settings.json"))
+	doc, err := claude.ParseDoc("settings.json", []byte(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := claude.CountHooks(doc)
+	for _, ev := range claudehooks.Events {
+		if n[ev] != 1 {
+			t.Errorf("settings.json: %d Sage hooks for %s:\n%s", n[ev], ev, settings)
+		}
+	}
+	return settings
+}
+
 // run runs sage-installer in this process.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -273,17 +291,7 @@ func TestInstallIdempotentAndUninstallRestores(t *testing.T) {
 			if err := json.Unmarshal(entry, &e); err != nil || e.Type != "stdio" || e.Command != h.path(".local/bin/sage-bridge") {
 				t.Errorf("mcpServers.sage = %s", entry)
 			}
-			settings := MustRead(t, h.path(".claude/settings.json"))
-			sdoc, err := claude.ParseDoc("settings.json", []byte(settings))
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, _ := claude.CountHooks(sdoc)
-			for _, ev := range claudehooks.Events {
-				if n[ev] != 1 {
-					t.Errorf("settings: %d Sage hooks for %s", n[ev], ev)
-				}
-			}
+			settings := MustSageHooks(t, h)
 			for rel, content := range tt.files {
 				if !strings.HasSuffix(rel, ".json") || strings.Contains(rel, "sage/") {
 					continue
