@@ -1,16 +1,15 @@
 package http_test
 
 import (
-	"context"
 	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sage-mcp/sage/daemon/embed"
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -31,13 +30,7 @@ func TestEmbedderDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := sagehttp.New(sagehttp.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := postgres.Open(ctx, MustDatabase(t), postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	db := postgrestest.MustOpen(t)
 	tokens := postgres.NewTokenStore(db.Pool())
 	emb = srv.Metrics().Embedder(emb)
 	srv.ReportEmbedder(emb)
