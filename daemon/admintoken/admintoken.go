@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/shared/atomicfile"
 )
 
 // FileName is the name of the generated admin token in SAGE_DATA_DIR.
@@ -110,27 +111,10 @@ func Bootstrap(ctx context.Context, tokens Store, opts Options, log *slog.Logger
 // writeSecretFile writes secret to path with mode 0600 (directory 0700),
 // atomically.
 func writeSecretFile(path, secret string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".token-*")
-	if err != nil {
-		return fmt.Errorf("write token file: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write token file: %w", err)
-	}
-	if _, err := f.WriteString(secret + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("write token file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write token file: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.Write(path, []byte(secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write token file: %w", err)
 	}
 	return nil

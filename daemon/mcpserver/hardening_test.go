@@ -18,6 +18,7 @@ import (
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/mock"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // rpcAnswer is a JSON-RPC response as the tests read it.
@@ -246,30 +247,12 @@ func TestProtocolErrorCodes(t *testing.T) {
 	}
 }
 
-// syncLog is a log sink safe for concurrent use.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestCanceledCallNotAnError: a call the client cancels fails with
 // whatever the database says then; that is logged at debug level, not as
 // an error.
 func TestCanceledCallNotAnError(t *testing.T) {
 	t.Parallel()
-	logs := &syncLog{}
+	logs := &daemontest.Output{}
 	started := make(chan struct{})
 	var once sync.Once
 	svc := failingService(errors.New("search: ERROR: canceling statement due to user request (SQLSTATE 57014)"), func(ctx context.Context) {

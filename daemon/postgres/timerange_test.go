@@ -1,36 +1,17 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/postgres"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // mustEncode fails t unless v encodes as JSON (the REST and MCP answers
 // are JSON: a time outside the years 0–9999 does not encode).
@@ -58,7 +39,7 @@ func TestOutOfRangeRows(t *testing.T) {
 	t.Parallel()
 	ctx := sage.WithNamespace(context.Background(), "ns")
 	db := MustOpen(t, MustDatabase(t))
-	logs := &syncBuffer{}
+	logs := &daemontest.Output{}
 	svc := postgres.NewMemoryService(db, MustBuiltin(t, 384), slog.New(slog.NewJSONHandler(logs, nil)))
 
 	bad := map[string]string{ // session → the occurred_at SQL sets
