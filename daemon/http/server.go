@@ -203,6 +203,7 @@ func (s *Server) routes() http.Handler {
 	rest("POST "+v+"/notes", v+"/notes", sage.ScopeMemories, s.saveNote)
 	rest("GET "+v+"/search", v+"/search", sage.ScopeMemories, s.search)
 	rest("GET "+v+"/context", v+"/context", sage.ScopeMemories, s.context)
+	rest("GET "+v+"/injections", v+"/injections", sage.ScopeMemories, s.injections)
 	rest("GET "+v+"/sessions", v+"/sessions", sage.ScopeMemories, s.sessions)
 	rest("GET "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.session)
 	rest("PATCH "+v+"/sessions/{id}", v+"/sessions/{id}", sage.ScopeMemories, s.renameSession)
