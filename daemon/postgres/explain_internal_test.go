@@ -227,7 +227,7 @@ func TestQueryPlans(t *testing.T) {
 	}
 	var plan string
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		sql, args, err := s.keywordSQL(ctx, tx, sage.DefaultNamespace, "xylophone concert", sage.Filter{}, 50)
+		sql, args, _, err := s.keywordSQL(ctx, tx, sage.DefaultNamespace, "xylophone concert", sage.Filter{}, 50)
 		if err != nil {
 			return err
 		}

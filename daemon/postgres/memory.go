@@ -190,12 +190,11 @@ func (s *MemoryService) newRecord(ns string, m sage.Memory) *record {
 	return &record{m: m, tokens: indexTokens(m), embedTxt: m.Text}
 }
 
-// maxIndexedMetaValue is the longest metadata string value that is indexed.
-const maxIndexedMetaValue = 200
-
-// indexTokens is the text indexed for full-text search: the memory's text,
-// its tags, the short string values of its metadata (a speaker's name, a
-// title) and the date it happened (so "May 2023" finds it).
+// indexTokens is the text indexed for full-text search: the memory's text
+// and its tags, nothing else. Metadata values (a working directory, the
+// client) and the date would match every memory a hook saved; questions
+// about time go through the date-aware query path (tokenize.ParseTime) and
+// filter on occurred_at instead.
 func indexTokens(m sage.Memory) string {
 	var b strings.Builder
 	b.WriteString(m.Text)
@@ -203,22 +202,6 @@ func indexTokens(m sage.Memory) string {
 		b.WriteString(" ")
 		b.WriteString(t)
 	}
-	var meta map[string]any
-	if json.Unmarshal(m.Metadata, &meta) == nil {
-		keys := make([]string, 0, len(meta))
-		for k := range meta {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if v, ok := meta[k].(string); ok && len(v) <= maxIndexedMetaValue {
-				b.WriteString(" ")
-				b.WriteString(v)
-			}
-		}
-	}
-	b.WriteString(" ")
-	b.WriteString(m.OccurredAt.Format("2 January 2006"))
 	return tokenize.IndexString(b.String())
 }
 

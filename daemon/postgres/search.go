@@ -198,6 +198,9 @@ type candidate struct {
 	score float64 // retriever's own score, higher is better
 	hash  string
 	at    time.Time
+	// kw and vec are each retriever's rank and score of the memory (see
+	// sage.Result).
+	kw, vec sage.Hit
 }
 
 // Search ranks memories by relevance to the query (see sage.Service).
@@ -332,6 +335,7 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 			continue // zero vector: no direction, no similarity
 		}
 		c.score = 1 - d
+		c.vec = sage.Hit{Rank: len(out) + 1, Score: c.score}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -404,7 +408,7 @@ func (s *MemoryService) exactSemanticSQL(ns string, vec []float32, f sage.Filter
 // BM25-like score: each matching term weighs its inverse document frequency,
 // so rare words (names, places, things) count more than common ones.
 func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) ([]candidate, error) {
-	sql, args, err := s.keywordSQL(ctx, tx, ns, query, f, pool)
+	sql, args, best, err := s.keywordSQL(ctx, tx, ns, query, f, pool)
 	if err != nil || sql == "" {
 		return nil, err
 	}
@@ -415,10 +419,12 @@ func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query strin
 	var out []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.id, &c.score, &c.hash, (*timestamptz)(&c.at)); err != nil {
+		var norm float64
+		if err := rows.Scan(&c.id, &c.score, &norm, &c.hash, (*timestamptz)(&c.at)); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		c.kw = sage.Hit{Rank: len(out) + 1, Score: min(max(norm/best, 0), 1)}
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -506,17 +512,20 @@ func (s *MemoryService) stats(ctx context.Context, tx querier) (*termStats, erro
 // has no term found in any memory. It looks up the document frequency of
 // each term first: from the planner's statistics for common terms, by a
 // capped count through the GIN index for the others.
-func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) (string, []any, error) {
+//
+// best is the query's best possible normalized score (see bestScore): a
+// candidate's norm column divided by best is in [0, 1].
+func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query string, f sage.Filter, pool int) (sql string, args []any, best float64, err error) {
 	terms := tokenize.QueryTerms(query)
 	if len(terms) > maxQueryTerms {
 		terms = terms[:maxQueryTerms]
 	}
 	if len(terms) == 0 {
-		return "", nil, nil
+		return "", nil, 0, nil
 	}
 	st, err := s.stats(ctx, tx)
 	if err != nil {
-		return "", nil, err
+		return "", nil, 0, err
 	}
 	total := max(st.total, 1)
 	dfs := make([]float64, len(terms))
@@ -537,11 +546,11 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 				WHERE tsv @@ to_tsquery('simple', t) LIMIT %d) x)
 			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, dfCap), count)
 		if err != nil {
-			return "", nil, err
+			return "", nil, 0, err
 		}
 		counted, err := pgx.CollectRows(rows, pgx.RowTo[float64])
 		if err != nil {
-			return "", nil, err
+			return "", nil, 0, err
 		}
 		for j, df := range counted {
 			dfs[countIdx[j]] = df
@@ -559,8 +568,9 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 		}
 	}
 	if len(found) == 0 {
-		return "", nil, nil
+		return "", nil, 0, nil
 	}
+	best = bestScore(dfs, max(total, normStore))
 	var all []string
 	for _, t := range found {
 		all = append(all, t.q)
@@ -594,13 +604,15 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 		selector = strings.Join(together, " & ")
 	}
 	// The rarest maxScoredTerms terms score (the others weigh least).
-	var score []string
+	// norm is the same with every idf taken in a store of at least
+	// normStore memories (see bestScore).
+	var score, norm []string
 	for i, t := range found {
 		if i == maxScoredTerms {
 			break
 		}
-		idf := math.Log(1 + (total-t.df+0.5)/(t.df+0.5))
-		score = append(score, fmt.Sprintf("(d @@ %s::tsquery)::int * %.6f::float8", quoteLiteral(t.q), idf))
+		score = append(score, fmt.Sprintf("(d @@ %s::tsquery)::int * %.6f::float8", quoteLiteral(t.q), idf(t.df, total)))
+		norm = append(norm, fmt.Sprintf("(d @@ %s::tsquery)::int * %.6f::float8", quoteLiteral(t.q), idf(t.df, max(total, normStore))))
 	}
 	w := filterWhere(ns, f, selector, strings.Join(all, " | "))
 	// The innermost query detoasts each candidate's tsv once (d); every
@@ -608,14 +620,55 @@ func (s *MemoryService) keywordSQL(ctx context.Context, tx querier, ns, query st
 	// idf, normalized by length (BM25's b = 0.25 over distinct terms); then,
 	// for the best pool rows only, cover density as a small bonus for terms
 	// found close together.
-	sql := fmt.Sprintf(`SELECT id, score + 0.1::float8 * ts_rank_cd(d, to_tsquery('simple', $2), 1) AS score, content_hash, occurred_at FROM (
+	sql = fmt.Sprintf(`SELECT id, score + 0.1::float8 * ts_rank_cd(d, to_tsquery('simple', $2), 1) AS score, norm, content_hash, occurred_at FROM (
 		SELECT id, content_hash, occurred_at, d,
-			(%s) / (0.75::float8 + length(d) / 160.0::float8) AS score
+			(%[1]s) / (%[3]g::float8 + length(d) / %[4]g::float8) AS score,
+			(%[2]s) / (%[3]g::float8 + length(d) / %[4]g::float8) AS norm
 		FROM (SELECT id, content_hash, occurred_at, tsv || ''::tsvector AS d FROM memories
-			WHERE tsv @@ to_tsquery('simple', $1) AND %s LIMIT %d) m
-		ORDER BY score DESC, occurred_at DESC LIMIT %d
-	) c ORDER BY 2 DESC, occurred_at DESC`, strings.Join(score, " + "), w.sql(), maxScored, pool)
-	return sql, w.args, nil
+			WHERE tsv @@ to_tsquery('simple', $1) AND %[5]s LIMIT %[6]d) m
+		ORDER BY score DESC, occurred_at DESC LIMIT %[7]d
+	) c ORDER BY 2 DESC, occurred_at DESC`, strings.Join(score, " + "), strings.Join(norm, " + "), lengthNorm, lengthScale, w.sql(), maxScored, pool)
+	return sql, w.args, best, nil
+}
+
+// Keyword scoring: a candidate scores the idf of each matching term over
+// lengthNorm + (its distinct terms) / lengthScale.
+const (
+	lengthNorm  = 0.75
+	lengthScale = 160.0
+	// normStore is the smallest store size the normalized keyword score
+	// (sage.Result.Keyword.Score) takes idf in: in a store of a handful of
+	// memories every word is "common", and without a floor the same match
+	// would score differently with 5 memories than with 100 000.
+	normStore = 1000.0
+)
+
+// idf is the inverse document frequency of a term held by df of total
+// memories.
+func idf(df, total float64) float64 {
+	return math.Log(1 + (total-df+0.5)/(df+0.5))
+}
+
+// bestScore is the best keyword score a query of terms with document
+// frequencies dfs (0: found nowhere) can get in a store of total memories
+// (the search passes at least normStore):
+// that of a memory holding its maxScoredTerms rarest terms and nothing
+// else. Terms found nowhere count (no memory holds them, so a query of
+// unknown words scores low everywhere), which makes score/best the share
+// of the query's information a memory matches, comparable across store
+// sizes.
+func bestScore(dfs []float64, total float64) float64 {
+	idfs := make([]float64, len(dfs))
+	for i, df := range dfs {
+		idfs[i] = idf(df, total)
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(idfs)))
+	idfs = idfs[:min(len(idfs), maxScoredTerms)]
+	sum := 0.0
+	for _, v := range idfs {
+		sum += v
+	}
+	return sum / (lengthNorm + float64(len(idfs))/lengthScale)
 }
 
 // fuse merges ranked lists with reciprocal rank fusion.
@@ -633,6 +686,12 @@ func fuse(lists ...[]candidate) []candidate {
 				order = append(order, c.id)
 			}
 			f.score += 1 / float64(rrfK+rank+1)
+			if c.kw.Rank > 0 {
+				f.kw = c.kw
+			}
+			if c.vec.Rank > 0 {
+				f.vec = c.vec
+			}
 		}
 	}
 	out := make([]candidate, 0, len(order))
@@ -698,7 +757,7 @@ func (s *MemoryService) fetch(ctx context.Context, ns string, cs []candidate) ([
 	out := make([]sage.Result, 0, len(cs))
 	for _, c := range cs {
 		if m, ok := got[c.id]; ok { // deleted meanwhile: skip
-			out = append(out, sage.Result{Memory: m, Score: c.score})
+			out = append(out, sage.Result{Memory: m, Score: c.score, Keyword: c.kw, Vector: c.vec})
 		}
 	}
 	return out, nil
