@@ -64,8 +64,13 @@ func (s *MemoryService) analyze() {
 		s.logger.Warn("analyze memories", "err", err)
 		return
 	}
+	s.dropStats()
+	s.logger.Debug("analyzed memories after bulk inserts", "rows", rows)
+}
+
+// dropStats makes the next search read the term statistics again.
+func (s *MemoryService) dropStats() {
 	s.statsMu.Lock()
 	s.termStats = nil
 	s.statsMu.Unlock()
-	s.logger.Debug("analyzed memories after bulk inserts", "rows", rows)
 }

@@ -217,11 +217,43 @@ func (s *MemoryService) Search(ctx context.Context, q sage.SearchQuery) ([]sage.
 	if q.Mode == "" {
 		q.Mode = sage.ModeHybrid
 	}
-	res, err := s.search(ctx, q)
+	// A question about a time ("last week", "in March", "昨天") searches
+	// that window for the rest of the question.
+	rest, w, timed := tokenize.ParseTime(q.Query, s.now().UTC())
+	if timed {
+		var empty bool
+		q.Query = rest
+		q.Filter, empty = narrow(q.Filter, w)
+		if empty {
+			return []sage.Result{}, nil
+		}
+	}
+	var res []sage.Result
+	var err error
+	if !timed || tokenize.Informative(q.Query) {
+		res, err = s.search(ctx, q)
+	}
+	if err == nil && timed && len(res) == 0 {
+		// Nothing in the window matches the rest of the question ("what
+		// happened in May 2023"): what happened then, latest first.
+		res, err = s.recent(ctx, q.Filter, q.Limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	return res, nil
+}
+
+// narrow restricts f to the window w; empty reports that nothing is left.
+func narrow(f sage.Filter, w tokenize.Window) (_ sage.Filter, empty bool) {
+	if f.Since.IsZero() || w.Since.After(f.Since) {
+		f.Since = w.Since
+	}
+	until := w.Until.Add(-time.Microsecond) // Until is inclusive
+	if f.Until.IsZero() || until.Before(f.Until) {
+		f.Until = until
+	}
+	return f, f.Since.After(f.Until)
 }
 
 func (s *MemoryService) search(ctx context.Context, q sage.SearchQuery) ([]sage.Result, error) {

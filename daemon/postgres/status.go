@@ -111,12 +111,15 @@ func (s *MemoryService) storeVectors(ctx context.Context, tx pgx.Tx, ids []int64
 	return nil
 }
 
-// RunBackfill runs Backfill every interval until ctx ends. Failures are
-// logged and retried at the next tick.
+// RunBackfill runs Retokenize and Backfill every interval until ctx ends.
+// Failures are logged and retried at the next tick.
 func (s *MemoryService) RunBackfill(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		if n, err := s.Retokenize(ctx); n > 0 || err != nil {
+			s.logger.Info("rebuilt search terms of memories stored by an older tokenizer", "count", n, "err", err)
+		}
 		n, err := s.Backfill(ctx)
 		if n > 0 {
 			s.logger.Info("backfilled pending embeddings", "count", n)

@@ -209,6 +209,17 @@ func QueryTerms(q string) []string {
 	return out
 }
 
+// Informative reports whether q holds a term that is not a stop word.
+func Informative(q string) bool {
+	found := false
+	terms(q, func(_, word string) {
+		if !IsStopWord(word) {
+			found = true
+		}
+	})
+	return found
+}
+
 // IsStopWord reports whether w is a very common English or Chinese function
 // word, which search queries ignore.
 func IsStopWord(w string) bool {
