@@ -20,7 +20,8 @@ import (
 // Thresholds are the gate of one embedding model. A result passes when
 // any rule holds:
 //   - its keyword score is at least Keyword;
-//   - its vector score is at least Vector (when Vector > 0);
+//   - its vector score is at least Vector (when Vector > 0; 0: the vector
+//     retriever alone never suffices);
 //   - both retrievers found it, with at least BothKeyword and BothVector
 //     (when BothVector > 0).
 type Thresholds struct {
@@ -32,12 +33,16 @@ type Thresholds struct {
 
 // KeywordOnly is the gate of an embedding model without calibrated
 // thresholds: the keyword rule alone.
-var KeywordOnly = Thresholds{Keyword: 0.5}
+var KeywordOnly = Thresholds{Keyword: 0.45}
 
 // builtin holds the calibrated thresholds, by stored model key
 // (postgres.ModelKey: the model name with "@<dimensions>").
 var builtin = map[string]Thresholds{
-	"builtin-fh-v1@384": {Keyword: 0.5, Vector: 0.62, BothKeyword: 0.3, BothVector: 0.42},
+	// sage-gate-bench -calibrate -min-clean 0.96 (docs/BENCHMARKS.md): the
+	// builtin embedder's cosine alone never separates related prompts
+	// from unrelated ones (both reach 0.3), so it only backs a keyword
+	// match.
+	"builtin-fh-v1@384": {Keyword: 0.45, BothKeyword: 0.30, BothVector: 0.20},
 }
 
 // For returns the thresholds of the embedding model key, and whether they
@@ -65,17 +70,34 @@ type Verdict struct {
 	Reason string
 }
 
-// Decide applies t to one result's hits. A zero Rank means the retriever
-// did not return the result, whatever its score.
-func (t Thresholds) Decide(keyword, vector sage.Hit) Verdict {
+// rule is the rule of t that passes the hits: 'k' (keyword), 'v'
+// (vector), 'b' (both), or 0 for none. A zero Rank means the retriever did
+// not return the result, whatever its score.
+func (t Thresholds) rule(keyword, vector sage.Hit) byte {
 	kOK, vOK := keyword.Rank > 0, vector.Rank > 0
 	k, v := keyword.Score, vector.Score
 	switch {
 	case kOK && k >= t.Keyword:
-		return Verdict{true, fmt.Sprintf("keyword %.2f ≥ %.2f", k, t.Keyword)}
+		return 'k'
 	case vOK && t.Vector > 0 && v >= t.Vector:
-		return Verdict{true, fmt.Sprintf("vector %.2f ≥ %.2f", v, t.Vector)}
+		return 'v'
 	case kOK && vOK && t.BothVector > 0 && k >= t.BothKeyword && v >= t.BothVector:
+		return 'b'
+	}
+	return 0
+}
+
+// Decide applies t to one result's hits and says why. A zero Rank means
+// the retriever did not return the result, whatever its score.
+func (t Thresholds) Decide(keyword, vector sage.Hit) Verdict {
+	kOK, vOK := keyword.Rank > 0, vector.Rank > 0
+	k, v := keyword.Score, vector.Score
+	switch t.rule(keyword, vector) {
+	case 'k':
+		return Verdict{true, fmt.Sprintf("keyword %.2f ≥ %.2f", k, t.Keyword)}
+	case 'v':
+		return Verdict{true, fmt.Sprintf("vector %.2f ≥ %.2f", v, t.Vector)}
+	case 'b':
 		return Verdict{true, fmt.Sprintf("both: keyword %.2f ≥ %.2f, vector %.2f ≥ %.2f", k, t.BothKeyword, v, t.BothVector)}
 	}
 	var parts []string
@@ -84,18 +106,25 @@ func (t Thresholds) Decide(keyword, vector sage.Hit) Verdict {
 	} else {
 		parts = append(parts, "no keyword match")
 	}
+	if t.Vector > 0 {
+		if vOK {
+			parts = append(parts, fmt.Sprintf("vector %.2f < %.2f", v, t.Vector))
+		} else {
+			parts = append(parts, "no vector match")
+		}
+	}
 	switch {
+	case t.BothVector > 0 && vOK:
+		parts = append(parts, fmt.Sprintf("both need keyword ≥ %.2f and vector ≥ %.2f (vector %.2f)", t.BothKeyword, t.BothVector, v))
+	case t.BothVector > 0:
+		parts = append(parts, "no vector match")
 	case t.Vector <= 0:
 		parts = append(parts, "vector not calibrated for this model")
-	case vOK:
-		parts = append(parts, fmt.Sprintf("vector %.2f < %.2f", v, t.Vector))
-	default:
-		parts = append(parts, "no vector match")
 	}
 	return Verdict{false, strings.Join(parts, ", ")}
 }
 
 // Pass reports whether r passes t.
 func (t Thresholds) Pass(r sage.Result) bool {
-	return t.Decide(r.Keyword, r.Vector).Pass
+	return t.rule(r.Keyword, r.Vector) != 0
 }

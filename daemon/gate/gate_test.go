@@ -24,6 +24,8 @@ func TestDecide(t *testing.T) {
 		{"keyword weak, no vector", th, hit(1, 0.4), sage.Hit{}, false, "no vector match"},
 		{"score without rank ignored", th, hit(0, 0.9), hit(0, 0.9), false, "no keyword match"},
 		{"nothing", th, sage.Hit{}, sage.Hit{}, false, "no keyword match, no vector match"},
+		{"vector alone off", Thresholds{Keyword: 0.45, BothKeyword: 0.3, BothVector: 0.2}, sage.Hit{}, hit(1, 0.99), false, "both need keyword ≥ 0.30 and vector ≥ 0.20 (vector 0.99)"},
+		{"both rule", Thresholds{Keyword: 0.45, BothKeyword: 0.3, BothVector: 0.2}, hit(1, 0.3), hit(1, 0.2), true, "both"},
 		{"keyword-only model ignores vector", KeywordOnly, hit(4, 0.2), hit(1, 0.99), false, "vector not calibrated"},
 		{"keyword-only model keyword", KeywordOnly, hit(1, 0.8), sage.Hit{}, true, "keyword"},
 	}
@@ -43,7 +45,7 @@ func TestDecide(t *testing.T) {
 func TestFor(t *testing.T) {
 	for _, m := range Models() {
 		th, ok := For(m)
-		if !ok || th.Vector <= 0 || th.Keyword <= 0 || th.Keyword > 1 {
+		if !ok || (th.Vector <= 0 && th.BothVector <= 0) || th.Keyword <= 0 || th.Keyword > 1 {
 			t.Errorf("For(%q) = %+v, %v: want calibrated thresholds", m, th, ok)
 		}
 	}

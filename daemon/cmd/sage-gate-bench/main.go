@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	minClean := fs.Float64("min-clean", 0.97, "with -calibrate: least share of unrelated prompts that must inject nothing")
 	keep := fs.Bool("keep", false, "keep the database")
 	verbose := fs.Bool("v", false, "list the prompts that fail")
+	dump := fs.Bool("dump", false, "print every prompt's results with their hits")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,6 +93,9 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	asked, err := labelled.Collect(ctx, svc, prompts)
 	if err != nil {
 		return err
+	}
+	if *dump {
+		dumpHits(w, asked, ids)
 	}
 	th, calibrated := gate.For(postgres.ModelKey(emb))
 	f := labelled.Evaluate(asked, ids, th)
@@ -179,4 +183,27 @@ func replaceDatabase(url, from, to string) string {
 		return url[:i] + "/" + to + url[i+1+len(from):]
 	}
 	return url
+}
+
+// dumpHits prints each prompt's results: the wanted memory marked *, each
+// with its keyword and vector hits.
+func dumpHits(w io.Writer, asked []labelled.Asked, ids map[string]int64) {
+	keys := map[int64]string{}
+	for k, id := range ids {
+		keys[id] = k
+	}
+	for _, a := range asked {
+		want := a.Want
+		if want == "" {
+			want = "none"
+		}
+		fmt.Fprintf(w, "%s [%s]\n", a.Text, want)
+		for _, r := range a.Results {
+			mark := " "
+			if a.Want != "" && r.ID == ids[a.Want] {
+				mark = "*"
+			}
+			fmt.Fprintf(w, "  %s k%d=%.3f v%d=%.3f %s\n", mark, r.Keyword.Rank, r.Keyword.Score, r.Vector.Rank, r.Vector.Score, keys[r.ID])
+		}
+	}
 }

@@ -3,7 +3,6 @@ package labelled
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/gate"
@@ -66,6 +65,11 @@ func ratio(a, b int) float64 {
 // Evaluate applies th to the collected results of every prompt; ids maps
 // the memories' keys to their ids.
 func Evaluate(asked []Asked, ids map[string]int64, th gate.Thresholds) Figures {
+	return evaluate(asked, ids, th, true)
+}
+
+// evaluate is Evaluate, listing the failing prompts only when list is set.
+func evaluate(asked []Asked, ids map[string]int64, th gate.Thresholds, list bool) Figures {
 	var f Figures
 	for _, a := range asked {
 		var passed []int64
@@ -78,7 +82,7 @@ func Evaluate(asked []Asked, ids map[string]int64, th gate.Thresholds) Figures {
 			f.Unrelated++
 			if len(passed) == 0 {
 				f.UnrelatedClean++
-			} else {
+			} else if list {
 				f.Leaks = append(f.Leaks, a.Text)
 			}
 			continue
@@ -92,7 +96,7 @@ func Evaluate(asked []Asked, ids map[string]int64, th gate.Thresholds) Figures {
 		}
 		if right {
 			f.RelatedRight++
-		} else {
+		} else if list {
 			f.Misses = append(f.Misses, a.Text)
 		}
 		if len(passed) > 1 || (len(passed) == 1 && !right) {
@@ -142,7 +146,7 @@ func Calibrate(asked []Asked, ids map[string]int64, minClean float64, keywordOnl
 		for _, v := range vs {
 			bks, bvs := []float64{0}, []float64{0}
 			if v > 0 {
-				bks, bvs = steps(0.1, k, 0.05), append([]float64{0}, steps(0.3, v, 0.05)...)
+				bks, bvs = steps(0.1, k, 0.025), append([]float64{0}, steps(0.1, v, 0.025)...)
 			}
 			for _, bk := range bks {
 				for _, bv := range bvs {
@@ -150,7 +154,7 @@ func Calibrate(asked []Asked, ids map[string]int64, minClean float64, keywordOnl
 					if bv == 0 {
 						th.BothKeyword = 0
 					}
-					f := Evaluate(asked, ids, th)
+					f := evaluate(asked, ids, th, false)
 					if f.CleanRate() < minClean {
 						continue
 					}
@@ -161,15 +165,5 @@ func Calibrate(asked []Asked, ids map[string]int64, minClean float64, keywordOnl
 			}
 		}
 	}
-	return best, bestF
-}
-
-// Keys returns the keys of ids in order, for stable output.
-func Keys(ids map[string]int64) []string {
-	out := make([]string, 0, len(ids))
-	for k := range ids {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return best, Evaluate(asked, ids, best)
 }

@@ -79,6 +79,7 @@ var facts = []fact{
 		Recall: []string{
 			"Which port does our Vite dev server use now?",
 			"Where is the /api proxy to localhost:8080 configured?",
+			"Did we set strictPort in vite.config.ts?",
 		}},
 	{Key: "react-query-stale", Project: "web-ui",
 		Prompt:   "the cart badge shows an old count after adding an item",
@@ -86,6 +87,7 @@ var facts = []fact{
 		Recall: []string{
 			"The cart badge count is stale again, how did we invalidate the cart query?",
 			"What staleTime did we give the cart query in React Query?",
+			"购物车数量不更新的问题，React Query 的 invalidateQueries 是怎么调用的？",
 		}},
 	{Key: "tailwind-darkmode", Project: "web-ui", Kind: "decision",
 		Note: "Decision: dark mode uses Tailwind's class strategy (darkMode: 'class') toggled on <html>, with the choice saved in localStorage under 'theme'.",
@@ -147,6 +149,7 @@ var facts = []fact{
 		Recall: []string{
 			"I edited a Grafana dashboard in the UI and my change vanished, where are dashboards provisioned from?",
 			"Which sidecar loads the Grafana dashboards JSON?",
+			"Is the grafana-sidecar still provisioning dashboards from the ops repository?",
 		}},
 	{Key: "oom-worker", Project: "infra",
 		Prompt:   "the image-resizer pods get OOMKilled",
@@ -222,6 +225,7 @@ var facts = []fact{
 		Response: "Changed the tmux prefix to C-a in ~/.tmux.conf (unbind C-b; set -g prefix C-a; bind C-a send-prefix) and reloaded with tmux source-file.",
 		Recall: []string{
 			"What tmux prefix did I switch to instead of ctrl-b?",
+			"Remind me what I bound as the tmux prefix in ~/.tmux.conf",
 		}},
 
 	// global: preferences and personal facts (chat memories).
@@ -229,11 +233,13 @@ var facts = []fact{
 		Note: "The user wants answers in British English with metric units, and code comments in English.",
 		Recall: []string{
 			"Which spelling and units should you use in your answers?",
+			"Should the recipe use cups and Fahrenheit or metric units for me?",
 		}},
 	{Key: "pref-tests-first", Kind: "decision",
 		Note: "The user prefers table-driven tests written before the fix, and small commits with messages in the imperative mood.",
 		Recall: []string{
 			"Remind me how I like tests and commit messages written",
+			"Do I prefer table-driven tests written before the fix?",
 		}},
 	{Key: "cat-name", Kind: "fact",
 		Note: "The user's cat is called Miso, a three-year-old ginger tabby who is allergic to chicken.",
@@ -258,12 +264,14 @@ var facts = []fact{
 		Note: "The user's daughter Lea has a peanut allergy and carries an EpiPen; recipes for the family must be peanut-free.",
 		Recall: []string{
 			"Can you suggest a satay sauce recipe that Lea can eat?",
+			"Does Lea still carry an EpiPen for her peanut allergy?",
 		}},
 	{Key: "laptop-choice",
 		Prompt:   "should I buy the 14 or 16 inch MacBook Pro for Go and Docker work?",
 		Response: "The 14-inch M4 Pro with 48 GB RAM: Docker Desktop with a few Postgres containers fits, and it travels better; the 16-inch only adds screen and battery.",
 		Recall: []string{
 			"Which MacBook Pro size and RAM did you recommend for Docker work?",
+			"Was it the 14-inch M4 Pro with 48 GB you suggested for Docker?",
 		}},
 
 	// Chinese: coding and chat.
@@ -312,6 +320,7 @@ var facts = []fact{
 		Response: "徐汇那套离 11 号线近、学区更好但面积只有 68 平；浦东那套 92 平、2015 年的房子，通勤多 25 分钟。如果孩子两年内上小学，建议徐汇。",
 		Recall: []string{
 			"之前比较浦东和徐汇的房子，你建议哪套？",
+			"徐汇那套房子离几号线近？面积多大？",
 		}},
 	{Key: "zh-go-generics", Project: "shop-api", Kind: "decision",
 		Note: "决定：shop-api 的仓储层用 Go 泛型写一个 Repository[T] 接口，但不在业务代码里滥用泛型，只在通用的分页和缓存工具里用。",

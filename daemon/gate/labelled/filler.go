@@ -41,7 +41,7 @@ func Filler(n int) []Memory {
 		case 6, 7:
 			c := pick(fillerChats)
 			project = ""
-			prompt = fmt.Sprintf("tell me about %s", c)
+			prompt = fmt.Sprintf("tell me about %s, version %d", c, i)
 			resp = fmt.Sprintf("Here is a short answer about %s, in %d steps, with one tip at the end (note %d).", c, rng.IntN(6)+3, i)
 		default:
 			th, v := pick(fillerZH), pick(fillerZHVerbs)
