@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
@@ -225,7 +226,14 @@ func openBackend(ctx context.Context, cfg config.Config, log *slog.Logger, srv *
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		var wg sync.WaitGroup
+		// The injection audit is pruned to its bounds in the background.
+		wg.Go(func() {
+			svc.RunAuditPrune(ctx, postgres.AuditRetention{MaxAge: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
+				MaxRows: int64(cfg.AuditMaxRows)}, 10*time.Minute)
+		})
 		svc.RunBackfill(ctx, time.Minute)
+		wg.Wait()
 	}()
 	log.Info("database ready")
 	return connection{db: db, backfill: done}
