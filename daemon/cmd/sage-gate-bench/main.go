@@ -112,6 +112,18 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		best, bf := labelled.Calibrate(asked, ids, *minClean, false)
 		fmt.Fprintf(w, "calibrated (min clean %.2f): %+v\n", *minClean, best)
 		report(w, "calibrated", bf, *verbose)
+		// Held out: calibrated on every other prompt, measured on the rest.
+		var even, odd []labelled.Asked
+		for i, a := range asked {
+			if i%2 == 0 {
+				even = append(even, a)
+			} else {
+				odd = append(odd, a)
+			}
+		}
+		hth, _ := labelled.Calibrate(even, ids, *minClean, false)
+		fmt.Fprintf(w, "calibrated on the even prompts: %+v\n", hth)
+		report(w, "  measured on the odd prompts", labelled.Evaluate(odd, ids, hth), false)
 		kbest, kf := labelled.Calibrate(asked, ids, *minClean, true)
 		fmt.Fprintf(w, "calibrated keyword-only: %+v\n", kbest)
 		report(w, "calibrated keyword-only", kf, false)
