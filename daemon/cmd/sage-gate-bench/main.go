@@ -59,7 +59,8 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	} else {
 		fmt.Fprintln(w, "database kept:", url)
 	}
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	// Seeding a large store on a busy machine may be slow: no query bound.
+	db, err := postgres.Open(ctx, url, postgres.Options{QueryTimeout: -1})
 	if err != nil {
 		return err
 	}
