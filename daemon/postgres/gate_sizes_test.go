@@ -17,8 +17,9 @@ var gateKeys = []string{"stripe-webhook-flaky", "vite-port", "k8s-version", "zh-
 
 // MustBulkFiller adds n filler memories (labelled.Filler) with their
 // search terms in one statement per 5 000, without vectors (pending): the
-// keyword statistics see a store of that size; the vector scores are
-// cosines, which no other memory changes.
+// keyword statistics see a store of that size. The vector side is not
+// covered: with 100 000 vectors a relevant memory can leave the vector
+// candidate pool (sage-gate-bench -filler 100000, docs/BENCHMARKS.md).
 func MustBulkFiller(t testing.TB, db *postgres.DB, n int) {
 	t.Helper()
 	ctx := context.Background()
