@@ -259,13 +259,27 @@ func (c *Client) Search(ctx context.Context, p SearchParams) ([]api.Memory, erro
 	return out.Results, nil
 }
 
-// ContextParams are the parameters of Context.
+// ContextParams are the parameters of Context. Zero fields are not sent.
 type ContextParams struct {
 	Query      string
 	MaxResults int
 	MaxChars   int
 	Project    string
-	SessionID  string
+	// SessionID keeps only that session's memories.
+	SessionID string
+	// ExcludeSession drops that session's memories before the limit (the
+	// hook's own session, already in the conversation); it is also the
+	// session the injection audit records.
+	ExcludeSession string
+	// MinScore drops memories scoring below it.
+	MinScore float64
+	// Gate keeps only what the daemon's injection gate passes.
+	Gate bool
+	// DryRun records nothing in the injection audit and asks for every
+	// candidate with its verdict (sage_manage why).
+	DryRun bool
+	// Source says who injects: "hook" for the prompt hook; empty: rest.
+	Source string
 }
 
 // Context asks for a block of memories relevant to p.Query.
@@ -276,11 +290,35 @@ func (c *Client) Context(ctx context.Context, p ContextParams) (api.ContextRespo
 	setInt(q, "max_chars", p.MaxChars)
 	setStr(q, "project", p.Project)
 	setStr(q, "session_id", p.SessionID)
+	setStr(q, "exclude_session", p.ExcludeSession)
+	if p.MinScore > 0 {
+		q.Set("min_score", strconv.FormatFloat(p.MinScore, 'g', -1, 64))
+	}
+	if p.Gate {
+		q.Set("gate", "true")
+	}
+	if p.DryRun {
+		q.Set("dry_run", "true")
+	}
+	setStr(q, "source", p.Source)
 	var out api.ContextResponse
 	if err := c.call(ctx, http.MethodGet, "/context", q, nil, &out); err != nil {
 		return out, fmt.Errorf("context: %w", err)
 	}
 	return out, nil
+}
+
+// Injections lists the injection audit, most recent first: session's
+// only unless empty, at most limit (0: the daemon's default).
+func (c *Client) Injections(ctx context.Context, session string, limit int) ([]api.Injection, error) {
+	q := url.Values{}
+	setStr(q, "session", session)
+	setInt(q, "limit", limit)
+	var out api.InjectionsResponse
+	if err := c.call(ctx, http.MethodGet, "/injections", q, nil, &out); err != nil {
+		return nil, fmt.Errorf("injections: %w", err)
+	}
+	return out.Injections, nil
 }
 
 // Sessions lists sessions, most recent first; project and limit may be zero.

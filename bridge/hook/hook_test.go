@@ -127,12 +127,16 @@ func TestFormatBudgets(t *testing.T) {
 		for _, n := range []int{0, 1, 5, 50} {
 			for _, size := range []int{10, 500, 5000} {
 				ms := memories(n, size)
-				got := FormatContext(ms, budget)
+				var block strings.Builder
+				for _, m := range ms {
+					block.WriteString("- " + m.Text + "\n")
+				}
+				got := MarkContext(block.String(), budget)
 				if c := utf8.RuneCountInString(got); c > budget {
-					t.Fatalf("FormatContext(%d×%d, %d) = %d runes", n, size, budget, c)
+					t.Fatalf("MarkContext(%d×%d, %d) = %d runes", n, size, budget, c)
 				}
 				if n > 0 && got == "" {
-					t.Fatalf("FormatContext(%d×%d, %d) is empty", n, size, budget)
+					t.Fatalf("MarkContext(%d×%d, %d) is empty", n, size, budget)
 				}
 				if got != "" && (!strings.HasPrefix(got, "<sage-memory>") || !strings.HasSuffix(got, "</sage-memory>")) {
 					t.Fatalf("unmarked: %q", got)
@@ -150,7 +154,7 @@ func TestFormatBudgets(t *testing.T) {
 			}
 		}
 	}
-	if FormatContext(nil, 1000) != "" || FormatRecap("p", "", nil, nil, nil, 1000) != "" {
+	if MarkContext("", 1000) != "" || MarkContext("\n", 1000) != "" || FormatRecap("p", "", nil, nil, nil, 1000) != "" {
 		t.Fatal("empty input gave output")
 	}
 }

@@ -54,14 +54,10 @@ type Options struct {
 	DownMarker string
 }
 
-// DefaultMinScore is the default relevance threshold (see Options.MinScore).
-// The daemon ranks hybrid results by reciprocal rank fusion with k = 60: a
-// memory found by only one retriever (vector or keyword) scores at most
-// 1/61, one found by both scores more (with the candidate pool of 50 used
-// for ContextResults, at least 2/111). The threshold keeps only memories
-// both retrievers found: semantically close and sharing a distinctive word
-// with the prompt. Override with SAGE_HOOKS_MIN_SCORE (0 keeps everything).
-const DefaultMinScore = 1.0/61 + 1e-6
+// DefaultMinScore is the default relevance threshold (see Options.MinScore):
+// none. The daemon's injection gate decides what is relevant (see
+// daemon/gate); SAGE_HOOKS_MIN_SCORE adds a floor on the fused score.
+const DefaultMinScore = 0.0
 
 // EnvMinScore overrides DefaultMinScore.
 const EnvMinScore = "SAGE_HOOKS_MIN_SCORE"

@@ -14,6 +14,7 @@ import (
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/bridge/transcript"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Limits of recall.
@@ -81,39 +82,43 @@ func (r *Runner) userPromptSubmit(ctx context.Context, in Input) (string, error)
 		return "", nil
 	}
 	q := transcript.Truncate(prompt, MaxQuery)
+	// The daemon filters (this session's memories, the score threshold,
+	// the injection gate) before its limit, renders the block within the
+	// budget left by the markers, and records the injection.
+	room := r.Options.MaxChars - utf8.RuneCountInString(transcript.OpenMarker+"\n"+transcript.CloseMarker)
+	if room <= 0 {
+		return "", nil
+	}
 	resp, err := r.Client.Context(ctx, client.ContextParams{
-		Query:      q,
-		MaxResults: ContextResults,
-		MaxChars:   r.Options.MaxChars,
-		Project:    ProjectName(in.CWD),
-		SessionID:  "",
+		Query:          q,
+		MaxResults:     ContextResults,
+		MaxChars:       room,
+		Project:        ProjectName(in.CWD),
+		ExcludeSession: in.SessionID,
+		MinScore:       r.Options.MinScore,
+		Gate:           true,
+		Source:         "hook",
 	})
 	if err != nil {
 		return "", fmt.Errorf("recall: %w", err)
 	}
-	var items []api.Memory
-	for _, m := range resp.Items {
-		if m.SessionID != "" && m.SessionID == in.SessionID {
-			continue // already in this conversation
-		}
-		if m.Score < r.Options.MinScore {
-			continue
-		}
-		items = append(items, m)
-	}
-	if len(items) == 0 {
-		return "", nil
-	}
-	return FormatContext(items, r.Options.MaxChars), nil
+	return MarkContext(resp.Context, r.Options.MaxChars), nil
 }
 
-// FormatContext renders memories as the block injected into a prompt,
-// between the <sage-memory> markers, in at most maxChars runes. Memories
-// that do not fit are left out; a long memory is cut. It returns "" when
-// not even one memory fits.
-func FormatContext(items []api.Memory, maxChars int) string {
-	const head = "Memories from earlier sessions (Sage; use if relevant, may be outdated):\n"
-	return render(head, []section{{items: items}}, maxChars)
+// MarkContext puts the daemon's block between the <sage-memory> markers,
+// as is; "" stays "". A block that would not fit in maxChars runes with
+// the markers (a daemon ignoring max_chars) is cut.
+func MarkContext(block string, maxChars int) string {
+	block = strings.TrimRight(block, "\n")
+	if block == "" {
+		return ""
+	}
+	open, close := transcript.OpenMarker+"\n", "\n"+transcript.CloseMarker
+	room := maxChars - utf8.RuneCountInString(open+close)
+	if room <= 0 {
+		return ""
+	}
+	return open + textcut.Runes(block, room, textcut.Ellipsis) + close
 }
 
 type section struct {
@@ -152,7 +157,7 @@ func render(head string, secs []section, maxChars int) string {
 				if left < 40 {
 					continue
 				}
-				l = cutRunes(l, left-3)
+				l = textcut.Runes(l, left-3, textcut.Ellipsis)
 				add = "- " + l + "\n"
 				if s.title != "" && !titled {
 					add = s.title + ":\n" + add
@@ -188,26 +193,8 @@ func memoryLine(m api.Memory) string {
 	b.WriteString("] ")
 	text := transcript.Clean(m.Text)
 	text = strings.Join(strings.Fields(text), " ")
-	b.WriteString(cutRunes(text, 1200))
+	b.WriteString(textcut.Runes(text, 1200, textcut.Ellipsis))
 	return b.String()
-}
-
-// cutRunes cuts s to at most n runes, ending with "…" when cut.
-func cutRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, c := 0, 0
-	for i = range s {
-		if c == n-1 {
-			break
-		}
-		c++
-	}
-	return s[:i] + "…"
 }
 
 // sessionStart drains the outbox in the background and returns a recap of
@@ -283,7 +270,7 @@ func FormatRecap(project, current string, sessions []api.Session, decisions, tod
 		if title == "" {
 			title = "(untitled)"
 		}
-		lines = append(lines, fmt.Sprintf("%s %s (%s)", s.LastAt.Format("2006-01-02 15:04"), cutRunes(title, 200), bridge.Plural(s.Memories, "memory", "memories")))
+		lines = append(lines, fmt.Sprintf("%s %s (%s)", s.LastAt.Format("2006-01-02 15:04"), textcut.Runes(title, 200, textcut.Ellipsis), bridge.Plural(s.Memories, "memory", "memories")))
 	}
 	secs := []section{
 		{title: "Recent sessions", lines: lines},

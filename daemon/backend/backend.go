@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
@@ -24,6 +25,9 @@ const (
 	MinBackoff     = time.Second
 	MaxBackoff     = 30 * time.Second
 	BackfillPeriod = time.Minute
+	// AuditPrunePeriod is how often the injection audit is cut to its
+	// bounds (SAGE_AUDIT_RETENTION_DAYS, SAGE_AUDIT_MAX_ROWS).
+	AuditPrunePeriod = 10 * time.Minute
 )
 
 // Server is what the connection is handed to (sagehttp.Server).
@@ -143,7 +147,14 @@ func (c *Conn) open(ctx context.Context, cfg config.Config, log *slog.Logger, sr
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		var wg sync.WaitGroup
+		// The injection audit is pruned to its bounds in the background.
+		wg.Go(func() {
+			svc.RunAuditPrune(ctx, postgres.AuditRetention{MaxAge: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
+				MaxRows: int64(cfg.AuditMaxRows)}, AuditPrunePeriod)
+		})
 		svc.RunBackfill(ctx, BackfillPeriod)
+		wg.Wait()
 	}()
 	log.Info("database ready")
 	c.db, c.backfill = db, done

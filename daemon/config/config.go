@@ -42,6 +42,10 @@ const (
 	DefaultDBQueryTimeout = 10 * time.Second
 	// DefaultMaxSessions bounds the MCP sessions kept with SAGE_STATEFUL.
 	DefaultMaxSessions = 1000
+	// DefaultAuditRetentionDays and DefaultAuditMaxRows bound the
+	// injection audit.
+	DefaultAuditRetentionDays = 30
+	DefaultAuditMaxRows       = 100000
 	// MetricsLoopback serves /metrics without a token to loopback clients
 	// only; others need an admin token.
 	MetricsLoopback = "loopback"
@@ -96,6 +100,10 @@ type Config struct {
 	// DBQueryTimeout bounds how long the daemon waits for PostgreSQL to
 	// answer. SAGE_DB_QUERY_TIMEOUT.
 	DBQueryTimeout time.Duration
+	// AuditRetentionDays and AuditMaxRows bound the injection audit.
+	// SAGE_AUDIT_RETENTION_DAYS, SAGE_AUDIT_MAX_ROWS.
+	AuditRetentionDays int
+	AuditMaxRows       int
 	// MaxSessions bounds the MCP sessions kept when Stateful.
 	// SAGE_MAX_SESSIONS.
 	MaxSessions int
@@ -178,6 +186,10 @@ func specs() []spec {
 			func(c *Config, v string) error { n, err := parseInt(v); c.MaxConnections = n; return err }},
 		{EnvVar{Name: "SAGE_DB_QUERY_TIMEOUT", Default: DefaultDBQueryTimeout.String(), Description: "how long the daemon waits for PostgreSQL to answer a query before failing it with \"database unavailable\" (creating a vector index and migrating are not bounded)"}, "db-query-timeout", false,
 			func(c *Config, v string) error { d, err := parseDuration(v); c.DBQueryTimeout = d; return err }},
+		{EnvVar{Name: "SAGE_AUDIT_RETENTION_DAYS", Default: strconv.Itoa(DefaultAuditRetentionDays), Description: "days the injection audit (the context given to prompts; sage_manage injections) is kept"}, "audit-retention-days", false,
+			func(c *Config, v string) error { n, err := parseInt(v); c.AuditRetentionDays = n; return err }},
+		{EnvVar{Name: "SAGE_AUDIT_MAX_ROWS", Default: strconv.Itoa(DefaultAuditMaxRows), Description: "most injection audit records kept (older ones are pruned every 10 minutes)"}, "audit-max-rows", false,
+			func(c *Config, v string) error { n, err := parseInt(v); c.AuditMaxRows = n; return err }},
 	}
 }
 
@@ -349,6 +361,12 @@ func (c Config) Validate() error {
 	}
 	if c.DBQueryTimeout <= 0 {
 		errs = append(errs, errors.New("SAGE_DB_QUERY_TIMEOUT must be positive"))
+	}
+	if c.AuditRetentionDays < 1 {
+		errs = append(errs, errors.New("SAGE_AUDIT_RETENTION_DAYS must be at least 1"))
+	}
+	if c.AuditMaxRows < 1 {
+		errs = append(errs, errors.New("SAGE_AUDIT_MAX_ROWS must be at least 1"))
 	}
 	if c.MaxSessions < 1 {
 		errs = append(errs, errors.New("SAGE_MAX_SESSIONS must be at least 1"))

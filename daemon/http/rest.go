@@ -172,25 +172,20 @@ func (s *Server) search(r *http.Request) (any, error) {
 	return api.SearchResponse{Results: wire.Results(res)}, nil
 }
 
+// context answers GET /api/v1/context: the block to inject for q, with
+// exclude_session, min_score, gate and dry_run (see injections.go).
 func (s *Server) context(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	maxResults, err := intParam(r, "max_results")
+	iq, err := injectParams(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	maxChars, err := intParam(r, "max_chars")
+	out, err := s.Service().Inject(r.Context(), iq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.Service().Context(r.Context(), sage.ContextQuery{Query: q.Get("q"), MaxResults: maxResults, MaxChars: maxChars,
-		Filter: sage.Filter{Project: q.Get("project"), SessionID: q.Get("session_id")}})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.reply(w, r, http.StatusOK, api.ContextResponse{Context: c.Text, Items: wire.Results(c.Items)})
+	s.reply(w, r, http.StatusOK, toAPIInjected(out, iq.DryRun))
 }
 
 func (s *Server) sessions(r *http.Request) (any, error) {

@@ -211,6 +211,7 @@ func (s *Server) routes() http.Handler {
 	rest("POST", "/notes", sage.ScopeMemories, answerBody(s, s.saveNote))
 	rest("GET", "/search", sage.ScopeMemories, s.answer(s.search))
 	rest("GET", "/context", sage.ScopeMemories, s.context)
+	rest("GET", "/injections", sage.ScopeMemories, s.injections)
 	rest("GET", "/sessions", sage.ScopeMemories, s.answer(s.sessions))
 	rest("GET", "/sessions/{id}", sage.ScopeMemories, s.answer(s.session))
 	rest("PATCH", "/sessions/{id}", sage.ScopeMemories, answerBody(s, s.renameSession))

@@ -74,16 +74,19 @@ type RememberInput struct {
 // SearchMemoryInput is the input of search_memory. Project is nil when the
 // arguments leave it out: it then defaults to the request's header.
 type SearchMemoryInput struct {
-	Query     string   `json:"query" jsonschema:"Empty with max_chars: the latest."`
+	Query     string   `json:"query" jsonschema:"Empty + max_chars: the latest."`
 	Limit     int      `json:"limit,omitempty" jsonschema:"1-100, default 10."`
 	Mode      string   `json:"mode,omitempty" jsonschema:"Default: hybrid."`
-	Project   *string  `json:"project,omitempty" jsonschema:"Default: this session's, plus global ones. \"\": all."`
+	Project   *string  `json:"project,omitempty" jsonschema:"Default: this session's + global. \"\": all."`
 	SessionID string   `json:"session_id,omitempty" jsonschema:"Only this session."`
 	Since     string   `json:"since,omitempty" jsonschema:"RFC 3339 or date."`
 	Until     string   `json:"until,omitempty" jsonschema:"RFC 3339 or date, inclusive."`
 	Tags      []string `json:"tags,omitempty" jsonschema:"Must have all."`
 	Kind      string   `json:"kind,omitempty" jsonschema:"Only this kind."`
-	MaxChars  int      `json:"max_chars,omitempty" jsonschema:"Return one context block this long at most."`
+	MaxChars  int      `json:"max_chars,omitempty" jsonschema:"One context block, at most this long."`
+	// ExcludeSession and MinScore apply with MaxChars only.
+	ExcludeSession string  `json:"exclude_session,omitempty" jsonschema:"Skip this session."`
+	MinScore       float64 `json:"min_score,omitempty" jsonschema:"Min score."`
 }
 
 // SearchMemoryOutput is the result of search_memory: the memories found
@@ -183,7 +186,7 @@ func (h *handlers) addTools(s *mcp.Server) {
 	mcp.AddTool(s, add(&mcp.Tool{
 		Name:        ToolSearchMemory,
 		Title:       "Search memory",
-		Description: "Search memory: earlier turns, notes, decisions, facts. Best first.",
+		Description: "Search earlier turns, notes, decisions, facts. Best first.",
 		InputSchema: schemaFor[SearchMemoryInput](func(s *jsonschema.Schema) {
 			enum(s, "mode", sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword)
 			enum(s, "kind", sage.Kinds...)
@@ -318,6 +321,12 @@ func (h *handlers) searchMemory(ctx context.Context, req *mcp.CallToolRequest, i
 	// project): preferences and facts that hold everywhere.
 	f.IncludeGlobal = project != ""
 	if in.MaxChars == 0 {
+		switch {
+		case in.ExcludeSession != "":
+			return nil, SearchMemoryOutput{}, invalid("exclude_session", "is for max_chars only")
+		case in.MinScore != 0:
+			return nil, SearchMemoryOutput{}, invalid("min_score", "is for max_chars only")
+		}
 		q := sage.SearchQuery{Query: in.Query, Limit: in.Limit, Mode: sage.Mode(in.Mode), Filter: f}
 		rs, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Search)
 		if err != nil {
@@ -325,8 +334,18 @@ func (h *handlers) searchMemory(ctx context.Context, req *mcp.CallToolRequest, i
 		}
 		return nil, SearchMemoryOutput{Results: wire.Results(rs)}, nil
 	}
-	q := sage.ContextQuery{Query: in.Query, MaxResults: in.Limit, MaxChars: in.MaxChars, Mode: sage.Mode(in.Mode), Filter: f}
-	c, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Context)
+	// A context block is an injection: recorded in the audit, for the
+	// session of the request.
+	session, err := argOrHeader(nil, req.Extra, HeaderSession)
+	if err != nil {
+		return nil, SearchMemoryOutput{}, h.fail(ctx, ToolSearchMemory, err, "")
+	}
+	q := sage.InjectQuery{
+		ContextQuery: sage.ContextQuery{Query: in.Query, MaxResults: in.Limit, MaxChars: in.MaxChars, Mode: sage.Mode(in.Mode),
+			Filter: f, ExcludeSession: in.ExcludeSession, MinScore: in.MinScore},
+		Source: sage.SourceSearch, SessionID: session,
+	}
+	c, err := callService(ctx, h, ToolSearchMemory, "", q, h.svc.Inject)
 	if err != nil {
 		return nil, SearchMemoryOutput{}, err
 	}

@@ -32,6 +32,8 @@ type Service struct {
 	ImportFn          func(ctx context.Context, ms []sage.Memory) (sage.ImportResult, error)
 	StatusFn          func(ctx context.Context) (sage.Status, error)
 	ReindexFn         func(ctx context.Context, progress func(sage.ReindexProgress)) error
+	InjectFn          func(ctx context.Context, q sage.InjectQuery) (sage.Injected, error)
+	InjectionsFn      func(ctx context.Context, f sage.InjectionFilter) ([]sage.Injection, error)
 }
 
 var _ sage.Service = (*Service)(nil)
@@ -112,4 +114,14 @@ func (s *Service) Status(ctx context.Context) (sage.Status, error) {
 // Reindex calls ReindexFn.
 func (s *Service) Reindex(ctx context.Context, progress func(sage.ReindexProgress)) error {
 	return must(s.ReindexFn, "Reindex")(ctx, progress)
+}
+
+// Inject calls InjectFn.
+func (s *Service) Inject(ctx context.Context, q sage.InjectQuery) (sage.Injected, error) {
+	return must(s.InjectFn, "Inject")(ctx, q)
+}
+
+// Injections calls InjectionsFn.
+func (s *Service) Injections(ctx context.Context, f sage.InjectionFilter) ([]sage.Injection, error) {
+	return must(s.InjectionsFn, "Injections")(ctx, f)
 }

@@ -82,6 +82,12 @@ type SearchResponse struct {
 type ContextResponse struct {
 	Context string   `json:"context"`
 	Items   []Memory `json:"items"`
+	// Recorded is the id of the injection audit record (0: none, for an
+	// empty block or a dry run).
+	Recorded int64 `json:"recorded,omitempty"`
+	// Candidates (with dry_run) are the memories considered and why each
+	// was or was not injected.
+	Candidates []Candidate `json:"candidates,omitempty"`
 }
 
 // Session is a conversation session.

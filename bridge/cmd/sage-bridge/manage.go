@@ -31,6 +31,8 @@ Commands:
   sync                   deliver turns queued in the local outbox
   token issue|list|revoke
                          manage access tokens (admin)
+  injections             list the context injected into prompts (--session ID)
+  why "<prompt>"         what the prompt hook would inject now, and why
 
 Common flags (after the command): --url, --token, --token-file, --json,
 --timeout. Settings come from flags, then SAGE_URL / SAGE_TOKEN /
@@ -50,6 +52,9 @@ var manageCommands = map[string]func(ctx context.Context, m *manageCtx, args []s
 	"reindex":  manageReindex,
 	"sync":     manageSync,
 	"token":    manageToken,
+	// The injection audit.
+	"injections": manageInjections,
+	"why":        manageWhy,
 }
 
 // errUsage marks a usage error (exit code 2); the message was printed.
