@@ -14,6 +14,7 @@ import (
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/bridge/transcript"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Limits of recall.
@@ -193,22 +194,7 @@ func memoryLine(m api.Memory) string {
 }
 
 // cutRunes cuts s to at most n runes, ending with "…" when cut.
-func cutRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, c := 0, 0
-	for i = range s {
-		if c == n-1 {
-			break
-		}
-		c++
-	}
-	return s[:i] + "…"
-}
+func cutRunes(s string, n int) string { return textcut.Runes(s, n, textcut.Ellipsis) }
 
 // sessionStart drains the outbox in the background and returns a recap of
 // the project: recent sessions, decisions and open threads (the project's

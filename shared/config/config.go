@@ -45,8 +45,11 @@ const (
 	DefaultHooksInject = true
 	// DefaultHooksMaxChars bounds the context a hook injects.
 	DefaultHooksMaxChars = 8000
-	// DefaultHooksTimeout bounds one hook's call to the daemon.
-	DefaultHooksTimeout = 2 * time.Second
+	// DefaultHooksTimeout is the time budget of one hook run, the only
+	// default of it (the hooks use it as is). 1.5 s keeps all hooks of one
+	// prompt with a hung daemon within 2 s: the prompt hook's 1.5 s, then
+	// 200 ms for the next ones (see bridge/hook's SuspectBudget).
+	DefaultHooksTimeout = 1500 * time.Millisecond
 )
 
 // Limits.
