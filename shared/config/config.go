@@ -9,7 +9,8 @@
 //	  "url": "http://127.0.0.1:17800/mcp",
 //	  "token": "…",            // or
 //	  "token_file": "/path/to/token",
-//	  "hooks": {"inject": true, "max_chars": 8000, "timeout_ms": 2000}
+//	  "hooks": {"inject": true, "max_chars": 8000, "timeout_ms": 2000},
+//	  "compose_dir": "/srv/sage"   // the bridge service's docker compose up
 //	}
 //
 // Fields this version does not know are kept when the file is rewritten.
@@ -87,12 +88,15 @@ type File struct {
 	TokenFile string `json:"token_file,omitempty"`
 	// Hooks configures the Claude Code hooks.
 	Hooks Hooks `json:"hooks,omitzero"`
+	// ComposeDir is where the bridge service runs "docker compose up -d"
+	// at start (an absolute path; "" for none).
+	ComposeDir string `json:"compose_dir,omitempty"`
 
 	extra map[string]json.RawMessage
 }
 
 var (
-	fileKeys  = []string{"url", "token", "token_file", "hooks"}
+	fileKeys  = []string{"url", "token", "token_file", "hooks", "compose_dir"}
 	hooksKeys = []string{"inject", "max_chars", "timeout_ms"}
 )
 
@@ -330,6 +334,8 @@ type Config struct {
 	HooksInject   bool
 	HooksMaxChars int
 	HooksTimeout  time.Duration
+	// ComposeDir is the file's compose_dir, as written.
+	ComposeDir string
 }
 
 // Resolve merges flags, the environment (getenv; nil means none) and the
@@ -405,6 +411,7 @@ func Resolve(flags Flags, getenv func(string) string, file *File) (Config, error
 	if file.Hooks.TimeoutMS > 0 {
 		c.HooksTimeout = time.Duration(file.Hooks.TimeoutMS) * time.Millisecond
 	}
+	c.ComposeDir = file.ComposeDir
 	return c, c.Validate()
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -141,7 +142,7 @@ func (d *doctor) checkReach(ctx context.Context) bool {
 // configured compose directory (compose_dir), or natively.
 func (d *doctor) startFix() string {
 	where := "in the directory of Sage's docker-compose.yml"
-	if dir, err := configComposeDir(d.cfg.FilePath); err == nil && dir != "" {
+	if dir := d.cfg.ComposeDir; filepath.IsAbs(dir) {
 		where = "in " + dir
 	}
 	return "start the daemon: `docker compose up -d` " + where + " (a compose install), or `sage-daemon serve` with " +
