@@ -49,11 +49,6 @@ func TestConfiguredRunner(t *testing.T) {
 	}
 }
 
-// sendFunc is a function-field outbox.Sender.
-type sendFunc func(ctx context.Context, turns []api.Turn) error
-
-func (f sendFunc) SendTurns(ctx context.Context, turns []api.Turn) error { return f(ctx, turns) }
-
 func TestDrainerBusyIsNoError(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(outbox.EnvDir, dir)
@@ -66,11 +61,11 @@ func TestDrainerBusyIsNoError(t *testing.T) {
 	}
 	inner := make(chan int, 1)
 	release := make(chan struct{})
-	drain := Drainer(sendFunc(func(ctx context.Context, turns []api.Turn) error {
+	drain := Drainer(outbox.SenderFunc(func(ctx context.Context, turns []api.Turn) error {
 		// While the first drain holds the lock, a second one is busy.
 		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
-		n, err := Drainer(sendFunc(func(context.Context, []api.Turn) error { return nil }), nil)(short)
+		n, err := Drainer(outbox.SenderFunc(func(context.Context, []api.Turn) error { return nil }), nil)(short)
 		if err != nil {
 			t.Errorf("second drain: %v", err)
 		}
