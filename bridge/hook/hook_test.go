@@ -95,7 +95,7 @@ func TestResolveOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ResolveOptions(c, file, getenv)
+			got, err := ResolveOptions(c, getenv)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("no error, got %+v", got)
@@ -121,7 +121,7 @@ func TestOneTimeoutDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := ResolveOptions(c, nil, none)
+	o, err := ResolveOptions(c, none)
 	if err != nil {
 		t.Fatal(err)
 	}

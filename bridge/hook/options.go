@@ -105,7 +105,7 @@ func CacheDir(getenv func(string) string) (string, error) {
 
 // ResolveOptions derives the options from the resolved client config and
 // the environment (env > file > defaults).
-func ResolveOptions(c config.Config, file *config.File, getenv func(string) string) (Options, error) {
+func ResolveOptions(c config.Config, getenv func(string) string) (Options, error) {
 	o := Options{Inject: c.HooksInject, MaxChars: c.HooksMaxChars, Timeout: c.HooksTimeout, MinScore: DefaultMinScore}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout

@@ -118,7 +118,7 @@ func NewProcessRunner(cache string, logger *slog.Logger, getenv func(string) str
 	if err != nil {
 		return nil, err
 	}
-	opts, err := ResolveOptions(cfg, file, getenv)
+	opts, err := ResolveOptions(cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
