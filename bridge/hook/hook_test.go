@@ -12,6 +12,7 @@ import (
 
 	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/claudehooks"
 	"github.com/sage-mcp/sage/shared/config"
 )
 
@@ -94,7 +95,7 @@ func TestResolveOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ResolveOptions(c, file, getenv)
+			got, err := ResolveOptions(c, getenv)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("no error, got %+v", got)
@@ -108,6 +109,27 @@ func TestResolveOptions(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestOneTimeoutDefault: the hooks' budget and the config's default are
+// one value, and it keeps the hooks of one prompt with a hung daemon
+// within 2 s (the prompt hook's whole budget, then Stop with the marker).
+func TestOneTimeoutDefault(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := config.Resolve(config.Flags{}, none, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := ResolveOptions(c, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HooksTimeout != o.Timeout || o.Timeout != DefaultTimeout {
+		t.Fatalf("config default %v, hook budget %v, hook.DefaultTimeout %v: want one value", c.HooksTimeout, o.Timeout, DefaultTimeout)
+	}
+	if total := o.budget(claudehooks.UserPromptSubmit) + SuspectBudget; total > 2*time.Second {
+		t.Fatalf("prompt hook %v + Stop %v = %v with a hung daemon, want at most 2s", o.budget(claudehooks.UserPromptSubmit), SuspectBudget, total)
 	}
 }
 

@@ -23,8 +23,9 @@ const (
 // Defaults and limits.
 const (
 	// DefaultTimeout is the hard time budget of a hook run when neither the
-	// config file nor the environment sets one.
-	DefaultTimeout = 1500 * time.Millisecond
+	// config file nor the environment sets one: config.DefaultHooksTimeout,
+	// the one place it is declared.
+	DefaultTimeout = config.DefaultHooksTimeout
 	// MaxTimeout caps the budget below the timeouts written into Claude
 	// Code's settings (claudehooks.Timeouts).
 	MaxTimeout = 4 * time.Second
@@ -99,11 +100,10 @@ func CacheDir(getenv func(string) string) (string, error) {
 }
 
 // ResolveOptions derives the options from the resolved client config and
-// the environment (env > file > defaults). A file without a timeout gets
-// DefaultTimeout rather than the config package's general default.
-func ResolveOptions(c config.Config, file *config.File, getenv func(string) string) (Options, error) {
+// the environment (env > file > defaults).
+func ResolveOptions(c config.Config, getenv func(string) string) (Options, error) {
 	o := Options{Inject: c.HooksInject, MaxChars: c.HooksMaxChars, Timeout: c.HooksTimeout, MinScore: DefaultMinScore}
-	if file == nil || file.Hooks.TimeoutMS == 0 {
+	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
 	if o.MaxChars == 0 {

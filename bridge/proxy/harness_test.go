@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -372,4 +373,57 @@ func toolText(t *testing.T, b []byte) string {
 		t.Fatalf("tool failed: %s", b)
 	}
 	return res.Content[0].Text
+}
+
+// watchTransport is the bridge's HTTP transport with a hook on every
+// round trip, for tests that wait for what the bridge did upstream.
+type watchTransport struct {
+	base http.RoundTripper
+	// seen is called after each round trip with the request, its body and
+	// the outcome; it must not block.
+	seen func(req *http.Request, body []byte, resp *http.Response, err error)
+}
+
+func (w *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	resp, err := w.base.RoundTrip(req)
+	w.seen(req, body, resp, err)
+	return resp, err
+}
+
+// MustWatchedClient returns an HTTP client for proxy.Options whose round
+// trips are reported to seen.
+func MustWatchedClient(t *testing.T, seen func(req *http.Request, body []byte, resp *http.Response, err error)) *http.Client {
+	t.Helper()
+	c := proxy.NewHTTPClient()
+	c.Transport = &watchTransport{base: c.Transport, seen: seen}
+	return c
+}
+
+// signal is a channel closed once, by the first of several callers.
+type signal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+
+func (s *signal) fire() { s.once.Do(func() { close(s.ch) }) }
+
+// MustWait waits for s within d.
+func (s *signal) MustWait(t *testing.T, what string, d time.Duration) {
+	t.Helper()
+	select {
+	case <-s.ch:
+	case <-time.After(d):
+		t.Fatalf("timed out after %v waiting for %s", d, what)
+	}
 }

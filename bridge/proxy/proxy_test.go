@@ -1,15 +1,18 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,7 +186,26 @@ func TestSessionExpiryReinitializes(t *testing.T) {
 
 func TestServerDownQueuedCallsComplete(t *testing.T) {
 	srv := MustStartServer(t)
-	c := MustStartBridge(t, proxy.Options{URL: srv.URL(), RequestTimeout: 30 * time.Second})
+	// Both calls have failed upstream at least once: they are retrying.
+	var mu sync.Mutex
+	failed := map[string]bool{}
+	retrying := newSignal()
+	hc := MustWatchedClient(t, func(req *http.Request, body []byte, _ *http.Response, err error) {
+		if req.Method != http.MethodPost || err == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range []string{`"id":2`, `"id":3`} {
+			if bytes.Contains(body, []byte(id)) {
+				failed[id] = true
+			}
+		}
+		if len(failed) == 2 {
+			retrying.fire()
+		}
+	})
+	c := MustStartBridge(t, proxy.Options{URL: srv.URL(), RequestTimeout: 30 * time.Second, HTTPClient: hc})
 	c.MustInit()
 	MustDecode(t, c.call("1", "tools/list", "{}"))
 	srv.Stop()
@@ -192,7 +214,7 @@ func TestServerDownQueuedCallsComplete(t *testing.T) {
 	echoCh := c.expect("3")
 	c.write(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"count","arguments":{}}}`)
 	c.write(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"back"}}}`)
-	time.Sleep(5 * time.Second)
+	retrying.MustWait(t, "both calls to fail against the stopped server", 20*time.Second)
 	srv.MustStart()
 	if got := toolText(t, c.MustResponse(countCh, "2")); got != "1" {
 		t.Errorf("count = %q", got)
@@ -411,12 +433,28 @@ func TestConfigErrorServes(t *testing.T) {
 
 func TestIdleBridgeReconnectsAfterRestart(t *testing.T) {
 	srv := MustStartServer(t)
-	c := MustStartBridge(t, proxy.Options{URL: srv.URL()})
+	// The GET event stream is open; after the stop, a new GET failed:
+	// the bridge noticed the stream broke and retries it.
+	streamOpen, streamRetrying := newSignal(), newSignal()
+	var stopped atomic.Bool
+	hc := MustWatchedClient(t, func(req *http.Request, _ []byte, resp *http.Response, err error) {
+		if req.Method != http.MethodGet {
+			return
+		}
+		switch {
+		case err == nil && resp.StatusCode == http.StatusOK:
+			streamOpen.fire()
+		case err != nil && stopped.Load():
+			streamRetrying.fire()
+		}
+	})
+	c := MustStartBridge(t, proxy.Options{URL: srv.URL(), HTTPClient: hc})
 	c.MustInit()
 	toolText(t, c.call("1", "tools/call", `{"name":"echo","arguments":{"text":"x"}}`))
-	time.Sleep(200 * time.Millisecond) // let the event stream open
+	streamOpen.MustWait(t, "the event stream to open", 10*time.Second)
+	stopped.Store(true)
 	srv.Stop()
-	time.Sleep(time.Second)
+	streamRetrying.MustWait(t, "the event stream to be retried", 20*time.Second)
 	srv.MustStart()
 	// No request is sent: the event stream's 404 triggers the reconnect.
 	c.waitOther("notifications/tools/list_changed", 30*time.Second)

@@ -24,7 +24,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Limits.
@@ -132,20 +133,8 @@ func Clean(s string) string {
 }
 
 // Truncate cuts s to at most max bytes on a rune boundary, ending it with
-// TruncatedMark when it was cut.
-func Truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max - len(TruncatedMark)
-	if cut < 0 {
-		cut = 0
-	}
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + TruncatedMark
-}
+// TruncatedMark when it was cut (textcut.Bytes).
+func Truncate(s string, max int) string { return textcut.Bytes(s, max, TruncatedMark) }
 
 // commandPrompt reports whether a user text is Claude Code's record of a
 // slash command or of its local output rather than a prompt.

@@ -9,7 +9,8 @@
 //	  "url": "http://127.0.0.1:17800/mcp",
 //	  "token": "…",            // or
 //	  "token_file": "/path/to/token",
-//	  "hooks": {"inject": true, "max_chars": 8000, "timeout_ms": 2000}
+//	  "hooks": {"inject": true, "max_chars": 8000, "timeout_ms": 2000},
+//	  "compose_dir": "/srv/sage"   // the bridge service's docker compose up
 //	}
 //
 // Fields this version does not know are kept when the file is rewritten.
@@ -47,8 +48,11 @@ const (
 	DefaultHooksInject = true
 	// DefaultHooksMaxChars bounds the context a hook injects.
 	DefaultHooksMaxChars = 8000
-	// DefaultHooksTimeout bounds one hook's call to the daemon.
-	DefaultHooksTimeout = 2 * time.Second
+	// DefaultHooksTimeout is the time budget of one hook run, the only
+	// default of it (the hooks use it as is). 1.5 s keeps all hooks of one
+	// prompt with a hung daemon within 2 s: the prompt hook's 1.5 s, then
+	// 200 ms for the next ones (see bridge/hook's SuspectBudget).
+	DefaultHooksTimeout = 1500 * time.Millisecond
 )
 
 // Limits.
@@ -86,12 +90,15 @@ type File struct {
 	TokenFile string `json:"token_file,omitempty"`
 	// Hooks configures the Claude Code hooks.
 	Hooks Hooks `json:"hooks,omitzero"`
+	// ComposeDir is where the bridge service runs "docker compose up -d"
+	// at start (an absolute path; "" for none).
+	ComposeDir string `json:"compose_dir,omitempty"`
 
 	extra map[string]json.RawMessage
 }
 
 var (
-	fileKeys  = []string{"url", "token", "token_file", "hooks"}
+	fileKeys  = []string{"url", "token", "token_file", "hooks", "compose_dir"}
 	hooksKeys = []string{"inject", "max_chars", "timeout_ms"}
 )
 
@@ -306,6 +313,8 @@ type Config struct {
 	HooksInject   bool
 	HooksMaxChars int
 	HooksTimeout  time.Duration
+	// ComposeDir is the file's compose_dir, as written.
+	ComposeDir string
 }
 
 // Resolve merges flags, the environment (getenv; nil means none) and the
@@ -381,6 +390,7 @@ func Resolve(flags Flags, getenv func(string) string, file *File) (Config, error
 	if file.Hooks.TimeoutMS > 0 {
 		c.HooksTimeout = time.Duration(file.Hooks.TimeoutMS) * time.Millisecond
 	}
+	c.ComposeDir = file.ComposeDir
 	return c, c.Validate()
 }
 

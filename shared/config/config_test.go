@@ -72,6 +72,38 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestComposeDir(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		wantErr        bool
+	}{
+		{"set", `{"compose_dir":"/srv/sage"}`, "/srv/sage", false},
+		{"unset", `{}`, "", false},
+		{"wrong type", `{"compose_dir":5}`, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := config.Parse([]byte(tt.in))
+			if tt.wantErr {
+				if !errors.Is(err, config.ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := config.Resolve(config.Flags{}, nil, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.ComposeDir != tt.want || c.ComposeDir != tt.want {
+				t.Fatalf("file %q, config %q, want %q", f.ComposeDir, c.ComposeDir, tt.want)
+			}
+		})
+	}
+}
+
 func TestUnknownFieldsSurviveRewrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "config.json")
 	in := `{"url":"http://h/mcp","future":{"a":[1,2]},"hooks":{"inject":true,"later":"x"}}`

@@ -51,12 +51,8 @@ func run(ctx context.Context, stdout, stderr io.Writer, bin, url, token, tool, t
 			return err
 		}
 		defer os.RemoveAll(dir)
-		bin = filepath.Join(dir, "sage-bridge")
-		fmt.Fprintln(stderr, "building sage-bridge…")
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/sage-mcp/sage/bridge/cmd/sage-bridge")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build sage-bridge: %v\n%s", err, out)
+		if bin, err = buildBridge(ctx, dir, stderr); err != nil {
+			return err
 		}
 	}
 	target := "in-process go-sdk Streamable HTTP server (stateful, SSE responses)"
@@ -97,6 +93,24 @@ func run(ctx context.Context, stdout, stderr io.Writer, bin, url, token, tool, t
 	if err != nil {
 		return err
 	}
+	report(stdout, bin, target, calls, cold, viaBridge, direct, rss)
+	return nil
+}
+
+// buildBridge builds sage-bridge like a release into dir.
+func buildBridge(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	bin := filepath.Join(dir, "sage-bridge")
+	fmt.Fprintln(stderr, "building sage-bridge…")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/sage-mcp/sage/bridge/cmd/sage-bridge")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build sage-bridge: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// report prints the measurements as a Markdown table.
+func report(stdout io.Writer, bin, target string, calls int, cold, viaBridge, direct []time.Duration, rss int64) {
 	st, _ := os.Stat(bin)
 	fmt.Fprintf(stdout, "target: %s; %s/%s, %d CPUs, %s; binary %.2f MB\n\n", target, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), float64(st.Size())/(1<<20))
 	fmt.Fprintln(stdout, "| measurement | n | p50 | p95 | p99 |")
@@ -111,7 +125,6 @@ func run(ctx context.Context, stdout, stderr io.Writer, bin, url, token, tool, t
 	if rss > 0 {
 		fmt.Fprintf(stdout, "bridge peak RSS (VmHWM) after %d calls: %.1f MB\n", calls, float64(rss)/(1<<20))
 	}
-	return nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Nanoseconds())/1e6) }
@@ -251,53 +264,63 @@ func vmHWM(pid int) int64 {
 	return 0
 }
 
+// directClient posts MCP messages straight to the server, keeping the
+// session id it is given.
+type directClient struct {
+	ctx        context.Context
+	hc         *http.Client
+	url, token string
+	sid, proto string
+}
+
+// post sends body and returns the response body, read fully.
+func (c *directClient) post(body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.sid != "" {
+		req.Header.Set("Mcp-Session-Id", c.sid)
+	}
+	if c.proto != "" {
+		req.Header.Set("Mcp-Protocol-Version", c.proto)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
+	}
+	if h := resp.Header.Get("Mcp-Session-Id"); h != "" {
+		c.sid = h
+	}
+	return b, nil
+}
+
 // directCalls runs the same calls with a keep-alive HTTP client straight to
 // the server, reading each response body fully, as the bridge does.
 func directCalls(ctx context.Context, url, token string, calls int, callLine func(int) []byte) ([]time.Duration, error) {
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	var sid, proto string
-	post := func(body []byte) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		if sid != "" {
-			req.Header.Set("Mcp-Session-Id", sid)
-		}
-		if proto != "" {
-			req.Header.Set("Mcp-Protocol-Version", proto)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode >= 300 {
-			return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
-		}
-		if h := resp.Header.Get("Mcp-Session-Id"); h != "" {
-			sid = h
-		}
-		return b, nil
-	}
-	if _, err := post([]byte(initLine)); err != nil {
+	c := &directClient{ctx: ctx, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}, url: url, token: token}
+	if _, err := c.post([]byte(initLine)); err != nil {
 		return nil, err
 	}
-	proto = "2025-06-18"
-	if _, err := post([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)); err != nil {
+	c.proto = "2025-06-18"
+	if _, err := c.post([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)); err != nil {
 		return nil, err
 	}
 	for i := range 200 {
-		if _, err := post(callLine(1_000_000 + i)); err != nil {
+		if _, err := c.post(callLine(1_000_000 + i)); err != nil {
 			return nil, err
 		}
 	}
@@ -305,7 +328,7 @@ func directCalls(ctx context.Context, url, token string, calls int, callLine fun
 	for i := range calls {
 		line := callLine(i + 1)
 		start := time.Now()
-		b, err := post(line)
+		b, err := c.post(line)
 		if err != nil {
 			return nil, err
 		}

@@ -32,38 +32,55 @@ percentiles (wall clock, process start included).
 Flags:
 `
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// benchFlags are the command's flags.
+type benchFlags struct {
+	bridge, url, token, corpusDir string
+	memories, batch, runs, warmup int
+	trivial                       bool
+	target                        time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (benchFlags, error) {
+	var f benchFlags
 	fs := flag.NewFlagSet("sage-hook-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	bridge := fs.String("bridge", "", "sage-bridge binary (default: next to this program, else on PATH)")
-	url := fs.String("url", os.Getenv(config.EnvURL), "daemon MCP URL")
-	token := fs.String("token", os.Getenv(config.EnvToken), "bearer token (default $SAGE_TOKEN)")
-	memories := fs.Int("memories", 10000, "memories the store should hold before measuring")
-	batch := fs.Int("batch", 500, "turns per seeding request")
-	runs := fs.Int("runs", 200, "measured hook runs")
-	warmup := fs.Int("warmup", 10, "unmeasured runs first")
-	trivial := fs.Bool("trivial", false, "send only the trivial prompt \"ok\" (no daemon call): the floor of process start and setup")
-	corpusDir := fs.String("corpus", filepath.Join(runtime.GOROOT(), "src"), "directory of .go files whose comments make the memories' text")
-	target := fs.Duration("target", 100*time.Millisecond, "p95 target")
+	fs.StringVar(&f.bridge, "bridge", "", "sage-bridge binary (default: next to this program, else on PATH)")
+	fs.StringVar(&f.url, "url", os.Getenv(config.EnvURL), "daemon MCP URL")
+	fs.StringVar(&f.token, "token", os.Getenv(config.EnvToken), "bearer token (default $SAGE_TOKEN)")
+	fs.IntVar(&f.memories, "memories", 10000, "memories the store should hold before measuring")
+	fs.IntVar(&f.batch, "batch", 500, "turns per seeding request")
+	fs.IntVar(&f.runs, "runs", 200, "measured hook runs")
+	fs.IntVar(&f.warmup, "warmup", 10, "unmeasured runs first")
+	fs.BoolVar(&f.trivial, "trivial", false, "send only the trivial prompt \"ok\" (no daemon call): the floor of process start and setup")
+	fs.StringVar(&f.corpusDir, "corpus", filepath.Join(runtime.GOROOT(), "src"), "directory of .go files whose comments make the memories' text")
+	fs.DurationVar(&f.target, "target", 100*time.Millisecond, "p95 target")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if f.url == "" {
+		f.url = config.DefaultURL
+	}
+	return f, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
 		return 2
 	}
-	if *url == "" {
-		*url = config.DefaultURL
-	}
-	bin, err := findBridge(*bridge)
+	bin, err := findBridge(f.bridge)
 	if err != nil {
 		fmt.Fprintln(stderr, "sage-hook-bench:", err)
 		return 1
 	}
-	c := client.New(config.BaseURL(*url), *token)
-	cp, err := loadCorpus(*corpusDir, 200000)
+	c := client.New(config.BaseURL(f.url), f.token)
+	cp, err := loadCorpus(f.corpusDir, 200000)
 	if err != nil {
 		fmt.Fprintln(stderr, "sage-hook-bench:", err)
 		return 1
 	}
-	if err := seed(ctx, c, cp, *memories, *batch, stderr); err != nil {
+	if err := seed(ctx, c, cp, f.memories, f.batch, stderr); err != nil {
 		fmt.Fprintln(stderr, "sage-hook-bench: seed:", err)
 		return 1
 	}
@@ -78,20 +95,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer os.RemoveAll(cache)
+	m, ok := measure(ctx, f, bin, cache, c, cp, stderr)
+	if !ok {
+		return 1
+	}
+	return m.report(stdout, st, f.target)
+}
+
+// measured is what the runs gave.
+type measured struct {
+	times, daemon   []time.Duration // sorted
+	injected, chars int
+}
+
+// measure runs the hook f.warmup + f.runs times, each followed by the same
+// context request made directly (the daemon's share).
+func measure(ctx context.Context, f benchFlags, bin, cache string, c *client.Client, cp *corpus, stderr io.Writer) (measured, bool) {
+	var m measured
 	cwd := filepath.Join(cache, "bench")
 	_ = os.MkdirAll(cwd, 0o700)
-	env := append(os.Environ(), "SAGE_URL="+*url, "SAGE_TOKEN="+*token, "SAGE_TOKEN_FILE=",
+	env := append(os.Environ(), "SAGE_URL="+f.url, "SAGE_TOKEN="+f.token, "SAGE_TOKEN_FILE=",
 		"SAGE_CACHE_DIR="+cache, "SAGE_CONFIG="+filepath.Join(cache, "none.json"))
-
 	rng := rand.New(rand.NewPCG(7, 7))
-	var times, daemon []time.Duration
-	injected, chars := 0, 0
-	for i := range *warmup + *runs {
+	for i := range f.warmup + f.runs {
 		if ctx.Err() != nil {
-			return 1
+			return m, false
 		}
 		q := cp.prompt(rng)
-		if *trivial {
+		if f.trivial {
 			q = "ok"
 		}
 		payload, _ := json.Marshal(map[string]string{
@@ -109,31 +140,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil || errb.Len() > 0 {
 			fmt.Fprintf(stderr, "run %d: %v %s\n", i, err, strings.TrimSpace(errb.String()))
 		}
-		if i < *warmup {
+		if i < f.warmup {
 			continue
 		}
-		times = append(times, el)
+		m.times = append(m.times, el)
+		if f.trivial {
+			continue
+		}
 		// The daemon's share: the same context request, made directly.
 		dstart := time.Now()
-		if *trivial {
-			continue
-		}
 		if _, err := c.Context(ctx, client.ContextParams{Query: q, MaxResults: 8, MaxChars: 8000, Project: "bench"}); err == nil {
-			daemon = append(daemon, time.Since(dstart))
+			m.daemon = append(m.daemon, time.Since(dstart))
 		}
 		if out.Len() > 0 {
-			injected++
-			chars += out.Len()
+			m.injected++
+			m.chars += out.Len()
 		}
 	}
-	slices.Sort(times)
-	slices.Sort(daemon)
-	pctOf := func(ts []time.Duration, p float64) time.Duration {
-		if len(ts) == 0 {
-			return 0
-		}
-		return ts[min(len(ts)-1, int(p*float64(len(ts))))]
+	slices.Sort(m.times)
+	slices.Sort(m.daemon)
+	return m, true
+}
+
+func pctOf(ts []time.Duration, p float64) time.Duration {
+	if len(ts) == 0 {
+		return 0
 	}
+	return ts[min(len(ts)-1, int(p*float64(len(ts))))]
+}
+
+// report prints the latencies and returns the exit code: 3 when p95 is
+// above target.
+func (m measured) report(stdout io.Writer, st api.Status, target time.Duration) int {
+	times := m.times
 	pct := func(p float64) time.Duration { return pctOf(times, p) }
 	var sum time.Duration
 	for _, t := range times {
@@ -141,18 +180,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "sage-hook-bench: %d runs of `sage-bridge hook UserPromptSubmit` (process start included)\n", len(times))
 	fmt.Fprintf(stdout, "store: %d memories, embedder %s (%s); machine: %s/%s, %d CPUs\n", st.Memories, st.Embedder, st.EmbeddingModel, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	fmt.Fprintf(stdout, "injected context in %d of %d runs (mean output %d bytes)\n", injected, len(times), chars/max(injected, 1))
+	fmt.Fprintf(stdout, "injected context in %d of %d runs (mean output %d bytes)\n", m.injected, len(times), m.chars/max(m.injected, 1))
 	fmt.Fprintf(stdout, "latency: p50 %v  p90 %v  p95 %v  p99 %v  max %v  mean %v\n",
 		ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.95)), ms(pct(0.99)), ms(times[len(times)-1]), ms(sum/time.Duration(len(times))))
-	if len(daemon) > 0 {
+	if len(m.daemon) > 0 {
 		fmt.Fprintf(stdout, "daemon alone (GET /api/v1/context, same queries, warm connection): p50 %v  p95 %v  p99 %v\n",
-			ms(pctOf(daemon, 0.50)), ms(pctOf(daemon, 0.95)), ms(pctOf(daemon, 0.99)))
+			ms(pctOf(m.daemon, 0.50)), ms(pctOf(m.daemon, 0.95)), ms(pctOf(m.daemon, 0.99)))
 	}
-	if pct(0.95) > *target {
-		fmt.Fprintf(stdout, "p95 %v is above the %v target\n", ms(pct(0.95)), *target)
+	if pct(0.95) > target {
+		fmt.Fprintf(stdout, "p95 %v is above the %v target\n", ms(pct(0.95)), target)
 		return 3
 	}
-	fmt.Fprintf(stdout, "p95 within the %v target\n", *target)
+	fmt.Fprintf(stdout, "p95 within the %v target\n", target)
 	return 0
 }
 

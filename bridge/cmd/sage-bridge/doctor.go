@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -141,7 +142,7 @@ func (d *doctor) checkReach(ctx context.Context) bool {
 // configured compose directory (compose_dir), or natively.
 func (d *doctor) startFix() string {
 	where := "in the directory of Sage's docker-compose.yml"
-	if dir, err := configComposeDir(d.cfg.FilePath); err == nil && dir != "" {
+	if dir := d.cfg.ComposeDir; filepath.IsAbs(dir) {
 		where = "in " + dir
 	}
 	return "start the daemon: `docker compose up -d` " + where + " (a compose install), or `sage-daemon serve` with " +
@@ -244,14 +245,66 @@ func (d *doctor) post(ctx context.Context, sessionID, protocol, body string) (*h
 	return resp, bytes.TrimSpace(data), nil
 }
 
+// checkMCP speaks MCP to the daemon: initialize (which also checks the
+// token), notifications/initialized and tools/list.
 func (d *doctor) checkMCP(ctx context.Context) bool {
 	d.client = &http.Client{}
+	sid, proto, ok := d.checkInitialize(ctx)
+	if !ok {
+		return false
+	}
+	defer d.deleteSession(sid, proto)
+	if resp, _, err := d.post(ctx, sid, proto, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); err != nil || resp.StatusCode >= 300 {
+		d.fail("initialized", fmt.Sprint("notification not accepted: ", errOrStatus(resp, err)), "check the daemon's logs (`docker compose logs sage`)")
+		return false
+	}
+	return d.checkTools(ctx, sid, proto)
+}
+
+// checkInitialize sends initialize and reports auth and initialize; it
+// returns the session id and the negotiated protocol version.
+func (d *doctor) checkInitialize(ctx context.Context) (sid, proto string, ok bool) {
 	init := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"sage-bridge-doctor","version":"` + versionString() + `"}}}`
 	resp, body, err := d.post(ctx, "", "", init)
 	if err != nil {
 		d.fail("initialize", "request failed: "+err.Error(), "check that "+d.cfg.URL+" is the daemon's MCP endpoint and that it is healthy (`docker compose logs sage`)")
-		return false
+		return "", "", false
 	}
+	if !d.checkAuth(resp, body) {
+		return "", "", false
+	}
+	var r struct {
+		Result *struct {
+			ProtocolVersion string `json:"protocolVersion"`
+			ServerInfo      struct {
+				Name    string `json:"name"`
+				Version string `json:"version"`
+			} `json:"serverInfo"`
+		} `json:"result"`
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil || (r.Result == nil && r.Error == nil) {
+		d.fail("initialize", "the answer is not a JSON-RPC response: "+firstLine(body), "the URL does not point at an MCP server; use the daemon's /mcp endpoint")
+		return "", "", false
+	}
+	if r.Error != nil {
+		d.fail("initialize", "refused: "+r.Error.Message, "upgrade sage-bridge and the daemon to matching versions")
+		return "", "", false
+	}
+	sid = resp.Header.Get("Mcp-Session-Id")
+	sess := "stateless"
+	if sid != "" {
+		sess = "session started"
+	}
+	d.ok("initialize", "%s %s, protocol %s, %s", r.Result.ServerInfo.Name, r.Result.ServerInfo.Version, r.Result.ProtocolVersion, sess)
+	return sid, r.Result.ProtocolVersion, true
+}
+
+// checkAuth reports the HTTP status of the initialize answer: a rejected
+// token, a wrong URL, another HTTP error, or an accepted token.
+func (d *doctor) checkAuth(resp *http.Response, body []byte) bool {
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		fix := "set a valid token: SAGE_TOKEN, SAGE_TOKEN_FILE or token/token_file in " + d.cfg.FilePath + " (the daemon's admin token: `docker compose exec sage sage-daemon token show` for a compose install, `sage-daemon token show` for a native one; an admin issues more with `sage_manage token issue`)"
@@ -273,40 +326,12 @@ func (d *doctor) checkMCP(ctx context.Context) bool {
 	} else {
 		d.ok("auth", "no token needed")
 	}
-	var r struct {
-		Result *struct {
-			ProtocolVersion string `json:"protocolVersion"`
-			ServerInfo      struct {
-				Name    string `json:"name"`
-				Version string `json:"version"`
-			} `json:"serverInfo"`
-		} `json:"result"`
-		Error *struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil || (r.Result == nil && r.Error == nil) {
-		d.fail("initialize", "the answer is not a JSON-RPC response: "+firstLine(body), "the URL does not point at an MCP server; use the daemon's /mcp endpoint")
-		return false
-	}
-	if r.Error != nil {
-		d.fail("initialize", "refused: "+r.Error.Message, "upgrade sage-bridge and the daemon to matching versions")
-		return false
-	}
-	sid := resp.Header.Get("Mcp-Session-Id")
-	sess := "stateless"
-	if sid != "" {
-		sess = "session started"
-	}
-	d.ok("initialize", "%s %s, protocol %s, %s", r.Result.ServerInfo.Name, r.Result.ServerInfo.Version, r.Result.ProtocolVersion, sess)
-	proto := r.Result.ProtocolVersion
-	defer d.deleteSession(sid, proto)
+	return true
+}
 
-	if resp, _, err := d.post(ctx, sid, proto, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); err != nil || resp.StatusCode >= 300 {
-		d.fail("initialized", fmt.Sprint("notification not accepted: ", errOrStatus(resp, err)), "check the daemon's logs (`docker compose logs sage`)")
-		return false
-	}
-	resp, body, err = d.post(ctx, sid, proto, `{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`)
+// checkTools lists the daemon's tools.
+func (d *doctor) checkTools(ctx context.Context, sid, proto string) bool {
+	resp, body, err := d.post(ctx, sid, proto, `{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`)
 	if err != nil || resp.StatusCode >= 300 {
 		d.fail("tools/list", fmt.Sprint("failed: ", errOrStatus(resp, err)), "check the daemon's logs (`docker compose logs sage`)")
 		return false
@@ -317,9 +342,6 @@ func (d *doctor) checkMCP(ctx context.Context) bool {
 				Name string `json:"name"`
 			} `json:"tools"`
 		} `json:"result"`
-		Error *struct {
-			Message string `json:"message"`
-		} `json:"error"`
 	}
 	if err := json.Unmarshal(body, &tl); err != nil || tl.Result == nil {
 		d.fail("tools/list", "bad answer: "+firstLine(body), "check the daemon's logs (`docker compose logs sage`)")
