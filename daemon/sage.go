@@ -264,6 +264,12 @@ type Service interface {
 	// Reindex re-embeds every memory whose vector is missing or from another
 	// model than the current embedder's. Search keeps working meanwhile.
 	Reindex(ctx context.Context, progress func(ReindexProgress)) error
+	// Inject builds the block to inject into a prompt (Context, then the
+	// gate with q.Gate) and records it in the injection audit unless
+	// q.DryRun or the block is empty.
+	Inject(ctx context.Context, q InjectQuery) (Injected, error)
+	// Injections lists recorded injections, most recent first.
+	Injections(ctx context.Context, f InjectionFilter) ([]Injection, error)
 }
 
 // Embedder turns texts into vectors.

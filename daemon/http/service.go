@@ -115,3 +115,11 @@ func (p serviceProxy) Reindex(ctx context.Context, progress func(sage.ReindexPro
 	_, err := call(p, "Reindex", func(s sage.Service) (struct{}, error) { return struct{}{}, s.Reindex(ctx, progress) })
 	return err
 }
+
+func (p serviceProxy) Inject(ctx context.Context, q sage.InjectQuery) (sage.Injected, error) {
+	return call(p, "Inject", func(s sage.Service) (sage.Injected, error) { return s.Inject(ctx, q) })
+}
+
+func (p serviceProxy) Injections(ctx context.Context, f sage.InjectionFilter) ([]sage.Injection, error) {
+	return call(p, "Injections", func(s sage.Service) ([]sage.Injection, error) { return s.Injections(ctx, f) })
+}
