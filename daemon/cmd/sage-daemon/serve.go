@@ -89,6 +89,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	})
 	emb = srv.InstrumentEmbedder(emb)
 
+	defer startConsole(cfg, log, srv)()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
