@@ -133,7 +133,9 @@ func (c *Console) routes() http.Handler {
 	})
 
 	get := func(path string, h pageFunc) { mux.HandleFunc("GET "+Prefix+path, c.signedIn(false, h)) }
-	post := func(path string, h pageFunc) { mux.HandleFunc("POST "+Prefix+path, c.sameOrigin(c.signedIn(false, c.csrf(h)))) }
+	post := func(path string, h pageFunc) {
+		mux.HandleFunc("POST "+Prefix+path, c.sameOrigin(c.signedIn(false, c.csrf(h))))
+	}
 	getAdmin := func(path string, h pageFunc) { mux.HandleFunc("GET "+Prefix+path, c.signedIn(true, h)) }
 	postAdmin := func(path string, h pageFunc) {
 		mux.HandleFunc("POST "+Prefix+path, c.sameOrigin(c.signedIn(true, c.csrf(h))))

@@ -24,14 +24,18 @@ func (c catalogue) T(key string) string {
 	return key
 }
 
-var matcher = language.NewMatcher([]language.Tag{language.English, language.Chinese})
-
-// messages picks the catalogue for r's Accept-Language: Chinese for any
-// zh variant preferred over English, English otherwise.
+// messages picks the catalogue for r's Accept-Language: the first
+// language of the list (by quality) that is English or Chinese (any
+// variant: zh-CN, zh-TW, zh-Hant…); English when there is none.
 func messages(r *http.Request) catalogue {
-	_, i := language.MatchStrings(matcher, r.Header.Get("Accept-Language"))
-	if i == 1 {
-		return catalogue{lang: "zh", m: chinese}
+	tags, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+	for _, t := range tags {
+		switch base, _ := t.Base(); base.String() {
+		case "zh":
+			return catalogue{lang: "zh", m: chinese}
+		case "en":
+			return catalogue{lang: "en", m: english}
+		}
 	}
 	return catalogue{lang: "en", m: english}
 }
