@@ -83,7 +83,7 @@ func (r *Runner) userPromptSubmit(ctx context.Context, in Input) (string, error)
 	q := transcript.Truncate(prompt, MaxQuery)
 	resp, err := r.Client.Context(ctx, client.ContextParams{
 		Query:      q,
-		MaxResults: ContextResults,
+		MaxResults: r.Options.maxResults(),
 		MaxChars:   r.Options.MaxChars,
 		Project:    ProjectName(in.CWD),
 		SessionID:  "",
