@@ -324,9 +324,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("SAGE_LISTEN %q: want host:port, like 127.0.0.1:17800 or 0.0.0.0:17800", c.Listen))
 	}
 	if c.ConsoleListen != "" {
-		if _, _, err := net.SplitHostPort(c.ConsoleListen); err != nil {
+		if _, port, err := net.SplitHostPort(c.ConsoleListen); err != nil {
 			errs = append(errs, fmt.Errorf("SAGE_CONSOLE_LISTEN %q: want host:port, like 127.0.0.1:17801, or off", c.ConsoleListen))
-		} else if c.ConsoleListen == c.Listen {
+		} else if c.ConsoleListen == c.Listen && port != "0" {
 			errs = append(errs, fmt.Errorf("SAGE_CONSOLE_LISTEN %q: must differ from SAGE_LISTEN", c.ConsoleListen))
 		}
 	}

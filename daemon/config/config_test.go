@@ -102,6 +102,7 @@ func TestConsoleListen(t *testing.T) {
 		{"off", ""},
 		{"OFF", ""},
 		{"0.0.0.0:17801", "0.0.0.0:17801"},
+		{"127.0.0.1:0", "127.0.0.1:0"}, // a port the kernel picks, like SAGE_LISTEN's in tests
 	}
 	for _, tt := range tests {
 		env := map[string]string{"SAGE_DATABASE_URL": "postgres://u@h/db"}
@@ -109,6 +110,7 @@ func TestConsoleListen(t *testing.T) {
 			env["SAGE_CONSOLE_LISTEN"] = tt.env
 		}
 		c := MustLoad(t, nil, env)
+		c.Listen = "127.0.0.1:0"
 		if c.ConsoleListen != tt.want {
 			t.Errorf("SAGE_CONSOLE_LISTEN=%q: ConsoleListen %q, want %q", tt.env, c.ConsoleListen, tt.want)
 		}
