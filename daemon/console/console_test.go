@@ -28,14 +28,19 @@ type stack struct {
 	API, Console string
 	Service      *postgres.MemoryService
 	Tokens       *postgres.TokenStore
+	DB           *postgres.DB
+	Con          *console.Console
 }
+
+// ResetCounts drops the console's cached counts.
+func (s *stack) ResetCounts() { console.ResetSummaries(s.Con) }
 
 func mustStack(t testing.TB) *stack {
 	t.Helper()
 	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := postgres.Open(ctx, url, postgres.Options{ConnectTimeout: 2 * time.Second})
+	db, err := postgres.Open(ctx, url, postgres.Options{ConnectTimeout: 2 * time.Second, QueryTimeout: 10 * time.Minute}) // the benchmark seeds in big statements
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -51,9 +56,10 @@ func mustStack(t testing.TB) *stack {
 	srv.SetBackend(&sagehttp.Backend{Service: svc, Tokens: tokens, Pool: db.Pool()})
 	api := httptest.NewServer(srv)
 	t.Cleanup(api.Close)
-	con := httptest.NewServer(console.New(srv, console.Options{Logger: log}))
+	c := console.New(srv, console.Options{Logger: log})
+	con := httptest.NewServer(c)
 	t.Cleanup(con.Close)
-	return &stack{API: api.URL, Console: con.URL, Service: svc, Tokens: tokens}
+	return &stack{API: api.URL, Console: con.URL, Service: svc, Tokens: tokens, DB: db, Con: c}
 }
 
 // MustKey issues a key in namespace ns and returns its secret.

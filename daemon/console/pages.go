@@ -18,6 +18,7 @@ import (
 const overviewDays = 30
 
 type overviewData struct {
+	At         time.Time // when the counts were made
 	Status     sage.Status
 	Overview   sage.Overview
 	ByProject  []share
@@ -29,17 +30,13 @@ type overviewData struct {
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, cancel := ctxFor(r, s)
 	defer cancel()
-	st, err := c.svc.Status(ctx)
+	sum, err := c.summary(ctx, s.namespace)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	o, err := c.svc.Overview(ctx, overviewDays)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "overview", s, "", overviewData{Status: st, Overview: o,
+	st, o := sum.Status, sum.Overview
+	c.render(w, r, http.StatusOK, "overview", s, "", overviewData{At: sum.At, Status: st, Overview: o,
 		ByProject: shares(o.ByProject, 12), ByKind: shares(o.ByKind, len(sage.Kinds)),
 		PerDay: newChart(o.MemoriesPerDay), Injections: newChart(o.InjectionsPerDay)})
 }
@@ -131,6 +128,7 @@ func (c *Console) deleteSession(w http.ResponseWriter, r *http.Request, s *sessi
 		c.fail(w, r, err)
 		return
 	}
+	c.staleSummary(s.namespace)
 	c.setFlash(s, "ss.deleted")
 	http.Redirect(w, r, Prefix+"/sessions", http.StatusSeeOther)
 }
@@ -250,6 +248,7 @@ func (c *Console) updateMemory(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, err)
 		return
 	}
+	c.staleSummary(s.namespace)
 	c.setFlash(s, "mem.saved")
 	http.Redirect(w, r, Prefix+"/memories/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
@@ -289,6 +288,7 @@ func (c *Console) forget(w http.ResponseWriter, r *http.Request, s *session) {
 		c.errorPage(w, r, http.StatusNotFound, "error.notfound")
 		return
 	}
+	c.staleSummary(s.namespace)
 	c.setFlash(s, "mem.forgotten")
 	http.Redirect(w, r, Prefix+"/search", http.StatusSeeOther)
 }
@@ -334,11 +334,12 @@ func (c *Console) showSettings(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		st = &cur
 	}
-	stat, err := c.svc.Status(ctx)
+	sum, err := c.summary(ctx, s.namespace)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
+	stat := sum.Status
 	c.reindexMu.Lock()
 	running := c.reindex[s.namespace]
 	c.reindexMu.Unlock()
