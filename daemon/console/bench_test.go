@@ -3,9 +3,7 @@ package console_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
