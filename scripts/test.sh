@@ -147,8 +147,8 @@ if [ -z "${SAGE_TEST_CHROMIUM:-}" ]; then
     if command -v "$c" >/dev/null; then SAGE_TEST_CHROMIUM=$(command -v "$c"); break; fi
   done
   if [ -z "${SAGE_TEST_CHROMIUM:-}" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    say "installing Chromium (apt-get install chromium) for the console's browser tests"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 ||
+    say "installing Chromium and CJK fonts (apt-get install chromium fonts-noto-cjk) for the console's browser tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; } >&2 ||
       die "apt-get could not install chromium (set SAGE_TEST_CHROMIUM to a Chromium binary)"
     SAGE_TEST_CHROMIUM=$(command -v chromium)
   fi
