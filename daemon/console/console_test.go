@@ -418,3 +418,38 @@ func TestLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionActions(t *testing.T) {
+	s := mustStack(t)
+	for _, text := range []string{"first turn about the release", "second turn about the release"} {
+		s.MustNote(t, "default", sage.Note{Content: text, Project: "web", SessionID: "s-1"})
+	}
+	b := newBrowser(t, s.Console)
+	b.MustSignIn(s.MustKey(t, "default"))
+
+	if p := b.get("/console/sessions?project=web&q=release"); !strings.Contains(p.Body, "/console/sessions/s-1") {
+		t.Fatalf("filtered list lacks the session")
+	}
+	if p := b.get("/console/sessions?project=other"); strings.Contains(p.Body, "/console/sessions/s-1") {
+		t.Errorf("the project filter kept another project's session")
+	}
+	if p := b.post("/console/sessions/s-1", "/console/sessions/s-1/rename", url.Values{"title": {"Release planning"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("rename: %d %s", p.Status, p.Body)
+	}
+	if p := b.get("/console/sessions/s-1"); !strings.Contains(p.Body, "Release planning") || !strings.Contains(p.Body, "second turn") {
+		t.Errorf("transcript lacks the new title or a turn")
+	}
+	p := b.get("/console/sessions/s-1/export")
+	if p.Status != http.StatusOK || strings.Count(p.Body, "\n") != 2 || !strings.Contains(p.Body, `"text":"first turn about the release"`) {
+		t.Errorf("export: %d %q", p.Status, p.Body)
+	}
+	if p := b.get("/console/sessions/s-1/delete"); p.Status != http.StatusOK || !strings.Contains(p.Body, `action="/console/sessions/s-1/delete"`) {
+		t.Fatalf("delete confirmation: %d", p.Status)
+	}
+	if p := b.post("/console/sessions/s-1/delete", "/console/sessions/s-1/delete", url.Values{}); p.Status != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", p.Status, p.Body)
+	}
+	if p := b.get("/console/sessions/s-1"); p.Status != http.StatusNotFound {
+		t.Errorf("deleted session: %d, want 404", p.Status)
+	}
+}
