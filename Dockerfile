@@ -50,11 +50,13 @@ LABEL org.opencontainers.image.title="sage-daemon" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build --chown=65532:65532 /out/data /data
 COPY --from=build /out/sage-daemon /usr/local/bin/sage-daemon
-# Listen on every interface of the container (publish it on loopback only).
+# Listen on every interface of the container (publish it on loopback only);
+# the web console on its own port.
 ENV SAGE_DATA_DIR=/data \
-    SAGE_LISTEN=0.0.0.0:17800
+    SAGE_LISTEN=0.0.0.0:17800 \
+    SAGE_CONSOLE_LISTEN=0.0.0.0:17801
 VOLUME ["/data"]
-EXPOSE 17800
+EXPOSE 17800 17801
 USER 65532:65532
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["/usr/local/bin/sage-daemon", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/sage-daemon"]

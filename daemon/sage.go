@@ -292,6 +292,19 @@ type Service interface {
 	Inject(ctx context.Context, q InjectQuery) (Injected, error)
 	// Injections lists recorded injections, most recent first.
 	Injections(ctx context.Context, f InjectionFilter) ([]Injection, error)
+	// Memory returns one memory, or ErrNotFound.
+	Memory(ctx context.Context, id int64) (Memory, error)
+	// UpdateMemory sets a memory's kind and tags (its text is kept) and
+	// returns it updated, or ErrNotFound.
+	UpdateMemory(ctx context.Context, id int64, kind Kind, tags []string) (Memory, error)
+	// Overview counts the namespace's memories by project, kind and day
+	// (the last days days) and its injections by day.
+	Overview(ctx context.Context, days int) (Overview, error)
+	// Settings returns the namespace's recall settings (DefaultSettings,
+	// UpdatedAt zero, until saved).
+	Settings(ctx context.Context) (Settings, error)
+	// SaveSettings validates and stores the namespace's recall settings.
+	SaveSettings(ctx context.Context, s Settings) (Settings, error)
 }
 
 // Embedder turns texts into vectors.

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -140,11 +141,16 @@ func TestComposeDefault(t *testing.T) {
 			t.Errorf("sage depends_on pg = %+v, want condition service_healthy", dep)
 		}
 		mustNamedVolumeAt(t, p, s, "/data")
-		if len(s.Ports) != 1 {
-			t.Fatalf("sage ports = %+v, want exactly 127.0.0.1:17800:17800", s.Ports)
+		if len(s.Ports) != 2 {
+			t.Fatalf("sage ports = %+v, want exactly 127.0.0.1:17800:17800 and the console's 127.0.0.1:17801:17801", s.Ports)
 		}
-		if pt := s.Ports[0]; pt.HostIP != "127.0.0.1" || pt.Published != "17800" || pt.Target != 17800 {
-			t.Errorf("sage port = %+v, want 127.0.0.1:17800:17800", pt)
+		for i, want := range []uint32{17800, 17801} {
+			if pt := s.Ports[i]; pt.HostIP != "127.0.0.1" || pt.Published != fmt.Sprint(want) || pt.Target != want {
+				t.Errorf("sage port = %+v, want 127.0.0.1:%d:%d", pt, want, want)
+			}
+		}
+		if host, port, err := net.SplitHostPort(envValue(t, s, "SAGE_CONSOLE_LISTEN")); err != nil || host != "0.0.0.0" || port != "17801" {
+			t.Errorf("SAGE_CONSOLE_LISTEN = %q, want 0.0.0.0:17801 (%v)", envValue(t, s, "SAGE_CONSOLE_LISTEN"), err)
 		}
 		if s.HealthCheck == nil || s.HealthCheck.Disable || !slices.Contains(s.HealthCheck.Test, "healthcheck") {
 			t.Errorf("sage healthcheck = %+v, want sage-daemon healthcheck", s.HealthCheck)
@@ -230,7 +236,7 @@ func TestComposePgPortOverride(t *testing.T) {
 		}
 		// The override changes nothing else.
 		mustNamedVolumeAt(t, p, pg, "/var/lib/postgresql/data")
-		if s := mustService(t, p, "sage"); len(s.Ports) != 1 || s.Ports[0].HostIP != "127.0.0.1" {
+		if s := mustService(t, p, "sage"); len(s.Ports) != 2 || s.Ports[0].HostIP != "127.0.0.1" || s.Ports[1].HostIP != "127.0.0.1" {
 			t.Errorf("sage ports with the override = %+v", s.Ports)
 		}
 	}

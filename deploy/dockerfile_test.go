@@ -16,6 +16,7 @@ import (
 const (
 	runtimeImage = "gcr.io/distroless/static-debian12:nonroot"
 	daemonPort   = "17800"
+	consolePort  = "17801" // the web console's own listener
 )
 
 func mustDockerfile(t testing.TB, name string) *deploy.Dockerfile {
@@ -114,8 +115,8 @@ func mustCheckRuntime(t *testing.T, name string) daemonImage {
 	if u, _, _ := strings.Cut(user, ":"); u == "" || u == "0" || u == "root" {
 		t.Errorf("%s: USER %q, want a non-root user", name, user)
 	}
-	if got := mustOne(t, s, "EXPOSE").Args; got != daemonPort {
-		t.Errorf("%s: EXPOSE %s, want %s", name, got, daemonPort)
+	if got := mustOne(t, s, "EXPOSE").Args; got != daemonPort+" "+consolePort {
+		t.Errorf("%s: EXPOSE %s, want %s %s", name, got, daemonPort, consolePort)
 	}
 	vol := mustOne(t, s, "VOLUME")
 	if vols := mustExecForm(t, vol, vol.Args); !slices.Equal(vols, []string{"/data"}) {
@@ -129,6 +130,9 @@ func mustCheckRuntime(t *testing.T, name string) daemonImage {
 	// default is loopback, which nothing outside the container reaches.
 	if host, port, err := net.SplitHostPort(img.env["SAGE_LISTEN"]); err != nil || host != "0.0.0.0" || port != daemonPort {
 		t.Errorf("%s: SAGE_LISTEN=%q, want 0.0.0.0:%s", name, img.env["SAGE_LISTEN"], daemonPort)
+	}
+	if host, port, err := net.SplitHostPort(img.env["SAGE_CONSOLE_LISTEN"]); err != nil || host != "0.0.0.0" || port != consolePort {
+		t.Errorf("%s: SAGE_CONSOLE_LISTEN=%q, want 0.0.0.0:%s", name, img.env["SAGE_CONSOLE_LISTEN"], consolePort)
 	}
 	ep := mustOne(t, s, "ENTRYPOINT")
 	img.entrypoint = mustExecForm(t, ep, ep.Args)

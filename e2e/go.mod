@@ -7,7 +7,13 @@ replace (
 	github.com/sage-mcp/sage/shared => ../shared
 )
 
-require github.com/jackc/pgx/v5 v5.12.0
+require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+	github.com/jackc/pgx/v5 v5.12.0
+)
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 
 require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect

@@ -6,7 +6,8 @@
 #     first when the server lacks it, and always removes on exit.
 # It also makes the Claude Code CLI available for the end-to-end registration
 # tests (npm @anthropic-ai/claude-code into the cache), unless SAGE_TEST_CLAUDE
-# points at one.
+# points at one, and Chromium for the console's browser tests (Debian's
+# chromium package, apt-get), unless SAGE_TEST_CHROMIUM points at one.
 #
 # Env: GOTESTFLAGS (default "-race -count=1 -timeout 30m"), SAGE_TEST_PACKAGES (default ./...).
 set -euo pipefail
@@ -136,6 +137,25 @@ if [ -z "${SAGE_TEST_CLAUDE:-}" ]; then
     export SAGE_TEST_CLAUDE="$cdir/node_modules/.bin/claude"
   elif [ "${CI:-}" = true ]; then
     die "npm is needed to install the Claude Code CLI for the end-to-end tests"
+  fi
+fi
+
+# ---------------------------------------------------------------- Chromium
+# The console's browser tests (e2e/console) drive headless Chromium.
+if [ -z "${SAGE_TEST_CHROMIUM:-}" ]; then
+  for c in chromium chromium-browser; do
+    if command -v "$c" >/dev/null; then SAGE_TEST_CHROMIUM=$(command -v "$c"); break; fi
+  done
+  if [ -z "${SAGE_TEST_CHROMIUM:-}" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    say "installing Chromium and CJK fonts (apt-get install chromium fonts-noto-cjk) for the console's browser tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; } >&2 ||
+      die "apt-get could not install chromium (set SAGE_TEST_CHROMIUM to a Chromium binary)"
+    SAGE_TEST_CHROMIUM=$(command -v chromium)
+  fi
+  if [ -n "${SAGE_TEST_CHROMIUM:-}" ]; then
+    export SAGE_TEST_CHROMIUM
+  elif [ "${CI:-}" = true ]; then
+    die "Chromium is needed for the console's browser tests (apt-get install chromium, or set SAGE_TEST_CHROMIUM)"
   fi
 fi
 

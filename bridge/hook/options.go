@@ -48,6 +48,9 @@ type Options struct {
 	// MinScore is the relevance threshold: recalled memories scoring below
 	// it are not injected.
 	MinScore float64
+	// MaxResults is how many memories the prompt hook asks for (0:
+	// ContextResults); set from the daemon's settings (settings.go).
+	MaxResults int
 	// StateDir holds per-session state (the last prompt).
 	StateDir string
 	// DownMarker is the "daemon seems down" marker file shared by the

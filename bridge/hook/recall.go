@@ -91,7 +91,7 @@ func (r *Runner) userPromptSubmit(ctx context.Context, in Input) (string, error)
 	}
 	resp, err := r.Client.Context(ctx, client.ContextParams{
 		Query:          q,
-		MaxResults:     ContextResults,
+		MaxResults:     r.Options.maxResults(),
 		MaxChars:       room,
 		Project:        ProjectName(in.CWD),
 		ExcludeSession: in.SessionID,

@@ -28,7 +28,10 @@ const (
 	// DefaultListen is loopback only: other hosts cannot reach a native
 	// daemon unless SAGE_LISTEN says so (the container image sets
 	// 0.0.0.0:17800).
-	DefaultListen          = "127.0.0.1:17800"
+	DefaultListen = "127.0.0.1:17800"
+	// DefaultConsoleListen is the web console's own listener (loopback
+	// only; the container image sets 0.0.0.0:17801).
+	DefaultConsoleListen   = "127.0.0.1:17801"
 	DefaultShutdownTimeout = 15 * time.Second
 	// DefaultReadTimeout bounds the time a request may take to send its
 	// headers and its body (time the daemon spends working meanwhile is
@@ -61,6 +64,9 @@ type Config struct {
 	DatabaseURL string
 	// Listen is the HTTP listen address. SAGE_LISTEN.
 	Listen string
+	// ConsoleListen is the web console's listen address; empty (or "off"
+	// in the environment) serves no console. SAGE_CONSOLE_LISTEN.
+	ConsoleListen string
 	// DataDir holds the generated admin token file. SAGE_DATA_DIR.
 	DataDir string
 	// Token, when set, is an admin access key for the default namespace
@@ -132,6 +138,14 @@ func specs() []spec {
 			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 		{EnvVar{Name: "SAGE_LISTEN", Default: DefaultListen, Description: "HTTP listen address"}, "listen", false,
 			func(c *Config, v string) error { c.Listen = v; return nil }},
+		{EnvVar{Name: "SAGE_CONSOLE_LISTEN", Default: DefaultConsoleListen, Description: "listen address of the web console (/console, sign in with an access key); off disables it"}, "console-listen", false,
+			func(c *Config, v string) error {
+				if strings.EqualFold(v, "off") {
+					v = ""
+				}
+				c.ConsoleListen = v
+				return nil
+			}},
 		{EnvVar{Name: "SAGE_DATA_DIR", Default: "", Description: "directory for the generated admin token file token (default: the user config dir + /sage-daemon; /data in the container)"}, "data-dir", false,
 			func(c *Config, v string) error { c.DataDir = v; return nil }},
 		{EnvVar{Name: "SAGE_TOKEN", Default: "", Description: "admin access key for the default namespace (at least 16 characters); empty: one is generated at first start and written to SAGE_DATA_DIR/token"}, "token", true,
@@ -322,6 +336,13 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("SAGE_LISTEN %q: want host:port, like 127.0.0.1:17800 or 0.0.0.0:17800", c.Listen))
+	}
+	if c.ConsoleListen != "" {
+		if _, port, err := net.SplitHostPort(c.ConsoleListen); err != nil {
+			errs = append(errs, fmt.Errorf("SAGE_CONSOLE_LISTEN %q: want host:port, like 127.0.0.1:17801, or off", c.ConsoleListen))
+		} else if c.ConsoleListen == c.Listen && port != "0" {
+			errs = append(errs, fmt.Errorf("SAGE_CONSOLE_LISTEN %q: must differ from SAGE_LISTEN", c.ConsoleListen))
+		}
 	}
 	if c.Token != "" && len(c.Token) < 16 {
 		errs = append(errs, errors.New("SAGE_TOKEN must be at least 16 characters"))

@@ -121,6 +121,8 @@ func TestValidate(t *testing.T) {
 		{"connections", func(c *config.Config) { c.MaxConnections = 0 }, "SAGE_MAX_CONNECTIONS"},
 		{"query timeout", func(c *config.Config) { c.DBQueryTimeout = -time.Second }, "SAGE_DB_QUERY_TIMEOUT"},
 		{"sessions", func(c *config.Config) { c.MaxSessions = 0 }, "SAGE_MAX_SESSIONS"},
+		{"console listen", func(c *config.Config) { c.ConsoleListen = "17801" }, "SAGE_CONSOLE_LISTEN"},
+		{"console on the api port", func(c *config.Config) { c.ConsoleListen = c.Listen }, "SAGE_CONSOLE_LISTEN"},
 	}
 	for _, tt := range tests {
 		c := base
@@ -128,6 +130,30 @@ func TestValidate(t *testing.T) {
 		err := c.Validate()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: Validate = %v, want mention of %s", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestConsoleListen(t *testing.T) {
+	tests := []struct{ env, want string }{
+		{"", config.DefaultConsoleListen},
+		{"off", ""},
+		{"OFF", ""},
+		{"0.0.0.0:17801", "0.0.0.0:17801"},
+		{"127.0.0.1:0", "127.0.0.1:0"}, // a port the kernel picks, like SAGE_LISTEN's in tests
+	}
+	for _, tt := range tests {
+		env := map[string]string{"SAGE_DATABASE_URL": "postgres://u@h/db"}
+		if tt.env != "" {
+			env["SAGE_CONSOLE_LISTEN"] = tt.env
+		}
+		c := MustLoad(t, nil, env)
+		c.Listen = "127.0.0.1:0"
+		if c.ConsoleListen != tt.want {
+			t.Errorf("SAGE_CONSOLE_LISTEN=%q: ConsoleListen %q, want %q", tt.env, c.ConsoleListen, tt.want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("SAGE_CONSOLE_LISTEN=%q: %v", tt.env, err)
 		}
 	}
 }

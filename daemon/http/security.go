@@ -135,6 +135,10 @@ func (s *Server) guard(h http.Handler) http.Handler {
 	})
 }
 
+// Guard is guard for another listener's handler (the console): the same
+// Host and Origin checks as /mcp, 403 otherwise.
+func (s *Server) Guard(h http.Handler) http.Handler { return s.guard(h) }
+
 // limitBody caps the request body at n bytes; reading beyond fails with
 // *http.MaxBytesError (413).
 func limitBody(n int64, h http.Handler) http.Handler {

@@ -146,6 +146,10 @@ func New(opts Options) *Server {
 // SetBackend makes the database available to the Server (nil: unavailable).
 func (s *Server) SetBackend(b *Backend) { s.backend.Store(b) }
 
+// Backend returns the current backend, or nil while the database is not
+// ready (the console takes the token store from it).
+func (s *Server) Backend() *Backend { return s.backend.Load() }
+
 // SetNotReady records why the database is not available yet (the last
 // failure to open it), for /readyz to report while there is no backend.
 // The reason must hold no secret. Empty clears it.
@@ -219,6 +223,7 @@ func (s *Server) routes() http.Handler {
 	rest("DELETE", "/memories/{id}", sage.ScopeMemories, s.answer(s.deleteMemory))
 	rest("POST", "/forget", sage.ScopeMemories, answerBody(s, s.forget))
 	rest("GET", "/status", sage.ScopeMemories, s.answer(s.status))
+	rest("GET", "/settings", sage.ScopeMemories, s.settings)
 	handle("POST "+v+"/import", v+"/import", limitBody(s.opts.MaxImportBytes, s.authenticate(sage.ScopeMemories, false, http.HandlerFunc(s.importMemories))))
 	rest("GET", "/export", sage.ScopeMemories, s.export)
 	rest("POST", "/reindex", sage.ScopeAdmin, s.reindex)

@@ -120,3 +120,23 @@ func (p serviceProxy) Inject(ctx context.Context, q sage.InjectQuery) (sage.Inje
 func (p serviceProxy) Injections(ctx context.Context, f sage.InjectionFilter) ([]sage.Injection, error) {
 	return call(p, "Injections", func(s sage.Service) ([]sage.Injection, error) { return s.Injections(ctx, f) })
 }
+
+func (p serviceProxy) Memory(ctx context.Context, id int64) (sage.Memory, error) {
+	return call(p, "Memory", func(s sage.Service) (sage.Memory, error) { return s.Memory(ctx, id) })
+}
+
+func (p serviceProxy) UpdateMemory(ctx context.Context, id int64, kind sage.Kind, tags []string) (sage.Memory, error) {
+	return call(p, "UpdateMemory", func(s sage.Service) (sage.Memory, error) { return s.UpdateMemory(ctx, id, kind, tags) })
+}
+
+func (p serviceProxy) Overview(ctx context.Context, days int) (sage.Overview, error) {
+	return call(p, "Overview", func(s sage.Service) (sage.Overview, error) { return s.Overview(ctx, days) })
+}
+
+func (p serviceProxy) Settings(ctx context.Context) (sage.Settings, error) {
+	return call(p, "Settings", func(s sage.Service) (sage.Settings, error) { return s.Settings(ctx) })
+}
+
+func (p serviceProxy) SaveSettings(ctx context.Context, st sage.Settings) (sage.Settings, error) {
+	return call(p, "SaveSettings", func(s sage.Service) (sage.Settings, error) { return s.SaveSettings(ctx, st) })
+}

@@ -34,6 +34,11 @@ type Service struct {
 	ReindexFn         func(ctx context.Context, progress func(sage.ReindexProgress)) error
 	InjectFn          func(ctx context.Context, q sage.InjectQuery) (sage.Injected, error)
 	InjectionsFn      func(ctx context.Context, f sage.InjectionFilter) ([]sage.Injection, error)
+	MemoryFn          func(ctx context.Context, id int64) (sage.Memory, error)
+	UpdateMemoryFn    func(ctx context.Context, id int64, kind sage.Kind, tags []string) (sage.Memory, error)
+	OverviewFn        func(ctx context.Context, days int) (sage.Overview, error)
+	SettingsFn        func(ctx context.Context) (sage.Settings, error)
+	SaveSettingsFn    func(ctx context.Context, st sage.Settings) (sage.Settings, error)
 }
 
 var _ sage.Service = (*Service)(nil)
@@ -124,4 +129,29 @@ func (s *Service) Inject(ctx context.Context, q sage.InjectQuery) (sage.Injected
 // Injections calls InjectionsFn.
 func (s *Service) Injections(ctx context.Context, f sage.InjectionFilter) ([]sage.Injection, error) {
 	return must(s.InjectionsFn, "Injections")(ctx, f)
+}
+
+// Memory calls MemoryFn.
+func (s *Service) Memory(ctx context.Context, id int64) (sage.Memory, error) {
+	return must(s.MemoryFn, "Memory")(ctx, id)
+}
+
+// UpdateMemory calls UpdateMemoryFn.
+func (s *Service) UpdateMemory(ctx context.Context, id int64, kind sage.Kind, tags []string) (sage.Memory, error) {
+	return must(s.UpdateMemoryFn, "UpdateMemory")(ctx, id, kind, tags)
+}
+
+// Overview calls OverviewFn.
+func (s *Service) Overview(ctx context.Context, days int) (sage.Overview, error) {
+	return must(s.OverviewFn, "Overview")(ctx, days)
+}
+
+// Settings calls SettingsFn.
+func (s *Service) Settings(ctx context.Context) (sage.Settings, error) {
+	return must(s.SettingsFn, "Settings")(ctx)
+}
+
+// SaveSettings calls SaveSettingsFn.
+func (s *Service) SaveSettings(ctx context.Context, st sage.Settings) (sage.Settings, error) {
+	return must(s.SaveSettingsFn, "SaveSettings")(ctx, st)
 }

@@ -81,6 +81,9 @@ func Start(t testing.TB, opts ...Options) *Daemon {
 	d.env = append(os.Environ(),
 		"SAGE_DATABASE_URL="+d.DatabaseURL,
 		"SAGE_LISTEN=127.0.0.1:0",
+		// No console unless a test asks for one (Options.Env): test daemons
+		// would contend for its one default port.
+		"SAGE_CONSOLE_LISTEN=off",
 		"SAGE_DATA_DIR="+d.DataDir,
 		"SAGE_TOKEN="+d.Token,
 		"SAGE_LOG_LEVEL=info",

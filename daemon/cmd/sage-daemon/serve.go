@@ -66,6 +66,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	srv := newServer(cfg, log)
 	emb = srv.Metrics().Embedder(emb)
 	srv.ReportEmbedder(emb)
+	defer startConsole(cfg, log, srv)()
 	ln, hs, err := listen(cfg, log, srv)
 	if err != nil {
 		return err

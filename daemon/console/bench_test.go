@@ -1,0 +1,101 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	sage "github.com/sage-mcp/sage/daemon"
+)
+
+// benchMemories is the store size of BenchmarkPages (issue 18: every page
+// within 50 ms at 100k memories).
+const benchMemories = 100_000
+
+// BenchmarkPages times each console page, request to last byte on
+// loopback, against a store of benchMemories memories in 20 projects and
+// 2 000 sessions over 60 days, with 5 000 recorded injections. The rows
+// are written by SQL (no vectors: they are pending, found by keyword), then
+// vacuumed and analyzed as autovacuum would. The overview's and settings'
+// counts come from the console's cache (refreshed in the background every
+// summaryTTL); the first computation is timed apart (overview-cold).
+//
+//	go test -run '^$' -bench Pages -benchtime 20x ./console/
+func BenchmarkPages(b *testing.B) {
+	s := mustStack(b)
+	ctx := context.Background()
+	pool := s.DB.Pool()
+	start := time.Now()
+	for _, q := range []string{
+		`INSERT INTO memories (namespace, project, session_id, kind, text, content_hash, tags, tsv, occurred_at, created_at)
+		SELECT 'default', 'project-' || (i % 20), 'session-' || (i % 2000),
+			(ARRAY['turn','note','decision','fact','todo'])[1 + i % 5],
+			t, md5(t), ARRAY['tag-' || (i % 50)], to_tsvector('simple', t),
+			now() - (i % 60) * interval '1 day', now() - (i % 60) * interval '1 day'
+		FROM (SELECT i, 'User: how do we ' || (ARRAY['deploy the canary','tune postgres','index vectors','run the hook','sign in to the console','rotate keys'])[1 + i % 6]
+			|| ' number ' || i || E'?\n\nAssistant: ' || repeat('We keep the steps in the runbook and check them twice. ', 6) AS t
+			FROM generate_series(1, ` + strconv.Itoa(benchMemories) + `) i) x`,
+		`INSERT INTO sessions (namespace, id, project, title, first_at, last_at)
+		SELECT 'default', 'session-' || j, 'project-' || (j % 20), 'Session ' || j || ' about the canary', now() - interval '60 days', now() - (j % 60) * interval '1 day'
+		FROM generate_series(0, 1999) j`,
+		`INSERT INTO injections (namespace, at, source, session_id, project, prompt_hash, prompt_head, memories, chars)
+		SELECT 'default', now() - (k % 30) * interval '1 day', 'hook', 'session-' || (k % 2000), 'project-' || (k % 20),
+			md5(k::text), 'how do we deploy the canary ' || k, '[{"id":1,"score":0.03,"keyword_rank":1,"keyword_score":2.5,"vector_rank":2,"vector_score":0.8}]', 400
+		FROM generate_series(1, 5000) k`,
+		`VACUUM ANALYZE memories`, `VACUUM ANALYZE sessions`, `VACUUM ANALYZE injections`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			b.Fatalf("seed: %v", err)
+		}
+	}
+	b.Logf("seeded %d memories in %v", benchMemories, time.Since(start).Round(time.Second))
+	var id int64
+	if err := pool.QueryRow(ctx, `SELECT max(id) FROM memories`).Scan(&id); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Service.SaveSettings(sage.WithNamespace(ctx, "default"), sage.DefaultSettings()); err != nil {
+		b.Fatal(err)
+	}
+	br := newBrowser(b, s.Console)
+	br.MustSignIn(s.MustKey(b, "default", sage.ScopeAdmin))
+	b.Run("overview-cold", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			s.ResetCounts()
+			b.StartTimer()
+			if r := br.get("/console/"); r.Status != http.StatusOK {
+				b.Fatalf("overview: %d", r.Status)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
+	})
+	pages := []struct{ name, path string }{
+		{"overview", "/console/"},
+		{"sessions", "/console/sessions"},
+		{"sessions-filtered", "/console/sessions?project=project-3&q=canary"},
+		{"transcript", "/console/sessions/session-7"},
+		{"search-hybrid", "/console/search?q=how+do+we+tune+postgres+number+4242"},
+		{"search-keyword", "/console/search?mode=keyword&q=rotate+keys&project=project-5"},
+		{"memory", "/console/memories/" + strconv.FormatInt(id, 10)},
+		{"injections", "/console/injections"},
+		{"settings", "/console/settings"},
+		{"tokens", "/console/tokens"},
+	}
+	// The counts of the overview and settings pages are cached (summaryTTL)
+	// and warmed at sign-in: time the pages as a signed-in user sees them.
+	if r := br.get("/console/"); r.Status != http.StatusOK {
+		b.Fatalf("overview: %d", r.Status)
+	}
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				if r := br.get(p.path); r.Status != http.StatusOK {
+					b.Fatalf("%s: status %d", p.path, r.Status)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
+		})
+	}
+}
