@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,10 +66,11 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	emb, err := embed.NewBuiltin(embed.DefaultDimensions)
+	emb, err := embedderFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "embedder: %s (%s)\n", emb.Name(), emb.Model())
 	svc := postgres.NewMemoryService(db, emb, nil)
 	if err := svc.Start(ctx); err != nil {
 		return err
@@ -219,4 +221,25 @@ func dumpHits(w io.Writer, asked []labelled.Asked, ids map[string]int64) {
 			fmt.Fprintf(w, "  %s k%d=%.3f v%d=%.3f %s\n", mark, r.Keyword.Rank, r.Keyword.Score, r.Vector.Rank, r.Vector.Score, keys[r.ID])
 		}
 	}
+}
+
+// embedderFromEnv is the builtin embedder, or the one SAGE_EMBED_PROVIDER,
+// SAGE_EMBED_URL, SAGE_EMBED_MODEL, SAGE_EMBED_API_KEY and
+// SAGE_EMBED_DIMENSIONS name (as for sage-daemon), so that another model's
+// thresholds can be calibrated with -calibrate.
+func embedderFromEnv(getenv func(string) string) (sage.Embedder, error) {
+	c := embed.Config{Provider: getenv("SAGE_EMBED_PROVIDER"), URL: getenv("SAGE_EMBED_URL"),
+		Model: getenv("SAGE_EMBED_MODEL"), APIKey: getenv("SAGE_EMBED_API_KEY")}
+	if v := getenv("SAGE_EMBED_DIMENSIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("SAGE_EMBED_DIMENSIONS=%q: want a positive whole number", v)
+		}
+		c.Dimensions = n
+	}
+	emb, err := embed.New(c, nil)
+	if err != nil {
+		return nil, fmt.Errorf("embedder: %w", err)
+	}
+	return emb, nil
 }
