@@ -13,6 +13,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/sage-mcp/sage/bridge v0.0.0
+	github.com/sage-mcp/sage/shared v0.0.0
 )
 
 require (

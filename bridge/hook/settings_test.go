@@ -8,11 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/bridge/outbox"
+	"github.com/sage-mcp/sage/bridge/transcript"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/shared/claudehooks"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // settingsAPI is a daemon serving recall settings; it records the context
@@ -31,7 +34,10 @@ func (f *settingsAPI) Settings(ctx context.Context, project string) (api.Setting
 
 func (f *settingsAPI) Context(ctx context.Context, p client.ContextParams) (api.ContextResponse, error) {
 	f.contexts = append(f.contexts, p)
-	return api.ContextResponse{Items: []api.Memory{{ID: 1, Score: 0.5, Text: strings.Repeat("the outbox keeps turns ", 40)}}}, nil
+	// Like the daemon: the block it renders holds at most MaxChars runes.
+	text := strings.Repeat("the outbox keeps turns ", 40)
+	return api.ContextResponse{Context: textcut.Runes("Relevant memories (from Sage):\n- "+text, p.MaxChars, textcut.Ellipsis),
+		Items: []api.Memory{{ID: 1, Score: 0.5, Text: text}}}, nil
 }
 
 func (f *settingsAPI) Sessions(ctx context.Context, project string, limit int) ([]api.Session, error) {
@@ -81,11 +87,13 @@ func TestFollowSettings(t *testing.T) {
 				t.Fatalf("asked for context: %v, want %v", got, tt.inject)
 			}
 			if tt.inject {
+				// The daemon renders within what the markers leave.
 				want := tt.wantOpts.maxResults()
-				if f.contexts[0].MaxResults != want || f.contexts[0].MaxChars != tt.wantOpts.MaxChars {
-					t.Errorf("context asked with %+v, want max_results %d, max_chars %d", f.contexts[0], want, tt.wantOpts.MaxChars)
+				room := tt.wantOpts.MaxChars - utf8.RuneCountInString(transcript.OpenMarker+"\n"+transcript.CloseMarker)
+				if f.contexts[0].MaxResults != want || f.contexts[0].MaxChars != room {
+					t.Errorf("context asked with %+v, want max_results %d, max_chars %d", f.contexts[0], want, room)
 				}
-				if n := len([]rune(strings.TrimSpace(out.String()))); n == 0 || n > tt.wantOpts.MaxChars+200 {
+				if n := utf8.RuneCountInString(strings.TrimSpace(out.String())); n == 0 || n > tt.wantOpts.MaxChars+200 {
 					t.Errorf("output of %d runes for max_chars %d", n, tt.wantOpts.MaxChars)
 				}
 			}

@@ -32,8 +32,9 @@ func TestMCPAndRESTAgree(t *testing.T) {
 	session := sage.Session{ID: "s1", Project: "p", Title: "first", Memories: len(ms), FirstAt: at, LastAt: at}
 	svc := &mock.Service{
 		SearchFn: func(context.Context, sage.SearchQuery) ([]sage.Result, error) { return results, nil },
-		ContextFn: func(context.Context, sage.ContextQuery) (sage.Context, error) {
-			return sage.Context{Text: "block", Items: results}, nil
+		// search_memory with max_chars and GET /context both inject.
+		InjectFn: func(context.Context, sage.InjectQuery) (sage.Injected, error) {
+			return sage.Injected{Context: sage.Context{Text: "block", Items: results}}, nil
 		},
 		SessionFn:         func(context.Context, string) (sage.Session, error) { return session, nil },
 		SessionMemoriesFn: func(context.Context, string) ([]sage.Memory, error) { return ms, nil },

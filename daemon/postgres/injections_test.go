@@ -114,8 +114,10 @@ func TestInjectFilters(t *testing.T) {
 		reason string // of the first candidate refused
 	}{
 		{"no filter", q(func(*sage.InjectQuery) {}), ids, ""},
-		{"exclude session", q(func(q *sage.InjectQuery) { q.ExcludeSession = "current" }), ids[1:], "from this session"},
-		{"min score", q(func(q *sage.InjectQuery) { q.MinScore = 100 }), nil, "min_score"},
+		// Context drops the excluded session and low scores before its
+		// limit, so they are not even candidates (see the check below).
+		{"exclude session", q(func(q *sage.InjectQuery) { q.ExcludeSession = "current" }), ids[1:], ""},
+		{"min score", q(func(q *sage.InjectQuery) { q.MinScore = 100 }), nil, ""},
 		{"max results", q(func(q *sage.InjectQuery) { q.MaxResults = 1 }), ids[:1], ""},
 		{"max chars", q(func(q *sage.InjectQuery) { q.MaxChars = 10 }), nil, "no room within max_chars"},
 	}
@@ -143,6 +145,11 @@ func TestInjectFilters(t *testing.T) {
 			}
 			if tt.reason == "" && refused != "" {
 				t.Errorf("refused %q, want every candidate in", refused)
+			}
+			for _, c := range out.Candidates {
+				if c.SessionID == tt.q.ExcludeSession || c.Score < tt.q.MinScore {
+					t.Errorf("candidate %d (session %q, score %.3f) should have been dropped before the limit", c.ID, c.SessionID, c.Score)
+				}
 			}
 		})
 	}

@@ -25,11 +25,14 @@ import (
 	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
+// bridgePkg is the command under test.
+const bridgePkg = "github.com/sage-mcp/sage/bridge/cmd/sage-bridge"
+
 // MustBuildBridge builds sage-bridge like a release does into a temp dir.
 func MustBuildBridge(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "sage-bridge")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, bridgePkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -308,7 +311,7 @@ func TestVersion(t *testing.T) {
 // TestCrossCompile builds the release targets and checks the size budget
 // and that the go-sdk stays out of the binary.
 func TestCrossCompile(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", bridgePkg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -320,7 +323,7 @@ func TestCrossCompile(t *testing.T) {
 	for _, goos := range []string{"linux", "darwin", "windows"} {
 		for _, goarch := range []string{"amd64", "arm64"} {
 			bin := filepath.Join(dir, goos+"-"+goarch)
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, bridgePkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("%s/%s: %v\n%s", goos, goarch, err, out)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sage-mcp/sage/e2e/fakeapi"
 	"github.com/sage-mcp/sage/e2e/harness"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // saveWait bounds how long the hooks may take to store the turns after
@@ -343,8 +344,11 @@ func TestRecallInjected(t *testing.T) {
 		t.Errorf("the first prompt got context from an empty store: %s", c)
 	}
 	day := time.Now().UTC().Format("2006-01-02")
-	wantRecall := "<sage-memory>\nMemories from earlier sessions (Sage; use if relevant, may be outdated):\n" +
-		"- [" + day + " turn · " + e.Project + "] User: " + first.prompt + " Assistant: " + first.answer + "\n</sage-memory>"
+	// The daemon renders the block (ranking.RenderContext); the hook puts
+	// it between its markers as is.
+	wantRecall := "<sage-memory>\nRelevant memories (from Sage):\n" +
+		"- [" + day + " · " + e.Project + " · " + textcut.Runes(one.SessionID, 12, textcut.Ellipsis) + "] User: " + first.prompt +
+		" Assistant: " + first.answer + "\n</sage-memory>"
 	if got, _ := reqs[1].Messages.HookContext("UserPromptSubmit"); got != wantRecall {
 		t.Errorf("UserPromptSubmit injected:\n%s\nwant:\n%s%s", got, wantRecall, e.HookLog())
 	}
