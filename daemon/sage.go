@@ -180,11 +180,21 @@ type Result struct {
 }
 
 // Hit is one retriever's verdict on a memory: its 1-based rank in that
-// retriever's list (0: not found) and the retriever's own score.
+// retriever's list (0: not in it) and the retriever's own score. A search
+// result the vector retriever did not list still gets its cosine
+// similarity with the query as the vector Hit's Score, with Rank 0, when
+// the query was embedded and the memory has a vector of the same model
+// (in a large store a good keyword match often lies beyond the vector
+// retriever's candidate pool). So Rank 0 with a nonzero Score is a score
+// without a rank; Rank 0 with Score 0 is no score at all (see Known).
 type Hit struct {
 	Rank  int
 	Score float64
 }
+
+// Known reports whether h has a score: the retriever listed the memory, or
+// its score was computed without it (Rank 0, nonzero Score).
+func (h Hit) Known() bool { return h.Rank > 0 || h.Score != 0 }
 
 // ContextQuery asks for a compact context block to inject into a prompt.
 type ContextQuery struct {

@@ -71,10 +71,12 @@ type Verdict struct {
 }
 
 // rule is the rule of t that passes the hits: 'k' (keyword), 'v'
-// (vector), 'b' (both), or 0 for none. A zero Rank means the retriever did
-// not return the result, whatever its score.
+// (vector), 'b' (both), or 0 for none. A keyword hit counts only when the
+// keyword retriever returned the result (Rank > 0); a vector hit counts
+// when its cosine is known (sage.Hit.Known), even if the memory lay beyond
+// the vector retriever's list (Rank 0: the search computed its cosine).
 func (t Thresholds) rule(keyword, vector sage.Hit) byte {
-	kOK, vOK := keyword.Rank > 0, vector.Rank > 0
+	kOK, vOK := keyword.Rank > 0, vector.Known()
 	k, v := keyword.Score, vector.Score
 	switch {
 	case kOK && k >= t.Keyword:
@@ -87,10 +89,10 @@ func (t Thresholds) rule(keyword, vector sage.Hit) byte {
 	return 0
 }
 
-// Decide applies t to one result's hits and says why. A zero Rank means
-// the retriever did not return the result, whatever its score.
+// Decide applies t to one result's hits and says why. The hits count as
+// in rule: a keyword hit with Rank > 0, a vector hit with a known cosine.
 func (t Thresholds) Decide(keyword, vector sage.Hit) Verdict {
-	kOK, vOK := keyword.Rank > 0, vector.Rank > 0
+	kOK, vOK := keyword.Rank > 0, vector.Known()
 	k, v := keyword.Score, vector.Score
 	switch t.rule(keyword, vector) {
 	case 'k':

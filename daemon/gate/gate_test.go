@@ -22,7 +22,12 @@ func TestDecide(t *testing.T) {
 		{"both moderate", th, hit(2, 0.31), hit(3, 0.55), true, "both"},
 		{"both too weak", th, hit(2, 0.29), hit(3, 0.55), false, "keyword 0.29 < 0.50"},
 		{"keyword weak, no vector", th, hit(1, 0.4), sage.Hit{}, false, "no vector match"},
-		{"score without rank ignored", th, hit(0, 0.9), hit(0, 0.9), false, "no keyword match"},
+		{"keyword score without rank ignored", th, hit(0, 0.9), sage.Hit{}, false, "no keyword match"},
+		// A cosine computed for a memory beyond the vector retriever's list
+		// (Rank 0, the search's second look) counts.
+		{"both with cosine beyond vector list", Thresholds{Keyword: 0.45, BothKeyword: 0.3, BothVector: 0.2}, hit(1, 0.35), hit(0, 0.25), true, "both: keyword 0.35 ≥ 0.30, vector 0.25 ≥ 0.20"},
+		{"vector alone from cosine beyond list", th, sage.Hit{}, hit(0, 0.71), true, "vector 0.71 ≥ 0.70"},
+		{"cosine beyond list too low", Thresholds{Keyword: 0.45, BothKeyword: 0.3, BothVector: 0.2}, hit(1, 0.35), hit(0, 0.1), false, "(vector 0.10)"},
 		{"nothing", th, sage.Hit{}, sage.Hit{}, false, "no keyword match, no vector match"},
 		{"vector alone off", Thresholds{Keyword: 0.45, BothKeyword: 0.3, BothVector: 0.2}, sage.Hit{}, hit(1, 0.99), false, "both need keyword ≥ 0.30 and vector ≥ 0.20 (vector 0.99)"},
 		{"both rule", Thresholds{Keyword: 0.45, BothKeyword: 0.3, BothVector: 0.2}, hit(1, 0.3), hit(1, 0.2), true, "both"},

@@ -102,8 +102,8 @@ func TestResultHits(t *testing.T) {
 				if c.r.Keyword.Score < c.kwAtLeast || c.r.Keyword.Score > c.kwAtMost {
 					t.Errorf("%s: keyword score %.3f, want in [%.3f, %.3f]", c.name, c.r.Keyword.Score, c.kwAtLeast, c.kwAtMost)
 				}
-				if c.r.Vector.Rank == 0 && c.r.Vector.Score != 0 {
-					t.Errorf("%s: vector score %v without a rank", c.name, c.r.Vector.Score)
+				if c.vecRank == 0 && c.r.Vector.Score != 0 {
+					t.Errorf("%s: vector score %v without a query vector", c.name, c.r.Vector.Score)
 				}
 			}
 			for _, r := range []sage.Result{sem[exact.ID], hyb[exact.ID]} {

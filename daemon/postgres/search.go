@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -352,7 +353,57 @@ func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, err
 	if d.Out == nil {
 		return []sage.Result{}, nil
 	}
+	if vec != nil {
+		if err := s.cosines(ctx, ns, vec, d.Out); err != nil {
+			return nil, fmt.Errorf("cosines: %w", unavailable(err))
+		}
+	}
 	return d.Out, nil
+}
+
+// cosines gives every result the vector retriever did not list (its
+// Vector.Rank is 0) its cosine similarity with the query vector vec, as
+// Vector.Score, with Rank left 0 (see sage.Hit): in a large store a memory
+// the keyword retriever found may lie beyond the vector retriever's pool,
+// and the injection gate still needs its cosine. Memories without a vector
+// of the current model (or with a zero vector) keep no score. The ranking
+// is not changed.
+func (s *MemoryService) cosines(ctx context.Context, ns string, vec []float32, rs []sage.Result) error {
+	var ids []int64
+	at := map[int64][]int{}
+	for i, r := range rs {
+		if r.Vector.Rank == 0 {
+			if _, ok := at[r.ID]; !ok {
+				ids = append(ids, r.ID)
+			}
+			at[r.ID] = append(at[r.ID], i)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// The same distance as semanticSQL's, so the scores compare.
+	rows, err := s.db.pool.Query(ctx, fmt.Sprintf(`SELECT id, embedding::halfvec(%d) <=> $1::halfvec FROM memories
+		WHERE namespace = $2 AND id = ANY($3) AND embedding_model = %s AND embedding IS NOT NULL`,
+		s.dims, quoteLiteral(s.model)), halfvec(vec), ns, ids)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var d float64
+		if err := rows.Scan(&id, &d); err != nil {
+			rows.Close()
+			return err
+		}
+		if math.IsNaN(d) {
+			continue // zero vector: no direction, no similarity
+		}
+		for _, i := range at[id] {
+			rs[i].Vector = sage.Hit{Score: 1 - d}
+		}
+	}
+	return rows.Err()
 }
 
 // neighbourSteps is how many memories before and after a candidate in its
