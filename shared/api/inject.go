@@ -3,8 +3,10 @@ package api
 import "time"
 
 // Hit is one retriever's verdict on a memory: its 1-based rank in that
-// retriever's list (0: not found) and the retriever's own score
-// (keyword: BM25 normalised to [0, 1]; vector: cosine similarity).
+// retriever's list (0: not in it) and the retriever's own score
+// (keyword: BM25 normalised to [0, 1]; vector: cosine similarity). A vector
+// hit of rank 0 with a score carries the cosine computed after fusion for a
+// memory only the keyword retriever found.
 type Hit struct {
 	Rank  int     `json:"rank"`
 	Score float64 `json:"score"`
