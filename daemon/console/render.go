@@ -26,10 +26,13 @@ func parsePages() map[string]*template.Template {
 		"bytes": humanBytes,
 		"dict2": func(t view, s []share) sharesArgs { return sharesArgs{T: t, S: s} },
 		"hit": func(h sage.Hit) string {
-			if h.Rank == 0 {
-				return "–"
+			switch {
+			case h.Rank > 0:
+				return fmt.Sprintf("#%d · %.4f", h.Rank, h.Score)
+			case h.Known():
+				return fmt.Sprintf("– · %.4f", h.Score) // not listed; cosine computed after fusion
 			}
-			return fmt.Sprintf("#%d · %.4f", h.Rank, h.Score)
+			return "–"
 		},
 	}
 	out := map[string]*template.Template{}
