@@ -37,6 +37,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +46,8 @@ import (
 
 const (
 	daemonURL = "http://127.0.0.1:17800"
+	// consoleURL is where compose publishes the web console.
+	consoleURL = "http://127.0.0.1:17801"
 	// How long the stack may take to become healthy: the daemon's
 	// healthcheck first runs 30 s after the start.
 	healthyWithin = 3 * time.Minute
@@ -368,8 +372,9 @@ func (c *checker) waitHealthy() error {
 	}
 }
 
-// checkPorts: the daemon is published on 127.0.0.1:17800 and nowhere else;
-// PostgreSQL is not published at all.
+// checkPorts: the daemon is published on 127.0.0.1:17800 and its console on
+// 127.0.0.1:17801, nowhere else; PostgreSQL (and any other service) is not
+// published at all.
 func (c *checker) checkPorts() error {
 	cs, err := c.inspectAll()
 	if err != nil {
@@ -385,8 +390,9 @@ func (c *checker) checkPorts() error {
 		}
 		switch svc {
 		case "sage":
-			if len(published) != 1 || published[0] != "127.0.0.1:17800->17800/tcp" {
-				return fmt.Errorf("sage publishes %v, want only 127.0.0.1:17800->17800/tcp", published)
+			sort.Strings(published)
+			if want := []string{"127.0.0.1:17800->17800/tcp", "127.0.0.1:17801->17801/tcp"}; !slices.Equal(published, want) {
+				return fmt.Errorf("sage publishes %v, want only %v", published, want)
 			}
 		default:
 			if len(published) != 0 {
@@ -402,7 +408,16 @@ func (c *checker) checkPorts() error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET 127.0.0.1:17800/healthz: %s", resp.Status)
 	}
-	c.ok("only 127.0.0.1:17800 is published (the daemon answers there), PostgreSQL is not")
+	// The console answers on its own port (its sign-in page, no key needed).
+	resp, err = http.Get(consoleURL + "/console/")
+	if err != nil {
+		return fmt.Errorf("the console on 127.0.0.1:17801: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("GET 127.0.0.1:17801/console/: %s", resp.Status)
+	}
+	c.ok("only 127.0.0.1:17800 (the daemon answers there) and 127.0.0.1:17801 (the console answers there) are published, PostgreSQL is not")
 	return nil
 }
 
