@@ -1,9 +1,8 @@
 // Package backend connects sage-daemon to its database in the background:
 // it opens PostgreSQL (retrying with backoff while it is unreachable),
 // starts the memory service, its embedding backfill and the pruning of the
-// injection audit, makes sure an
-// admin can get in (admintoken), and hands the result to the HTTP server,
-// which serves 503 until then.
+// injection audit, makes sure an admin can get in (admintoken), and hands
+// the result to the HTTP server, which serves 503 until then.
 package backend
 
 import (
