@@ -107,8 +107,10 @@ func (c *Conn) connect(ctx context.Context, cfg config.Config, log *slog.Logger,
 		if ctx.Err() != nil {
 			return
 		}
-		srv.SetNotReady(postgres.Redact(err, cfg.DatabaseURL))
+		// Logged before the server hears it, so whoever watches the
+		// server's state finds the log line written.
 		log.Warn("database not ready; serving 503 until it is", "attempt", attempt, "retry_in", backoff, "err", err)
+		srv.SetNotReady(postgres.Redact(err, cfg.DatabaseURL))
 		select {
 		case <-ctx.Done():
 			return
