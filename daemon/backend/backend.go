@@ -145,6 +145,8 @@ func (c *Conn) open(ctx context.Context, cfg config.Config, log *slog.Logger, sr
 			return fmt.Errorf("admin token: %w", err)
 		}
 	}
+	// Logged before the server serves from it (see connect).
+	log.Info("database ready")
 	srv.SetBackend(&sagehttp.Backend{Service: svc, Tokens: tokens, Pool: db.Pool()})
 	done := make(chan struct{})
 	go func() {
@@ -158,7 +160,6 @@ func (c *Conn) open(ctx context.Context, cfg config.Config, log *slog.Logger, sr
 		svc.RunBackfill(ctx, BackfillPeriod)
 		wg.Wait()
 	}()
-	log.Info("database ready")
 	c.db, c.backfill = db, done
 	return nil
 }
