@@ -210,17 +210,27 @@ type memoryData struct {
 	Metadata string
 }
 
-func (c *Console) memory(w http.ResponseWriter, r *http.Request, s *session) {
+// loadMemory reads the memory of the request's path, or answers the
+// error and reports false.
+func (c *Console) loadMemory(w http.ResponseWriter, r *http.Request, s *session) (sage.Memory, bool) {
 	id, err := memoryID(r)
 	if err != nil {
 		c.fail(w, r, err)
-		return
+		return sage.Memory{}, false
 	}
 	ctx, cancel := ctxFor(r, s)
 	defer cancel()
 	m, err := c.svc.Memory(ctx, id)
 	if err != nil {
 		c.fail(w, r, err)
+		return sage.Memory{}, false
+	}
+	return m, true
+}
+
+func (c *Console) memory(w http.ResponseWriter, r *http.Request, s *session) {
+	m, ok := c.loadMemory(w, r, s)
+	if !ok {
 		return
 	}
 	c.render(w, r, http.StatusOK, "memory", s, "", memoryData{Memory: m, Kinds: sage.Kinds, Metadata: string(m.Metadata)})
@@ -255,19 +265,11 @@ func (c *Console) updateMemory(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 func (c *Console) confirmForget(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := memoryID(r)
-	if err != nil {
-		c.fail(w, r, err)
+	m, ok := c.loadMemory(w, r, s)
+	if !ok {
 		return
 	}
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	m, err := c.svc.Memory(ctx, id)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	p := Prefix + "/memories/" + strconv.FormatInt(id, 10)
+	p := Prefix + "/memories/" + strconv.FormatInt(m.ID, 10)
 	c.render(w, r, http.StatusOK, "confirm", s, "", confirmData{Question: "mem.forgetq", Action: p + "/forget", Cancel: p,
 		What: textcut.Runes(m.Text, 300, textcut.Ellipsis)})
 }
