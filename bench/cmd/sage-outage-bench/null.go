@@ -59,8 +59,13 @@ func hooksSettings(program string) string {
 }
 
 // mcpConfig is a --mcp-config value with one stdio server "sage" running
-// `program serve` with env.
+// `program serve` with env. A nil env is written as {}: Claude Code drops a
+// server whose "env" is null without a word, so a null env would measure
+// no server at all.
 func mcpConfig(program string, env map[string]string) string {
+	if env == nil {
+		env = map[string]string{}
+	}
 	b, err := json.Marshal(map[string]any{"mcpServers": map[string]any{
 		"sage": map[string]any{"type": "stdio", "command": program, "args": []string{"serve"}, "env": env},
 	}})
