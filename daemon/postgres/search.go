@@ -70,14 +70,15 @@ func scanMemory(row pgx.Row) (sage.Memory, error) {
 }
 
 // scanMemoryAt is scanMemory that also returns occurred_at as stored (it
-// may be infinite), for keyset pagination.
-func scanMemoryAt(row pgx.Row) (sage.Memory, pgtype.Timestamptz, error) {
+// may be infinite), for keyset pagination. extra scans the columns after
+// memoryColumns.
+func scanMemoryAt(row pgx.Row, extra ...any) (sage.Memory, pgtype.Timestamptz, error) {
 	var m sage.Memory
 	var kind string
 	var meta []byte
 	var at, created pgtype.Timestamptz
-	err := row.Scan(&m.ID, &m.Namespace, &m.Project, &m.SessionID, &kind, &m.Text, &m.ContentHash,
-		&m.IdempotencyKey, &meta, &m.Tags, &at, &created, &m.EmbeddingModel)
+	err := row.Scan(append([]any{&m.ID, &m.Namespace, &m.Project, &m.SessionID, &kind, &m.Text, &m.ContentHash,
+		&m.IdempotencyKey, &meta, &m.Tags, &at, &created, &m.EmbeddingModel}, extra...)...)
 	m.OccurredAt, m.CreatedAt = timeOf(at), timeOf(created)
 	m.Kind = sage.Kind(kind)
 	if string(meta) != "{}" {
@@ -343,7 +344,7 @@ func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, err
 	d := ranking.Distinct{Limit: q.limit}
 	for start, round := 0, 0; start < len(ranked) && !d.Full(); round++ {
 		end := min(len(ranked), start+(q.limit-len(d.Out)+ranking.DupSlack(q.limit))<<min(round, 10))
-		res, err := s.fetch(ctx, ns, ranked[start:end])
+		res, err := s.fetch(ctx, ns, ranked[start:end], vec)
 		if err != nil {
 			return nil, err
 		}
@@ -353,57 +354,7 @@ func (s *MemoryService) search(ctx context.Context, q query) ([]sage.Result, err
 	if d.Out == nil {
 		return []sage.Result{}, nil
 	}
-	if vec != nil {
-		if err := s.cosines(ctx, ns, vec, d.Out); err != nil {
-			return nil, fmt.Errorf("cosines: %w", unavailable(err))
-		}
-	}
 	return d.Out, nil
-}
-
-// cosines gives every result the vector retriever did not list (its
-// Vector.Rank is 0) its cosine similarity with the query vector vec, as
-// Vector.Score, with Rank left 0 (see sage.Hit): in a large store a memory
-// the keyword retriever found may lie beyond the vector retriever's pool,
-// and the injection gate still needs its cosine. Memories without a vector
-// of the current model (or with a zero vector) keep no score. The ranking
-// is not changed.
-func (s *MemoryService) cosines(ctx context.Context, ns string, vec []float32, rs []sage.Result) error {
-	var ids []int64
-	at := map[int64][]int{}
-	for i, r := range rs {
-		if r.Vector.Rank == 0 {
-			if _, ok := at[r.ID]; !ok {
-				ids = append(ids, r.ID)
-			}
-			at[r.ID] = append(at[r.ID], i)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	// The same distance as semanticSQL's, so the scores compare.
-	rows, err := s.db.pool.Query(ctx, fmt.Sprintf(`SELECT id, embedding::halfvec(%d) <=> $1::halfvec FROM memories
-		WHERE namespace = $2 AND id = ANY($3) AND embedding_model = %s AND embedding IS NOT NULL`,
-		s.dims, quoteLiteral(s.model)), halfvec(vec), ns, ids)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id int64
-		var d float64
-		if err := rows.Scan(&id, &d); err != nil {
-			rows.Close()
-			return err
-		}
-		if math.IsNaN(d) {
-			continue // zero vector: no direction, no similarity
-		}
-		for _, i := range at[id] {
-			rs[i].Vector = sage.Hit{Score: 1 - d}
-		}
-	}
-	return rows.Err()
 }
 
 // neighbourSteps is how many memories before and after a candidate in its
@@ -447,8 +398,15 @@ func (s *MemoryService) neighbours(ctx context.Context, ns string, f filter, cs 
 	return out, rows.Err()
 }
 
-// fetch loads the memories of cs, in order, with their scores.
-func (s *MemoryService) fetch(ctx context.Context, ns string, cs []ranking.Candidate) ([]sage.Result, error) {
+// fetch loads the memories of cs, in order, with their scores. With the
+// query vector vec, a memory the vector retriever did not list (its
+// Vector.Rank is 0) gets its cosine similarity with vec as Vector.Score,
+// with Rank left 0 (see sage.Hit): in a large store a memory the keyword
+// retriever found may lie beyond the vector retriever's pool, and the
+// injection gate still needs its cosine. Memories without a vector of the
+// current model (or with a zero vector) keep no score. The ranking is not
+// changed. The cosine is read with the row: no second query.
+func (s *MemoryService) fetch(ctx context.Context, ns string, cs []ranking.Candidate, vec []float32) ([]sage.Result, error) {
 	if len(cs) == 0 {
 		return []sage.Result{}, nil
 	}
@@ -456,28 +414,47 @@ func (s *MemoryService) fetch(ctx context.Context, ns string, cs []ranking.Candi
 	for i, c := range cs {
 		ids[i] = c.ID
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT `+memoryColumns+` FROM memories WHERE namespace = $1 AND id = ANY($2)`, ns, ids)
+	// The same distance as semanticSQL's, so the scores compare.
+	dist, args := "NULL::float8", []any{ns, ids}
+	if vec != nil {
+		dist = fmt.Sprintf(`CASE WHEN embedding_model = %s THEN embedding::halfvec(%d) <=> $3::halfvec END`,
+			quoteLiteral(s.model), s.dims)
+		args = append(args, halfvec(vec))
+	}
+	rows, err := s.db.pool.Query(ctx, `SELECT `+memoryColumns+`, `+dist+` FROM memories WHERE namespace = $1 AND id = ANY($2)`, args...)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	got := map[int64]sage.Memory{}
+	type loaded struct {
+		m    sage.Memory
+		dist *float64
+	}
+	got := map[int64]loaded{}
 	for rows.Next() {
-		m, err := scanMemory(rows)
-		if err != nil {
+		var l loaded
+		var err error
+		if l.m, _, err = scanMemoryAt(rows, &l.dist); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		s.clampMemory(&m)
-		got[m.ID] = m
+		s.clampMemory(&l.m)
+		got[l.m.ID] = l
 	}
 	if err := rows.Err(); err != nil {
 		return nil, unavailable(err)
 	}
 	out := make([]sage.Result, 0, len(cs))
 	for _, c := range cs {
-		if m, ok := got[c.ID]; ok { // deleted meanwhile: skip
-			out = append(out, sage.Result{Memory: m, Score: c.Score, Keyword: c.Keyword, Vector: c.Vector})
+		l, ok := got[c.ID]
+		if !ok { // deleted meanwhile: skip
+			continue
 		}
+		r := sage.Result{Memory: l.m, Score: c.Score, Keyword: c.Keyword, Vector: c.Vector}
+		// A zero vector has no direction: NaN, no similarity.
+		if r.Vector.Rank == 0 && l.dist != nil && !math.IsNaN(*l.dist) {
+			r.Vector = sage.Hit{Score: 1 - *l.dist}
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -1,10 +1,12 @@
 package tokenize
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Window is a span of time, from Since (included) to Until (excluded).
@@ -122,11 +124,44 @@ var datePatterns = []datePattern{
 
 func re(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
 
+// dateWords are words one of which every English pattern without a digit
+// holds ("yesterday", "monday"… hold "day"; month names only count in
+// pattern 6 in full).
+var dateWords = append([]string{"day", "week", "month", "year", "ago"}, strings.Split(monthNames, "|")...)
+
+// mayHaveDate is false only when no pattern can match q: q has no digit,
+// no character beyond ASCII (the Chinese and Japanese patterns, and the
+// Unicode letters (?i) folds onto ASCII ones, like the Kelvin sign K) and
+// none of dateWords. It spares most prompts, which say no time, the ~20
+// regular expressions (FuzzMayHaveDate checks it never hides a match).
+func mayHaveDate(q string) bool {
+	var low []byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c >= utf8.RuneSelf, c >= '0' && c <= '9':
+			return true
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		low = append(low, c)
+	}
+	for _, w := range dateWords {
+		if bytes.Contains(low, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
 // ParseTime finds the first phrase of q that says when ("last week", "in
 // March", "2025-06", "yesterday", "昨天", "上周", "三月") and returns the
 // window it means at time now (in now's location), and q without that
 // phrase. ok is false, and rest is q, when q says no time.
 func ParseTime(q string, now time.Time) (rest string, w Window, ok bool) {
+	if !mayHaveDate(q) {
+		return q, Window{}, false
+	}
 	for _, p := range datePatterns {
 		loc := p.re.FindStringSubmatchIndex(q)
 		if loc == nil {
