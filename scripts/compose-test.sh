@@ -11,7 +11,7 @@
 #     Debian bookworm (mirror: this machine's apt sources): a Go builder with
 #     this machine's Go toolchain and modules, a distroless-like runtime, and
 #     PostgreSQL 15 with pgvector (built as scripts/pgvector.sh does), and
-#     FROM scratch, scripts/embed-standin in place of text-embeddings-inference
+#     FROM scratch, testkit/cmd/embed-standin in place of text-embeddings-inference
 #     (deterministic synonym vectors, no model);
 #   - runs docker-compose.yml with only the image names overridden
 #     (SAGE_PG_IMAGE, SAGE_BUILD_IMAGE, SAGE_RUNTIME_IMAGE, SAGE_EMBED_IMAGE) and
@@ -371,16 +371,17 @@ EOF
   docker rmi "$pg_image-rootfs" >/dev/null
 fi
 
-# The embedding service: scripts/embed-standin (TEI's command line and
-# /v1/embeddings, deterministic synonym vectors), alone in a FROM scratch image.
-embed_key=$( (echo "embed-1 $goversion"; cat scripts/embed-standin/go.mod scripts/embed-standin/main.go) | hash_of)
+# The embedding service: testkit/cmd/embed-standin (TEI's command line and
+# /v1/embeddings, the synonym vectors of testkit/synonyms), alone in a FROM
+# scratch image.
+embed_key=$( (echo "embed-1 $goversion"; cat testkit/go.mod testkit/cmd/embed-standin/main.go testkit/synonyms/synonyms.go) | hash_of)
 embed_image=sage-standin/text-embeddings-inference:$embed_key
 if ! have_image "$embed_image"; then
-  say "stand-in embedding image $embed_image (scripts/embed-standin, FROM scratch)"
+  say "stand-in embedding image $embed_image (testkit/cmd/embed-standin, FROM scratch)"
   r=$tmp/embed
   mkdir -p "$r/data"
-  (cd scripts/embed-standin && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
-    -o "$r/text-embeddings-router" .) || die "go build scripts/embed-standin"
+  (cd testkit && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$r/text-embeddings-router" ./cmd/embed-standin) || die "go build testkit/cmd/embed-standin"
   import_dir "$r" "$embed_image" --change 'ENTRYPOINT ["/text-embeddings-router"]'
   rm -rf "$r"
 fi

@@ -43,11 +43,7 @@ func MustOpen(t *testing.T, url string) *postgres.DB {
 // MustSemanticServiceOn is MustSemanticService on the database at url.
 func MustSemanticServiceOn(t *testing.T, url, srvURL string, clock *testClock) (*postgres.MemoryService, *embed.Guard) {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), url, postgres.Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(db.Close)
+	db := MustOpen(t, url)
 	e, err := embed.New(embed.Config{Provider: embed.ProviderOpenAI, URL: srvURL, Model: "synonyms", Dimensions: conceptDims, MaxRetries: -1, Timeout: 30 * time.Second}, nil)
 	if err != nil {
 		t.Fatalf("embed.New: %v", err)

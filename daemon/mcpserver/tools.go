@@ -183,21 +183,17 @@ func (h *handlers) addTools(s *mcp.Server) {
 		notNull(s, "tags", "metadata")
 	}, h.remember)
 
-	mcp.AddTool(s, add(&mcp.Tool{
+	addTool(s, add, &mcp.Tool{
 		Name:        ToolSearchMemory,
 		Title:       "Search memory",
 		Description: "Search earlier turns, notes, decisions, facts. Best first.",
-		InputSchema: schemaFor[SearchMemoryInput](func(s *jsonschema.Schema) {
-			enum(s, "mode", sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword)
-			enum(s, "kind", sage.Kinds...)
-			plainString(s, "project")
-			notNull(s, "tags")
-		}),
-		OutputSchema: schemaFor[SearchMemoryOutput](nil),
-		Annotations: &mcp.ToolAnnotations{
-			Title: "Search memory", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: hintFalse,
-		},
-	}), h.searchMemory)
+		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
+	}, func(s *jsonschema.Schema) {
+		enum(s, "mode", sage.ModeHybrid, sage.ModeSemantic, sage.ModeKeyword)
+		enum(s, "kind", sage.Kinds...)
+		plainString(s, "project")
+		notNull(s, "tags")
+	}, h.searchMemory)
 
 	addTool(s, add, &mcp.Tool{
 		Name:        ToolForget,

@@ -3,10 +3,8 @@
 // TEI's command line (--model-id, --port; other flags are accepted and
 // ignored) and serves what Sage uses of TEI:
 //
-//   - POST /v1/embeddings (OpenAI-compatible): deterministic unit vectors
-//     of -dims (384, multilingual-e5-small's length) built from a small
-//     synonym table, so that "login bug" and "auth regression" are close
-//     as with a real model, while texts with nothing in common are not;
+//   - POST /v1/embeddings (OpenAI-compatible): the vectors of package
+//     synonyms, of -dims (384, multilingual-e5-small's length);
 //   - GET /health: 200.
 //
 // It is not a model: it exists to prove the wiring (compose starts it, the
@@ -17,61 +15,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"log"
-	"math"
 	"net/http"
 	"os"
-	"strings"
-	"unicode"
+
+	"github.com/sage-mcp/sage/testkit/synonyms"
 )
-
-// concepts maps synonyms (English and Chinese) to one dimension each.
-var concepts = map[string]int{
-	"login": 0, "auth": 0, "authentication": 0, "signin": 0, "登录": 0, "认证": 0,
-	"bug": 1, "regression": 1, "defect": 1, "breakage": 1, "故障": 1, "错误": 1,
-	"database": 2, "postgres": 2, "postgresql": 2, "数据库": 2,
-	"slow": 3, "latency": 3, "sluggish": 3, "慢": 3,
-	"deploy": 4, "release": 4, "rollout": 4, "发布": 4,
-	"decide": 5, "decided": 5, "decision": 5, "agreed": 5, "决定": 5,
-}
-
-// firstHashed is the first dimension of the hashed buckets for other words.
-const firstHashed = 16
-
-func vector(text string, dims int) []float32 {
-	v := make([]float32, dims)
-	lower := strings.ToLower(strings.TrimPrefix(text, "query: "))
-	isHan := func(r rune) bool { return unicode.Is(unicode.Han, r) }
-	for _, w := range strings.FieldsFunc(lower, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) || isHan(r)
-	}) {
-		if c, ok := concepts[w]; ok {
-			v[c]++
-			continue
-		}
-		h := fnv.New32a()
-		h.Write([]byte(w))
-		v[firstHashed+int(h.Sum32()%uint32(dims-firstHashed))] += 0.3
-	}
-	for w, c := range concepts {
-		if strings.ContainsFunc(w, isHan) && strings.Contains(lower, w) {
-			v[c]++
-		}
-	}
-	var sum float64
-	for _, x := range v {
-		sum += float64(x) * float64(x)
-	}
-	if sum == 0 {
-		v[dims-1] = 1
-		return v
-	}
-	for i := range v {
-		v[i] = float32(float64(v[i]) / math.Sqrt(sum))
-	}
-	return v
-}
 
 func main() {
 	fs := flag.NewFlagSet("text-embeddings-router", flag.ContinueOnError)
@@ -84,8 +33,8 @@ func main() {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
-	if *dims <= firstHashed {
-		log.Fatalf("-dims must be more than %d", firstHashed)
+	if *dims <= synonyms.FirstHashed {
+		log.Fatalf("-dims must be more than %d", synonyms.FirstHashed)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {})
@@ -114,7 +63,7 @@ func main() {
 		}
 		data := make([]item, len(inputs))
 		for i, t := range inputs {
-			data[i] = item{"embedding", i, vector(t, *dims)}
+			data[i] = item{"embedding", i, synonyms.Vector(t, *dims)}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": *model, "data": data})
