@@ -33,10 +33,7 @@ func (t Turn) Validate() error {
 
 // Validate checks n against the limits of this package.
 func (n Note) Validate() error {
-	if strings.TrimSpace(n.Content) == "" {
-		return Invalidf("content", "is required")
-	}
-	if err := checkText("content", n.Content, MaxContentBytes); err != nil {
+	if err := checkRequiredText("content", n.Content, MaxContentBytes); err != nil {
 		return err
 	}
 	if n.Kind != "" && !n.Kind.Valid() {
@@ -50,10 +47,7 @@ func (n Note) Validate() error {
 
 // Validate checks q against the limits of this package.
 func (q SearchQuery) Validate() error {
-	if strings.TrimSpace(q.Query) == "" {
-		return Invalidf("query", "is required")
-	}
-	if err := checkText("query", q.Query, MaxQueryBytes); err != nil {
+	if err := checkRequiredText("query", q.Query, MaxQueryBytes); err != nil {
 		return err
 	}
 	if q.Limit < 0 || q.Limit > MaxLimit {
@@ -171,6 +165,15 @@ func checkText(field, s string, max int) error {
 		return Invalidf(field, "contains a NUL character")
 	}
 	return nil
+}
+
+// checkRequiredText is checkText for a field that must have more than
+// white space.
+func checkRequiredText(field, s string, max int) error {
+	if strings.TrimSpace(s) == "" {
+		return Invalidf(field, "is required")
+	}
+	return checkText(field, s, max)
 }
 
 func checkID(field, s string) error {

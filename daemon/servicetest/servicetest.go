@@ -60,24 +60,25 @@ var base = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 func MustSaveTurn(t *testing.T, s sage.Service, ctx context.Context, turn sage.Turn) sage.SaveResult {
 	t.Helper()
 	r, err := s.SaveTurn(ctx, turn)
-	if err != nil {
-		t.Fatalf("SaveTurn(%q): %v", turn.UserPrompt, err)
-	}
-	if r.ID <= 0 {
-		t.Fatalf("SaveTurn(%q): id %d", turn.UserPrompt, r.ID)
-	}
-	return r
+	return mustSaved(t, fmt.Sprintf("SaveTurn(%q)", turn.UserPrompt), r, err)
 }
 
 // MustRemember saves n and fails the test on error.
 func MustRemember(t *testing.T, s sage.Service, ctx context.Context, n sage.Note) sage.SaveResult {
 	t.Helper()
 	r, err := s.Remember(ctx, n)
+	return mustSaved(t, fmt.Sprintf("Remember(%q)", n.Content), r, err)
+}
+
+// mustSaved returns r, the result of call, and fails the test on error or
+// on an id that is not positive.
+func mustSaved(t *testing.T, call string, r sage.SaveResult, err error) sage.SaveResult {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("Remember(%q): %v", n.Content, err)
+		t.Fatalf("%s: %v", call, err)
 	}
 	if r.ID <= 0 {
-		t.Fatalf("Remember(%q): id %d", n.Content, r.ID)
+		t.Fatalf("%s: id %d", call, r.ID)
 	}
 	return r
 }

@@ -135,15 +135,20 @@ func terms(s string, fn func(term, word string)) {
 // "paint", "hiking" and "hikes" at "hike". Words that are not plain ASCII
 // letters, and words of up to two letters, are returned unchanged.
 func SearchStem(w string) string {
-	if len(w) <= 2 {
+	if len(w) <= 2 || !asciiLower(w) {
 		return w
 	}
+	return english.Stem(w, false)
+}
+
+// asciiLower reports whether w is only the letters a to z.
+func asciiLower(w string) bool {
 	for i := 0; i < len(w); i++ {
 		if w[i] < 'a' || w[i] > 'z' {
-			return w
+			return false
 		}
 	}
-	return english.Stem(w, false)
+	return true
 }
 
 // Stem reduces a lower-case English word to a light stem (the builtin
@@ -152,13 +157,8 @@ func SearchStem(w string) string {
 // "hiked" and "hiking" at "hik". Words that are not plain ASCII letters, and
 // short words, are returned unchanged.
 func Stem(w string) string {
-	if len(w) <= 3 {
+	if len(w) <= 3 || !asciiLower(w) {
 		return w
-	}
-	for i := 0; i < len(w); i++ {
-		if w[i] < 'a' || w[i] > 'z' {
-			return w
-		}
 	}
 	switch {
 	case strings.HasSuffix(w, "ies") && len(w) > 4:

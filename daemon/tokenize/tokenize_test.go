@@ -8,44 +8,42 @@ import (
 	"unicode/utf8"
 )
 
-func TestWords(t *testing.T) {
-	tests := []struct {
+// TestWordsAndTerms checks Words and Terms on the same kinds of input.
+func TestWordsAndTerms(t *testing.T) {
+	type test struct {
 		in   string
 		want []string
+	}
+	for _, f := range []struct {
+		name  string
+		fn    func(string) []string
+		tests []test
 	}{
-		{"", nil},
-		{"Hello, World!", []string{"hello", "world"}},
-		{"Caroline's dog", []string{"caroline", "s", "dog"}},
-		{"pgvector 0.8 HNSW", []string{"pgvector", "0", "8", "hnsw"}},
-		{"我喜欢北京", []string{"我", "喜", "欢", "北", "京"}},
-		{"東京へ行きました", []string{"東", "京", "へ", "行", "き", "ま", "し", "た"}},
-		{"用Go写", []string{"用", "go", "写"}},
-		{"ＡＢＣ１２３", []string{"abc123"}},
-		{"Ünïcode Straße", []string{"ünïcode", "straße"}},
-		{"snake_case.name", []string{"snake", "case", "name"}},
-		{"  \t\n ", nil},
-	}
-	for _, tt := range tests {
-		if got := Words(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Words(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestTerms(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{"", nil},
-		{"Painting paints", []string{"paint", "paint"}},
-		{"我喜欢北京", []string{"我", "喜", "我喜", "欢", "喜欢", "北", "欢北", "京", "北京"}},
-		{"北京 上海", []string{"北", "京", "北京", "上", "海", "上海"}},
-		{"用Go写代码", []string{"用", "go", "写", "代", "写代", "码", "代码"}},
-	}
-	for _, tt := range tests {
-		if got := Terms(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Terms(%q) = %q, want %q", tt.in, got, tt.want)
+		{name: "Words", fn: Words, tests: []test{
+			{"", nil},
+			{"Hello, World!", []string{"hello", "world"}},
+			{"Caroline's dog", []string{"caroline", "s", "dog"}},
+			{"pgvector 0.8 HNSW", []string{"pgvector", "0", "8", "hnsw"}},
+			{"我喜欢北京", []string{"我", "喜", "欢", "北", "京"}},
+			{"東京へ行きました", []string{"東", "京", "へ", "行", "き", "ま", "し", "た"}},
+			{"用Go写", []string{"用", "go", "写"}},
+			{"ＡＢＣ１２３", []string{"abc123"}},
+			{"Ünïcode Straße", []string{"ünïcode", "straße"}},
+			{"snake_case.name", []string{"snake", "case", "name"}},
+			{"  \t\n ", nil},
+		}},
+		{name: "Terms", fn: Terms, tests: []test{
+			{"", nil},
+			{"Painting paints", []string{"paint", "paint"}},
+			{"我喜欢北京", []string{"我", "喜", "我喜", "欢", "喜欢", "北", "欢北", "京", "北京"}},
+			{"北京 上海", []string{"北", "京", "北京", "上", "海", "上海"}},
+			{"用Go写代码", []string{"用", "go", "写", "代", "写代", "码", "代码"}},
+		}},
+	} {
+		for _, tt := range f.tests {
+			if got := f.fn(tt.in); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("%s(%q) = %q, want %q", f.name, tt.in, got, tt.want)
+			}
 		}
 	}
 }
