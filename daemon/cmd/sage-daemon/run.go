@@ -10,7 +10,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sage-mcp/sage/daemon/backend"
 	"github.com/sage-mcp/sage/daemon/config"
+	"github.com/sage-mcp/sage/daemon/postgres"
 )
 
 // command is a subcommand.
@@ -101,6 +103,21 @@ func loadConfig(e *env, fs *flag.FlagSet, args []string, validate bool) (config.
 		}
 	}
 	return cfg, rest, nil
+}
+
+// openDatabase loads the validated configuration like loadConfig and opens
+// (and migrates) its database; it returns the arguments left after the
+// flags.
+func openDatabase(ctx context.Context, e *env, fs *flag.FlagSet, args []string) (*postgres.DB, []string, error) {
+	cfg, rest, err := loadConfig(e, fs, args, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := backend.Open(ctx, cfg, newLogger(cfg, e.stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, rest, nil
 }
 
 // newLogger returns the slog logger to stderr that cfg asks for.

@@ -12,7 +12,6 @@ import (
 
 	sage "github.com/sage-mcp/sage/daemon"
 	"github.com/sage-mcp/sage/daemon/admintoken"
-	"github.com/sage-mcp/sage/daemon/backend"
 	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/daemon/postgres"
 )
@@ -40,11 +39,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	if sub == "show" {
 		return showToken(e, fs, args)
 	}
-	cfg, rest, err := loadConfig(e, fs, args, true)
-	if err != nil {
-		return fail(e, err)
-	}
-	db, err := backend.Open(ctx, cfg, newLogger(cfg, e.stderr))
+	db, rest, err := openDatabase(ctx, e, fs, args)
 	if err != nil {
 		return fail(e, err)
 	}
