@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -13,9 +12,7 @@ import (
 // memories (no project) along; /search does with include_global=true.
 func TestRESTGlobalMemories(t *testing.T) {
 	t.Parallel()
-	st := MustStack(t, sagehttp.Options{}, "")
-	key := st.MustKey(t, "default")
-	u := st.URL + api.Version
+	_, u, key := MustREST(t)
 	var own, global, other api.SaveResult
 	MustDo(t, "POST", u+"/notes", key, api.Note{Content: "kestrel rule of project alpha", Kind: "decision", Project: "alpha"}).MustStatus(t, 200).MustJSON(t, &own)
 	MustDo(t, "POST", u+"/notes", key, api.Note{Content: "kestrel preference of the user", Kind: "decision"}).MustStatus(t, 200).MustJSON(t, &global)

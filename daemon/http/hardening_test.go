@@ -113,9 +113,7 @@ func TestRESTRefusesBadText(t *testing.T) {
 // decodes, the time clamped to the range.
 func TestRESTOutOfRangeRows(t *testing.T) {
 	t.Parallel()
-	st := MustStack(t, sagehttp.Options{}, "")
-	key := st.MustKey(t, "default")
-	u := st.URL + api.Version
+	st, u, key := MustREST(t)
 	MustDo(t, "POST", u+"/turns", key, api.SaveTurnsRequest{Turns: []api.Turn{
 		{SessionID: "s1", Project: "p", UserPrompt: "zebra crossing", AssistantResponse: "stripes"},
 		{SessionID: "s1", Project: "p", UserPrompt: "another zebra", AssistantResponse: "more stripes"},

@@ -21,6 +21,7 @@ import (
 	"github.com/sage-mcp/sage/daemon/metrics"
 	"github.com/sage-mcp/sage/daemon/postgres"
 	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
+	"github.com/sage-mcp/sage/shared/api"
 )
 
 // stack is a Server on a real database, served on 127.0.0.1.
@@ -65,6 +66,14 @@ func MustStack(t testing.TB, opts sagehttp.Options, url string) *stack {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &stack{URL: hs.URL, Server: srv, Tokens: b.Tokens.(*postgres.TokenStore), DB: db}
+}
+
+// MustREST is MustStack with default options on a fresh database; u is
+// the base URL of its REST API, key a key of the default namespace.
+func MustREST(t testing.TB) (st *stack, u, key string) {
+	t.Helper()
+	st = MustStack(t, sagehttp.Options{}, "")
+	return st, st.URL + api.Version, st.MustKey(t, "default")
 }
 
 // MustKey issues a key in namespace ns and returns its secret.

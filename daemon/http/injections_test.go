@@ -5,15 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
 func TestRESTContextParamsAndInjections(t *testing.T) {
 	t.Parallel()
-	st := MustStack(t, sagehttp.Options{}, "")
-	key := st.MustKey(t, "default")
-	u := st.URL + api.Version
+	st, u, key := MustREST(t)
 	turns := api.SaveTurnsRequest{Turns: []api.Turn{
 		{SessionID: "mine", Project: "web", UserPrompt: "which port does the dev server use", AssistantResponse: "vite serves on port 5173"},
 		{SessionID: "older", Project: "web", UserPrompt: "dev server port?", AssistantResponse: "the vite dev server listens on 5173"},

@@ -65,6 +65,13 @@ func authServerMetadata(base string) map[string]any {
 	}
 }
 
+// oauthUnavailable logs err, the failure of what, and answers 503
+// temporarily_unavailable with message.
+func (s *Server) oauthUnavailable(w http.ResponseWriter, what string, err error, message string) {
+	s.log.Warn(what, "err", err)
+	oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", message)
+}
+
 // oauthTokens returns the token store, or answers 503 temporarily_unavailable
 // in OAuth's error format while the database is not connected.
 func (s *Server) oauthTokens(w http.ResponseWriter) (TokenStore, bool) {
@@ -171,8 +178,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := tokens.RegisterClient(r.Context(), req.ClientName, req.RedirectURIs)
 	if err != nil {
-		s.log.Warn("register client", "err", err)
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "could not register the client; retry later")
+		s.oauthUnavailable(w, "register client", err, "could not register the client; retry later")
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{
@@ -478,8 +484,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.log.Warn("token endpoint", "err", err)
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "database unavailable; retry later")
+		s.oauthUnavailable(w, "token endpoint", err, "database unavailable; retry later")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -14,9 +14,7 @@ import (
 
 func TestRESTMemories(t *testing.T) {
 	t.Parallel()
-	st := MustStack(t, sagehttp.Options{}, "")
-	key := st.MustKey(t, "default")
-	u := st.URL + api.Version
+	st, u, key := MustREST(t)
 
 	// Turns: batched and idempotent.
 	turns := api.SaveTurnsRequest{Turns: []api.Turn{
