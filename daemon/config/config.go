@@ -470,23 +470,23 @@ func parseBool(v string) (bool, error) {
 }
 
 func parseInt(v string) (int, error) {
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%q: want a whole number", v)
-	}
-	return n, nil
+	return parseOptional(v, strconv.Atoi, "a whole number")
 }
 
 func parseDuration(v string) (time.Duration, error) {
+	return parseOptional(v, time.ParseDuration, "a duration like 30s")
+}
+
+// parseOptional parses v with parse; empty is T's zero value, and a value
+// parse refuses is an error that says what it wants.
+func parseOptional[T any](v string, parse func(string) (T, error), want string) (T, error) {
+	var zero T
 	if v == "" {
-		return 0, nil
+		return zero, nil
 	}
-	d, err := time.ParseDuration(v)
+	x, err := parse(v)
 	if err != nil {
-		return 0, fmt.Errorf("%q: want a duration like 30s", v)
+		return zero, fmt.Errorf("%q: want %s", v, want)
 	}
-	return d, nil
+	return x, nil
 }

@@ -117,20 +117,16 @@ func output(name string, args ...string) (string, error) {
 
 func (c *checker) run() error {
 	say("docker compose up -d")
-	if err := c.compose("up", "-d"); err != nil {
-		return err
-	}
-	if err := c.waitHealthy(); err != nil {
+	if err := c.upHealthy(); err != nil {
 		return err
 	}
 	if err := c.checkPorts(); err != nil {
 		return err
 	}
-	token, err := c.token()
+	token, err := c.adminToken()
 	if err != nil {
 		return err
 	}
-	c.tokens = append(c.tokens, token)
 	if err := c.doctor(token); err != nil {
 		return err
 	}
@@ -244,17 +240,13 @@ func (c *checker) run() error {
 		return fmt.Errorf("docker compose down -v left volumes: %s", strings.Fields(vols))
 	}
 	say("docker compose up -d on the removed data")
-	if err := c.compose("up", "-d"); err != nil {
+	if err := c.upHealthy(); err != nil {
 		return err
 	}
-	if err := c.waitHealthy(); err != nil {
-		return err
-	}
-	fresh, err := c.token()
+	fresh, err := c.adminToken()
 	if err != nil {
 		return err
 	}
-	c.tokens = append(c.tokens, fresh)
 	if fresh == token {
 		return errors.New("after down -v the daemon has the old admin token: its data volume survived")
 	}
@@ -349,6 +341,26 @@ func (c *checker) inspect(service string) (container, error) {
 
 // waitHealthy waits until the containers of pg and sage run and are
 // healthy, and embed runs (it has no healthcheck: the daemon reports it).
+// upHealthy runs docker compose up -d and waits until the services are
+// healthy.
+func (c *checker) upHealthy() error {
+	if err := c.compose("up", "-d"); err != nil {
+		return err
+	}
+	return c.waitHealthy()
+}
+
+// adminToken is token, remembered in c.tokens (the secrets the logs must
+// not hold).
+func (c *checker) adminToken() (string, error) {
+	token, err := c.token()
+	if err != nil {
+		return "", err
+	}
+	c.tokens = append(c.tokens, token)
+	return token, nil
+}
+
 func (c *checker) waitHealthy() error {
 	deadline := time.Now().Add(healthyWithin)
 	for {
