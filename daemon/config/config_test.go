@@ -166,6 +166,8 @@ func TestLoadErrors(t *testing.T) {
 		{map[string]string{"SAGE_AUTH": "maybe"}, "SAGE_AUTH"},
 		{map[string]string{"SAGE_EMBED_DIMENSIONS": "many"}, "SAGE_EMBED_DIMENSIONS"},
 		{map[string]string{"SAGE_EMBED_TIMEOUT": "5"}, "SAGE_EMBED_TIMEOUT"},
+		{map[string]string{"SAGE_EMBED_DIMENSIONS": "many"}, `"many": want a whole number`},
+		{map[string]string{"SAGE_EMBED_TIMEOUT": "5"}, `"5": want a duration like 30s`},
 		{map[string]string{"SAGE_DAEMON_CONFIG": "/nonexistent/sage.env"}, "read file"},
 	}
 	for _, tt := range tests {
