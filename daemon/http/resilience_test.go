@@ -3,25 +3,13 @@ package http_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	sagehttp "github.com/sage-mcp/sage/daemon/http"
 	"github.com/sage-mcp/sage/daemon/postgres/postgrestest"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
-
-// MustEventually polls cond every 200ms for up to a minute.
-func MustEventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
 
 func TestDatabaseRestartMidRun(t *testing.T) {
 	t.Parallel()
@@ -43,7 +31,7 @@ func TestDatabaseRestartMidRun(t *testing.T) {
 	MustDo(t, "GET", st.URL+"/healthz", "", nil).MustStatus(t, 200)
 
 	pg.Start()
-	MustEventually(t, "readyz after the restart", func() bool {
+	daemontest.MustEventually(t, "readyz after the restart", func() bool {
 		return MustDo(t, "GET", st.URL+"/readyz", "", nil).StatusCode == 200
 	})
 	var sr api.SearchResponse

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/testkit/daemontest"
 )
 
 // TestSIGTERMDrainsInFlight sends SIGTERM while an import is mid-body: the
@@ -63,7 +64,7 @@ func TestSIGTERMDrainsInFlight(t *testing.T) {
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	MustEventually(t, "shutdown to start", func() bool { return strings.Contains(d.Log.String(), "draining in-flight requests") })
+	daemontest.MustEventually(t, "shutdown to start", func() bool { return strings.Contains(d.Log.String(), "draining in-flight requests") })
 	if _, err := io.WriteString(pw, line("second half, sent after SIGTERM")); err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func MustStartDaemon(t testing.TB, env ...string) *daemon {
 	}
 	go func() { d.done <- d.cmd.Wait() }()
 	t.Cleanup(func() { d.Stop(t) })
-	MustEventually(t, "daemon listening", func() bool {
+	daemontest.MustEventually(t, "daemon listening", func() bool {
 		resp, err := http.Get(d.URL + "/healthz")
 		if err != nil {
 			return false
@@ -95,7 +95,7 @@ func (d *daemon) Stop(t testing.TB) error {
 // MustReady waits until /readyz answers 200.
 func (d *daemon) MustReady(t testing.TB) {
 	t.Helper()
-	MustEventually(t, "daemon ready", func() bool { return status(d.URL+"/readyz", "") == 200 })
+	daemontest.MustEventually(t, "daemon ready", func() bool { return status(d.URL+"/readyz", "") == 200 })
 }
 
 // status GETs url with an optional bearer token and returns the status.
@@ -110,18 +110,6 @@ func status(url, token string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// MustEventually polls cond every 200ms for up to a minute.
-func MustEventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // runCmd runs the binary with args and env, with a timeout (that does not

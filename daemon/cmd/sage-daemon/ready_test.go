@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sage-mcp/sage/testkit/daemontest"
 	"github.com/sage-mcp/sage/testkit/pgtest"
 )
 
@@ -17,7 +18,7 @@ func TestReadyzSaysWhy(t *testing.T) {
 	dbURL := pgtest.NewDatabaseWithoutVector(t, "hunter2-secret")
 	d := MustStartDaemon(t, "SAGE_DATABASE_URL="+dbURL, "SAGE_DATA_DIR="+t.TempDir())
 	var body string
-	MustEventually(t, "readyz to say why", func() bool {
+	daemontest.MustEventually(t, "readyz to say why", func() bool {
 		resp, err := http.Get(d.URL + "/readyz")
 		if err != nil {
 			return false
