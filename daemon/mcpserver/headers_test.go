@@ -6,41 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sage-mcp/sage/shared/api"
 )
-
-// withHeaders adds headers to every request.
-type withHeaders struct {
-	h    http.Header
-	next http.RoundTripper
-}
-
-func (w withHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	for k, v := range w.h {
-		r.Header[k] = v
-	}
-	return w.next.RoundTrip(r)
-}
-
-// MustClientWithHeaders is MustClient with extra headers on every request.
-func MustClientWithHeaders(t testing.TB, url, token string, h http.Header) *mcp.ClientSession {
-	t.Helper()
-	hc := &http.Client{Transport: withHeaders{h, bearer{token, http.DefaultTransport}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "sage-test", Version: "1"}, nil).
-		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: hc, MaxRetries: -1}, nil)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", url, err)
-	}
-	t.Cleanup(func() { _ = cs.Close() })
-	return cs
-}
 
 // TestHeaderDefaults: X-Sage-Project and X-Sage-Session are the defaults
 // of remember's project and session_id and of search_memory's project; an

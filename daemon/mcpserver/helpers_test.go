@@ -66,16 +66,18 @@ func MustServiceDB(t testing.TB) (sage.Service, *postgres.DB) {
 	return postgres.NewMemoryService(db, emb, nil), db
 }
 
-// bearer adds a bearer token to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
+// withHeaders sets headers on every request.
+type withHeaders struct {
+	h    http.Header
+	next http.RoundTripper
 }
 
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+func (w withHeaders) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
+	for k, v := range w.h {
+		r.Header[k] = v
+	}
+	return w.next.RoundTrip(r)
 }
 
 // MustServe serves Handler(svc, opts) behind bearer auth (as the HTTP layer
@@ -92,10 +94,21 @@ func MustServe(t testing.TB, svc sage.Service, opts Options) string {
 // Streamable HTTP endpoint at url.
 func MustClient(t testing.TB, url, token string) *mcp.ClientSession {
 	t.Helper()
-	hc := &http.Client{Transport: http.DefaultTransport}
-	if token != "" {
-		hc.Transport = bearer{token, http.DefaultTransport}
+	return MustClientWithHeaders(t, url, token, nil)
+}
+
+// MustClientWithHeaders is MustClient with extra headers on every request
+// (the token's Authorization wins over one in h).
+func MustClientWithHeaders(t testing.TB, url, token string, h http.Header) *mcp.ClientSession {
+	t.Helper()
+	h = h.Clone()
+	if h == nil {
+		h = http.Header{}
 	}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	hc := &http.Client{Transport: withHeaders{h, http.DefaultTransport}}
 	c := mcp.NewClient(&mcp.Implementation{Name: "sage-test", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
