@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,30 @@ func TestIsLoopbackHost(t *testing.T) {
 	} {
 		if got := isLoopbackHost(host); got != want {
 			t.Errorf("isLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestListParam: tag and kind are repeated or comma-separated, trimmed,
+// and empty items are dropped.
+func TestListParam(t *testing.T) {
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"", nil},
+		{"tag=", nil},
+		{"tag=db", []string{"db"}},
+		{"tag=a,b&tag=c", []string{"a", "b", "c"}},
+		{"tag=%20a%20,,b%20&other=x", []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		q, err := url.ParseQuery(tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := listParam(q, "tag"); !slices.Equal(got, tt.want) {
+			t.Errorf("listParam(%q) = %q, want %q", tt.query, got, tt.want)
 		}
 	}
 }

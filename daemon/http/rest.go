@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -138,21 +139,25 @@ func filterParams(r *http.Request) (sage.Filter, error) {
 	if f.Until, err = timeParam(r, "until"); err != nil {
 		return f, err
 	}
-	for _, v := range q["tag"] {
-		for _, t := range strings.Split(v, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				f.Tags = append(f.Tags, t)
-			}
-		}
-	}
-	for _, v := range q["kind"] {
-		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				f.Kinds = append(f.Kinds, sage.Kind(k))
-			}
-		}
+	f.Tags = listParam(q, "tag")
+	for _, k := range listParam(q, "kind") {
+		f.Kinds = append(f.Kinds, sage.Kind(k))
 	}
 	return f, nil
+}
+
+// listParam is the non-empty items of the query parameter name, repeated
+// or comma-separated (tag=a,b&tag=c), trimmed.
+func listParam(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Server) search(r *http.Request) (any, error) {
