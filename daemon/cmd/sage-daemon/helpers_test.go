@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -28,16 +28,9 @@ func MustDatabase(t testing.TB) string {
 	return postgrestest.MustDatabase(t)
 }
 
-// freeAddr returns a free loopback address.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// listening finds the address in the daemon's "sage-daemon listening" log
+// line (text or JSON format).
+var listening = regexp.MustCompile(`sage-daemon listening.*?\baddr"?[=:]"?(127\.0\.0\.1:[0-9]+)`)
 
 // daemon is a running sage-daemon binary.
 type daemon struct {
@@ -47,14 +40,14 @@ type daemon struct {
 	done      chan error
 }
 
-// MustStartDaemon runs the binary's serve with env (KEY=VALUE) on a free
-// loopback port; it is stopped when t ends.
+// MustStartDaemon runs the binary's serve with env (KEY=VALUE) on a
+// loopback port it picks itself (SAGE_LISTEN=127.0.0.1:0, so no other
+// process can take the port in between); it is stopped when t ends.
 func MustStartDaemon(t testing.TB, env ...string) *daemon {
 	t.Helper()
-	addr := freeAddr(t)
-	d := &daemon{URL: "http://" + addr, Addr: addr, Log: &daemontest.Output{}, done: make(chan error, 1)}
+	d := &daemon{Log: &daemontest.Output{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(MustBinary(t), "serve")
-	d.cmd.Env = append(os.Environ(), append([]string{"SAGE_LISTEN=" + addr, "SAGE_LOG_LEVEL=debug"}, env...)...)
+	d.cmd.Env = append(os.Environ(), append([]string{"SAGE_LISTEN=127.0.0.1:0", "SAGE_LOG_LEVEL=debug"}, env...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -62,6 +55,11 @@ func MustStartDaemon(t testing.TB, env ...string) *daemon {
 	go func() { d.done <- d.cmd.Wait() }()
 	t.Cleanup(func() { d.Stop(t) })
 	daemontest.MustEventually(t, "daemon listening", func() bool {
+		m := listening.FindStringSubmatch(d.Log.String())
+		if m == nil {
+			return false
+		}
+		d.Addr, d.URL = m[1], "http://"+m[1]
 		resp, err := http.Get(d.URL + "/healthz")
 		if err != nil {
 			return false

@@ -202,7 +202,7 @@ func TestBadTokenFileIsFatal(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := runCmd(t, []string{"SAGE_DATABASE_URL=" + MustDatabase(t), "SAGE_DATA_DIR=" + dataDir,
-		"SAGE_LISTEN=" + freeAddr(t)}, "serve")
+		"SAGE_LISTEN=127.0.0.1:0"}, "serve")
 	if code != 1 || !strings.Contains(errOut, "admin token") || !strings.Contains(errOut, "at least 16 characters") {
 		t.Fatalf("code %d; log:\n%s", code, errOut)
 	}
