@@ -114,6 +114,14 @@ func (g *gen) say(speaker, text string) string {
 	return id
 }
 
+// exchange writes three turns: a says fact, b answers with reply, a adds
+// detail; it returns the ids of the fact's turn and of the detail's.
+func (g *gen) exchange(a, b, fact, reply, detail string) (factID, detailID string) {
+	factID = g.say(a, fact)
+	g.say(b, reply)
+	return factID, g.say(a, detail)
+}
+
 func (g *gen) ask(typ, text string, evidence ...string) {
 	g.qs = append(g.qs, Question{Conversation: g.conv.ID, Type: typ, Text: text, Evidence: evidence})
 }
@@ -135,25 +143,28 @@ func (g *gen) event(kind int, a, b string) {
 	case 0: // a pet
 		p := pets[g.r.IntN(len(pets))]
 		n := g.pick(petName)
-		s := g.say(a, fmt.Sprintf("We finally adopted a %s from the shelter %s!", p.kind, when))
-		g.say(b, "Oh how lovely! What did you name it?")
-		d := g.say(a, fmt.Sprintf("We called it %s, and the kids adore it already.", n))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("We finally adopted a %s from the shelter %s!", p.kind, when),
+			"Oh how lovely! What did you name it?",
+			fmt.Sprintf("We called it %s, and the kids adore it already.", n))
 		g.ask(FollowUp, fmt.Sprintf("What is the name of %s's %s?", a, p.alt), d)
 		g.ask(Temporal, fmt.Sprintf("When did %s adopt a %s?", a, p.alt), s)
 		g.note(a, "pet", s)
 	case 1: // a trip
 		c, do, dish := g.pick(cities), g.pick(doings), g.pick(dishes)
-		s := g.say(a, fmt.Sprintf("I just got back from a trip to %s %s.", c, when))
-		g.say(b, "How was it? What did you do there?")
-		d := g.say(a, fmt.Sprintf("We %s and tried the local %s.", do, dish))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("I just got back from a trip to %s %s.", c, when),
+			"How was it? What did you do there?",
+			fmt.Sprintf("We %s and tried the local %s.", do, dish))
 		g.ask(FollowUp, fmt.Sprintf("What did %s do on the trip to %s?", a, c), d)
 		g.ask(Temporal, fmt.Sprintf("When did %s travel to %s?", a, c), s)
 		g.note(a, "trip", s)
 	case 2: // a hobby
 		h := hobbies[g.r.IntN(len(hobbies))]
-		s := g.say(a, fmt.Sprintf("I started taking %s lessons %s.", h.name, when))
-		g.say(b, "That's exciting, how is it going so far?")
-		d := g.say(a, fmt.Sprintf("It's hard but my teacher says I'm improving; I spend every %s %s.", g.pick(days), h.verb))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("I started taking %s lessons %s.", h.name, when),
+			"That's exciting, how is it going so far?",
+			fmt.Sprintf("It's hard but my teacher says I'm improving; I spend every %s %s.", g.pick(days), h.verb))
 		g.ask(SingleHop, fmt.Sprintf("What lessons did %s start?", a), s)
 		g.ask(FollowUp, fmt.Sprintf("How is %s getting on with %s?", a, h.name), d)
 		g.note(a, "hobby", s)
@@ -170,58 +181,65 @@ func (g *gen) event(kind int, a, b string) {
 		g.ask(Preference, fmt.Sprintf("What genre of music does %s enjoy?", a), s)
 	case 5: // a book
 		bk := g.pick(books)
-		s := g.say(a, fmt.Sprintf("I'm reading %s right now and I love it.", bk))
-		g.say(b, "I've heard great things about it! What do you like about it?")
-		d := g.say(a, "The characters feel so real, I keep thinking about them after I put it down.")
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("I'm reading %s right now and I love it.", bk),
+			"I've heard great things about it! What do you like about it?",
+			"The characters feel so real, I keep thinking about them after I put it down.")
 		g.ask(SingleHop, fmt.Sprintf("Which novel is %s reading?", a), s)
 		g.ask(Preference, fmt.Sprintf("Why does %s love %s?", a, bk), d)
 		g.note(a, "book", s)
 	case 6: // a promotion
 		t := titles[g.r.IntN(len(titles))]
 		n := 3 + g.r.IntN(20)
-		s := g.say(a, fmt.Sprintf("Big news: I got promoted to %s at the %s %s.", t.title, t.place, when))
-		g.say(b, "Congratulations!! What changes for you now?")
-		d := g.say(a, fmt.Sprintf("I'll lead a team of %d people and handle the budget.", n))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("Big news: I got promoted to %s at the %s %s.", t.title, t.place, when),
+			"Congratulations!! What changes for you now?",
+			fmt.Sprintf("I'll lead a team of %d people and handle the budget.", n))
 		g.ask(SingleHop, fmt.Sprintf("What position did %s get at work?", a), s)
 		g.ask(FollowUp, fmt.Sprintf("How many people will %s manage?", a), d)
 		g.ask(Temporal, fmt.Sprintf("When was %s promoted?", a), s)
 	case 7: // family news
 		k, nw, c := g.pick(kin), kinNews[g.r.IntN(len(kinNews))], g.pick(cities)
-		s := g.say(a, fmt.Sprintf("My %s %s %s.", k, nw.news, when))
-		g.say(b, fmt.Sprintf("Congrats to your %s! Where was it?", k))
-		d := g.say(a, fmt.Sprintf("It was %s %s, just beautiful.", nw.where, c))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("My %s %s %s.", k, nw.news, when),
+			fmt.Sprintf("Congrats to your %s! Where was it?", k),
+			fmt.Sprintf("It was %s %s, just beautiful.", nw.where, c))
 		g.ask(FollowUp, fmt.Sprintf("Where was the %s of %s's %s?", nw.q, a, k), d)
 		g.ask(Temporal, fmt.Sprintf("When did %s's %s's %s happen?", a, k, nw.q), s)
 		g.note(a, "family", s)
 	case 8: // an injury
 		in := injury[g.r.IntN(len(injury))]
 		n := 2 + g.r.IntN(6)
-		s := g.say(a, fmt.Sprintf("I %s %s %s.", in.hurt, in.while, when))
-		g.say(b, "Ouch! Are you okay? What did the doctor say?")
-		d := g.say(a, fmt.Sprintf("I have to rest for %d weeks and wear a brace.", n))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("I %s %s %s.", in.hurt, in.while, when),
+			"Ouch! Are you okay? What did the doctor say?",
+			fmt.Sprintf("I have to rest for %d weeks and wear a brace.", n))
 		g.ask(SingleHop, fmt.Sprintf("How did %s get injured?", a), s)
 		g.ask(FollowUp, fmt.Sprintf("How long does %s need to rest?", a), d)
 	case 9: // a purchase
 		it, col := items[g.r.IntN(len(items))], g.pick(colors)
-		s := g.say(a, fmt.Sprintf("I bought a new %s %s.", it.item, when))
-		g.say(b, "Nice! Which one did you get?")
-		d := g.say(a, fmt.Sprintf("A %s %s one, it was on sale.", col, it.brand))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("I bought a new %s %s.", it.item, when),
+			"Nice! Which one did you get?",
+			fmt.Sprintf("A %s %s one, it was on sale.", col, it.brand))
 		g.ask(FollowUp, fmt.Sprintf("What color is %s's new %s?", a, it.item), d)
 		g.note(a, "purchase", s)
 	case 10: // volunteering
 		pl := g.pick(places)
-		s := g.say(a, fmt.Sprintf("I volunteered at the %s %s.", pl, when))
-		g.say(b, "That's so kind of you. What did you do there?")
-		d := g.say(a, "Mostly sorting donations and chatting with the people who came in.")
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("I volunteered at the %s %s.", pl, when),
+			"That's so kind of you. What did you do there?",
+			"Mostly sorting donations and chatting with the people who came in.")
 		g.ask(SingleHop, fmt.Sprintf("Where did %s volunteer?", a), s)
 		g.ask(FollowUp, fmt.Sprintf("What did %s do while volunteering at the %s?", a, pl), d)
 		g.ask(Temporal, fmt.Sprintf("When did %s volunteer at the %s?", a, pl), s)
 		g.note(a, "volunteer", s)
 	case 11: // an outing
 		e, k := events[g.r.IntN(len(events))], g.pick(kin)
-		s := g.say(a, fmt.Sprintf("I went to a %s %s, it was amazing.", e.event, when))
-		g.say(b, "Fun! Who did you go with?")
-		d := g.say(a, fmt.Sprintf("With my %s, we stayed until midnight.", k))
+		s, d := g.exchange(a, b,
+			fmt.Sprintf("I went to a %s %s, it was amazing.", e.event, when),
+			"Fun! Who did you go with?",
+			fmt.Sprintf("With my %s, we stayed until midnight.", k))
 		g.ask(FollowUp, fmt.Sprintf("Who went to the %s with %s?", e.alt, a), d)
 		g.ask(Temporal, fmt.Sprintf("When did %s go to the %s?", a, e.event), s)
 		g.note(a, "outing", s)
