@@ -8,6 +8,7 @@ import (
 
 	"github.com/sage-mcp/sage/daemon/config"
 	"github.com/sage-mcp/sage/deploy"
+	"github.com/sage-mcp/sage/testkit/wanterr"
 )
 
 func mustEnvExample(t *testing.T) []deploy.EnvVar {
@@ -103,14 +104,8 @@ func TestParseEnvExample(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := deploy.ParseEnvExample(strings.NewReader(tc.in))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if !wanterr.Check(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)

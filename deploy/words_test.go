@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sage-mcp/sage/deploy"
+	"github.com/sage-mcp/sage/testkit/wanterr"
 )
 
 func TestSplitWords(t *testing.T) {
@@ -32,16 +33,15 @@ func TestSplitWords(t *testing.T) {
 		{in: `${1}`, wantErr: "bad variable"},
 		{in: `x\`, wantErr: "trailing backslash"},
 	} {
-		got, err := deploy.SplitWords(tc.in, lookup)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%q: err = %v, want %q", tc.in, err, tc.wantErr)
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := deploy.SplitWords(tc.in, lookup)
+			if !wanterr.Check(t, err, tc.wantErr) {
+				return
 			}
-			continue
-		}
-		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("%q = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%q = %q; want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sage "github.com/sage-mcp/sage/daemon"
+	"github.com/sage-mcp/sage/testkit/wanterr"
 )
 
 // funcEmbedder is a sage.Embedder whose Embed is a function.
@@ -213,14 +214,8 @@ func TestConfigGuardSettings(t *testing.T) {
 			cfg.Provider = ProviderOpenAI
 			cfg.URL = "http://127.0.0.1:1"
 			err := cfg.Validate()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-				}
+			if !wanterr.Check(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			p := &fakeProvider{dims: cfg.withDefaults().Dimensions}
 			e, _, _ := MustOpenAI(t, Config{Model: cfg.Model, Dimensions: cfg.Dimensions, Prefix: cfg.Prefix}, p)
