@@ -12,6 +12,7 @@
 //     the daemon stand-ins of outage tests (RefusedURL, HungURL).
 //   - cmd/sage-pgcheck: checks that the test database is usable.
 //   - cmd/sage-testdb: creates and drops pgtest databases for daemontest.
+//   - wanterr: checks a table case's error against the message it wants.
 //   - synonyms: a fake embedding model (synonym table, deterministic
 //     vectors) for the embed package's tests and cmd/embed-standin.
 //   - cmd/embed-standin: stands in for text-embeddings-inference in
