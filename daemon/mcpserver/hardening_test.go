@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -37,19 +36,10 @@ type rpcAnswer struct {
 // token and returns the status and the decoded answer (if any).
 func mustPost(t *testing.T, url, token, body string) (int, rpcAnswer) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	status, _, b, err := postMCP(url, token, "", body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	var a rpcAnswer
 	if len(bytes.TrimSpace(b)) > 0 {
 		if i := bytes.Index(b, []byte("data: ")); i >= 0 { // an event stream
@@ -59,7 +49,7 @@ func mustPost(t *testing.T, url, token, body string) (int, rpcAnswer) {
 			t.Fatalf("answer %q: %v", b, err)
 		}
 	}
-	return resp.StatusCode, a
+	return status, a
 }
 
 // TestInvalidUnicodeRefused: strings that are not valid Unicode text

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -118,6 +119,32 @@ func MustClientWithHeaders(t testing.TB, url, token string, h http.Header) *mcp.
 	}
 	t.Cleanup(func() { _ = cs.Close() })
 	return cs
+}
+
+// postMCP POSTs one raw JSON-RPC message to the MCP endpoint at url with
+// the headers of a client, token and session included when not empty; it
+// returns the status, the session id answered and the body.
+func postMCP(url, token, session, msg string) (int, string, []byte, error) {
+	req, err := http.NewRequest("POST", url, strings.NewReader(msg))
+	if err != nil {
+		return 0, "", nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if session != "" {
+		req.Header.Set("Mcp-Session-Id", session)
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body) // what arrived is the answer
+	return resp.StatusCode, resp.Header.Get("Mcp-Session-Id"), b, nil
 }
 
 // MustConnect connects a client to s in memory (no HTTP, no token).

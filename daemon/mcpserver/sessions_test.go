@@ -2,8 +2,6 @@ package mcpserver
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -34,25 +32,12 @@ func (b *blockingService) Search(ctx context.Context, q sage.SearchQuery) ([]sag
 // after an error, reported with t.Error: it may run in a goroutine).
 func mcpPost(t testing.TB, url, session, msg string) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, strings.NewReader(msg))
+	status, id, b, err := postMCP(url, "", session, msg)
 	if err != nil {
 		t.Error(err)
 		return 0, "", ""
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if session != "" {
-		req.Header.Set("Mcp-Session-Id", session)
-		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Error(err)
-		return 0, "", ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Mcp-Session-Id"), string(b)
+	return status, id, string(b)
 }
 
 const initMsg = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
