@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,33 +13,8 @@ import (
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/bridge/proxy"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/testkit/golden"
 )
-
-// update rewrites the golden files: go test ./cmd/sage-bridge -run Golden -update
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
-
-// MustMatchGolden compares got with testdata/<name>.golden (or writes it
-// with -update).
-func MustMatchGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 // goldenDaemon is a fixed daemon for golden output: the REST answers
 // sage_manage reads, with fixed dates and ids.
@@ -113,7 +86,7 @@ func TestManageGolden(t *testing.T) {
 			}
 			got := normalize("$ sage_manage "+strings.Join(tt.args, " ")+"\n"+r.stdout+"--- stderr\n"+r.stderr,
 				srv.URL, "http://DAEMON", cache, "CACHE")
-			MustMatchGolden(t, "manage_"+tt.name, got)
+			golden.Assert(t, "manage_"+tt.name, got)
 		})
 	}
 }
@@ -142,7 +115,7 @@ func TestDoctorGolden(t *testing.T) {
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errb.String())
 			}
-			MustMatchGolden(t, "doctor_"+tt.name, normalize(out.String()+"--- stderr\n"+errb.String(),
+			golden.Assert(t, "doctor_"+tt.name, normalize(out.String()+"--- stderr\n"+errb.String(),
 				proxy.DefaultCacheFile(), "CACHEFILE", dir, "TMP"))
 		})
 	}
