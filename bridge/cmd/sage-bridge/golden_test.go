@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +80,11 @@ func TestManageGolden(t *testing.T) {
 		{"search", []string{"search", "outbox"}, 0},
 		{"sessions", []string{"sessions"}, 0},
 		{"show", []string{"show", "s1"}, 0},
+		{"status_json", []string{"status", "--json"}, 0},
+		{"search_json", []string{"search", "outbox", "--json"}, 0},
+		{"sessions_json", []string{"sessions", "--json"}, 0},
+		{"show_json", []string{"show", "s1", "--json"}, 0},
+		{"search_usage_error", []string{"search", "x", "--limit", "0"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,4 +127,21 @@ func TestDoctorGolden(t *testing.T) {
 				proxy.DefaultCacheFile(), "CACHEFILE", dir, "TMP"))
 		})
 	}
+}
+
+// TestManageHelpGolden pins every subcommand's help (its usage line, text
+// and flags), and the token command's action errors.
+func TestManageHelpGolden(t *testing.T) {
+	manageSetEnv(t, "http://127.0.0.1:1/mcp", "golden-token")
+	runs := [][]string{{"help"}, {"token"}, {"token", "mint"}}
+	for _, name := range slices.Sorted(maps.Keys(manageCommands)) {
+		runs = append(runs, []string{name, "-h"})
+	}
+	runs = append(runs, []string{"token", "issue", "-h"}, []string{"token", "list", "-h"}, []string{"token", "revoke", "-h"})
+	var got strings.Builder
+	for _, args := range runs {
+		r := manageRun(t, "", args...)
+		fmt.Fprintf(&got, "$ sage_manage %s\n--- exit %d\n%s--- stderr\n%s\n", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	golden.Assert(t, "manage_help", got.String())
 }
