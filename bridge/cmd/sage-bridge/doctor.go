@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -46,11 +45,8 @@ func (d *doctor) fail(step, problem, fix string) {
 // the daemon step by step: config, reachability, TLS, auth and the MCP
 // handshake. It exits 1 when a check fails.
 func runDoctor(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sage-bridge doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f serveFlags
-	f.register(fs)
-	if err := fs.Parse(args); err != nil {
+	f, _, ok := parseServeFlags("sage-bridge doctor", args, stderr)
+	if !ok {
 		return 2
 	}
 	d := &doctor{out: stdout, timeout: 5 * time.Second}
