@@ -102,48 +102,42 @@ var (
 	hooksKeys = []string{"inject", "max_chars", "timeout_ms"}
 )
 
+// plainHooks and plainFile are Hooks and File without their JSON methods.
+type (
+	plainHooks Hooks
+	plainFile  File
+)
+
 // UnmarshalJSON decodes the known fields and keeps the others.
 func (h *Hooks) UnmarshalJSON(data []byte) error {
-	type plain Hooks
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	extra, err := unknownFields(data, hooksKeys)
-	if err != nil {
-		return err
-	}
-	*h = Hooks(p)
-	h.extra = extra
-	return nil
+	return unmarshalKeeping(data, hooksKeys, (*plainHooks)(h), &h.extra)
 }
 
 // MarshalJSON encodes the known fields followed by the kept unknown ones.
-func (h Hooks) MarshalJSON() ([]byte, error) {
-	type plain Hooks
-	return mergeJSON(plain(h), h.extra)
-}
+func (h Hooks) MarshalJSON() ([]byte, error) { return mergeJSON(plainHooks(h), h.extra) }
 
 // UnmarshalJSON decodes the known fields and keeps the others.
 func (f *File) UnmarshalJSON(data []byte) error {
-	type plain File
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	extra, err := unknownFields(data, fileKeys)
-	if err != nil {
-		return err
-	}
-	*f = File(p)
-	f.extra = extra
-	return nil
+	return unmarshalKeeping(data, fileKeys, (*plainFile)(f), &f.extra)
 }
 
 // MarshalJSON encodes the known fields followed by the kept unknown ones.
-func (f File) MarshalJSON() ([]byte, error) {
-	type plain File
-	return mergeJSON(plain(f), f.extra)
+func (f File) MarshalJSON() ([]byte, error) { return mergeJSON(plainFile(f), f.extra) }
+
+// unmarshalKeeping decodes data into *v, replacing it whole, and sets *extra
+// to the members that are not among the known keys. On error *v and *extra
+// are left as they were.
+func unmarshalKeeping[P any](data []byte, known []string, v *P, extra *map[string]json.RawMessage) error {
+	var p P
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	unknown, err := unknownFields(data, known)
+	if err != nil {
+		return err
+	}
+	*v, *extra = p, unknown
+	return nil
 }
 
 func unknownFields(data []byte, known []string) (map[string]json.RawMessage, error) {
