@@ -22,6 +22,7 @@ import (
 
 	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Errors.
@@ -157,12 +158,22 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
 		e.Code, e.Message = eb.Error.Code, eb.Error.Message
 	} else {
-		e.Message = strings.TrimSpace(string(b))
-		if len(e.Message) > 200 {
-			e.Message = e.Message[:200]
-		}
+		e.Message = textcut.Bytes(strings.TrimSpace(string(b)), 200, "")
 	}
 	return nil, e
+}
+
+// send builds a request, sets the header key to value unless value is
+// empty, and sends it: see do.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body io.Reader, key, value string) (*http.Response, error) {
+	req, err := c.newRequest(ctx, method, path, q, body)
+	if err != nil {
+		return nil, err
+	}
+	if value != "" {
+		req.Header.Set(key, value)
+	}
+	return c.do(req)
 }
 
 // call sends a JSON request (in may be nil) and decodes a JSON answer into
@@ -176,14 +187,11 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := c.newRequest(ctx, method, path, q, body)
-	if err != nil {
-		return err
-	}
+	var contentType string
 	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+		contentType = "application/json"
 	}
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, method, path, q, body, "Content-Type", contentType)
 	if err != nil {
 		return err
 	}
@@ -379,12 +387,7 @@ func (c *Client) Status(ctx context.Context) (api.Status, error) {
 func (c *Client) Export(ctx context.Context, project string, w io.Writer) (int, error) {
 	q := url.Values{}
 	setStr(q, "project", project)
-	req, err := c.newRequest(ctx, http.MethodGet, "/export", q, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Accept", "application/x-ndjson")
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodGet, "/export", q, nil, "Accept", "application/x-ndjson")
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
@@ -420,12 +423,7 @@ func (c *Client) Export(ctx context.Context, project string, w io.Writer) (int, 
 // Import sends JSONL memories (as written by Export) in one streamed request.
 func (c *Client) Import(ctx context.Context, r io.Reader) (api.ImportResponse, error) {
 	var out api.ImportResponse
-	req, err := c.newRequest(ctx, http.MethodPost, "/import", nil, r)
-	if err != nil {
-		return out, err
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodPost, "/import", nil, r, "Content-Type", "application/x-ndjson")
 	if err != nil {
 		return out, fmt.Errorf("import: %w", err)
 	}
@@ -445,12 +443,7 @@ type ReindexProgress = api.ReindexProgress
 // each line; the last report is returned.
 func (c *Client) Reindex(ctx context.Context, progress func(ReindexProgress)) (ReindexProgress, error) {
 	var last ReindexProgress
-	req, err := c.newRequest(ctx, http.MethodPost, "/reindex", nil, nil)
-	if err != nil {
-		return last, err
-	}
-	req.Header.Set("Accept", "application/x-ndjson, application/json")
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodPost, "/reindex", nil, nil, "Accept", "application/x-ndjson, application/json")
 	if err != nil {
 		return last, fmt.Errorf("reindex: %w", err)
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/shared/api"
@@ -52,6 +55,35 @@ func TestErrors(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	if _, err := c.Status(tctx); !errors.Is(err, client.ErrUnreachable) {
 		t.Errorf("expired context: err = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestPlainErrorBody: an error answer that is not the daemon's JSON (a
+// proxy's page, say) becomes the message, trimmed and cut to 200 bytes
+// without splitting a character.
+func TestPlainErrorBody(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"short", "  bad gateway\n", "bad gateway"},
+		{"long", strings.Repeat("x", 300), strings.Repeat("x", 200)},
+		{"character at the cut", strings.Repeat("x", 199) + "世界", strings.Repeat("x", 199)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, tt.body, http.StatusBadGateway)
+			}))
+			defer srv.Close()
+			_, err := client.New(srv.URL, "").Status(context.Background())
+			var ae *client.Error
+			if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || !ae.Temporary() {
+				t.Fatalf("err = %v, want a temporary *Error with status 502", err)
+			}
+			if ae.Message != tt.want || !utf8.ValidString(ae.Message) {
+				t.Errorf("message %q, want %q", ae.Message, tt.want)
+			}
+		})
 	}
 }
 

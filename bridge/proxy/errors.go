@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 var (
@@ -45,12 +47,11 @@ func readStatusError(resp *http.Response) error {
 
 func excerpt(b []byte) string {
 	s := strings.TrimSpace(string(b))
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return textcut.Bytes(strings.Join(strings.Fields(s), " "), maxExcerpt, textcut.Ellipsis)
 }
+
+// maxExcerpt bounds the bytes of an error answer quoted to the client.
+const maxExcerpt = 200
 
 // unreachableError: the daemon could not be reached (or the connection
 // failed) until the deadline.

@@ -20,6 +20,7 @@ import (
 	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/proxy"
 	"github.com/sage-mcp/sage/shared/config"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // doctor runs the checks one after another and stops at the first failure,
@@ -383,8 +384,8 @@ func firstLine(b []byte) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return textcut.Bytes(s, maxExcerpt, textcut.Ellipsis)
 }
+
+// maxExcerpt bounds the bytes of a daemon's answer quoted in a check.
+const maxExcerpt = 200

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/shared/config"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 const manageUsage = `Usage: sage_manage <command> [flags] [args]
@@ -339,12 +340,7 @@ func (m *manageCtx) explain(err error) string {
 
 // oneLine squeezes whitespace and cuts s to n runes.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
+	return textcut.Runes(strings.Join(strings.Fields(s), " "), n, textcut.Ellipsis)
 }
 
 // printLines prints text's lines, trimmed of leading and trailing blank
