@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/sage-mcp/sage/shared/textcut"
 )
@@ -45,12 +44,10 @@ func readStatusError(resp *http.Response) error {
 	return &statusError{code: resp.StatusCode, body: excerpt(b)}
 }
 
-func excerpt(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	return textcut.Bytes(strings.Join(strings.Fields(s), " "), maxExcerpt, textcut.Ellipsis)
-}
+// excerpt quotes an answer of the daemon in an error text.
+func excerpt(b []byte) string { return textcut.Excerpt(string(b), maxExcerpt) }
 
-// maxExcerpt bounds the bytes of an error answer quoted to the client.
+// maxExcerpt bounds the bytes of an answer quoted to the client.
 const maxExcerpt = 200
 
 // unreachableError: the daemon could not be reached (or the connection

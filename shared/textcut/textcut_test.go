@@ -1,13 +1,14 @@
 package textcut_test
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/sage-mcp/sage/shared/textcut"
 )
 
-// TestCut: Runes and Bytes cut to their budget (in runes, in bytes) with
+// TestCut: Runes, Bytes and Excerpt cut to their budget (in runes, in bytes) with
 // the mark, and never split a character.
 func TestCut(t *testing.T) {
 	cuts := map[string]struct {
@@ -16,6 +17,8 @@ func TestCut(t *testing.T) {
 	}{
 		"Runes": {textcut.Runes, utf8.RuneCountInString},
 		"Bytes": {textcut.Bytes, func(s string) int { return len(s) }},
+		// Excerpt always marks with Ellipsis: the cases give it as mark.
+		"Excerpt": {func(s string, n int, _ string) string { return textcut.Excerpt(s, n) }, func(s string) int { return len(s) }},
 	}
 	tests := []struct {
 		fn   string
@@ -40,6 +43,10 @@ func TestCut(t *testing.T) {
 		{"Bytes", "你好世界", 8, "…", "你…"}, // 5 bytes left: one 3-byte rune
 		{"Bytes", "hello", 2, "…", "he"},
 		{"Bytes", "hello", 0, "…", ""},
+		{"Excerpt", " bad\n  gateway \n", 200, "…", "bad gateway"},
+		{"Excerpt", "a\tb   c", 4, "…", "a…"}, // "a b c" is 5 bytes: 1 and the 3-byte mark
+		{"Excerpt", strings.Repeat("x", 300), 200, "…", strings.Repeat("x", 197) + "…"},
+		{"Excerpt", strings.Repeat("x", 196) + "世界", 200, "…", strings.Repeat("x", 196) + "…"},
 	}
 	for _, tt := range tests {
 		c := cuts[tt.fn]

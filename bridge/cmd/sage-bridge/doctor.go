@@ -379,12 +379,13 @@ func errOrStatus(resp *http.Response, err error) string {
 	return resp.Status
 }
 
+// firstLine quotes the first line of a daemon's answer in a check.
 func firstLine(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return textcut.Bytes(s, maxExcerpt, textcut.Ellipsis)
+	return textcut.Excerpt(s, maxExcerpt)
 }
 
 // maxExcerpt bounds the bytes of a daemon's answer quoted in a check.

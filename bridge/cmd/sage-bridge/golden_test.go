@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -101,6 +102,13 @@ func TestManageGolden(t *testing.T) {
 
 func TestDoctorGolden(t *testing.T) {
 	down := "http://127.0.0.1:1/mcp" // nothing listens on port 1
+	// notMCP answers with a page, not JSON-RPC; doctor quotes its first
+	// line, cut without splitting the character at the cut.
+	notMCP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, strings.Repeat("x", 196)+"世界 and more\n<html>")
+	}))
+	t.Cleanup(notMCP.Close)
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -108,6 +116,7 @@ func TestDoctorGolden(t *testing.T) {
 	}{
 		{"down", map[string]string{"SAGE_URL": down, "SAGE_TOKEN": "golden-token"}, 1},
 		{"bad_url", map[string]string{"SAGE_URL": "ftp://x", "SAGE_TOKEN": "golden-token"}, 1},
+		{"not_mcp", map[string]string{"SAGE_URL": notMCP.URL + "/mcp", "SAGE_TOKEN": "golden-token"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +133,7 @@ func TestDoctorGolden(t *testing.T) {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errb.String())
 			}
 			golden.Assert(t, "doctor_"+tt.name, normalize(out.String()+"--- stderr\n"+errb.String(),
-				proxy.DefaultCacheFile(), "CACHEFILE", dir, "TMP"))
+				proxy.DefaultCacheFile(), "CACHEFILE", dir, "TMP", notMCP.URL, "http://NOTMCP", strings.TrimPrefix(notMCP.URL, "http://"), "NOTMCP"))
 		})
 	}
 }
