@@ -209,13 +209,21 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 	return nil
 }
 
+// callFor is call that returns the decoded answer, the zero T on error;
+// errors are wrapped with what.
+func callFor[T any](ctx context.Context, c *Client, method, path string, q url.Values, in any, what string) (T, error) {
+	var out T
+	if err := c.call(ctx, method, path, q, in, &out); err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 // SaveTurns saves turns in one request (all or none).
 func (c *Client) SaveTurns(ctx context.Context, turns []api.Turn) ([]api.SaveResult, error) {
-	var out api.SaveTurnsResponse
-	if err := c.call(ctx, http.MethodPost, "/turns", nil, api.SaveTurnsRequest{Turns: turns}, &out); err != nil {
-		return nil, fmt.Errorf("save turns: %w", err)
-	}
-	return out.Results, nil
+	out, err := callFor[api.SaveTurnsResponse](ctx, c, http.MethodPost, "/turns", nil, api.SaveTurnsRequest{Turns: turns}, "save turns")
+	return out.Results, err
 }
 
 // SendTurns saves turns; it makes Client an outbox.Sender.
@@ -226,11 +234,7 @@ func (c *Client) SendTurns(ctx context.Context, turns []api.Turn) error {
 
 // SaveNote saves a note.
 func (c *Client) SaveNote(ctx context.Context, n api.Note) (api.SaveResult, error) {
-	var out api.SaveResult
-	if err := c.call(ctx, http.MethodPost, "/notes", nil, n, &out); err != nil {
-		return out, fmt.Errorf("save note: %w", err)
-	}
-	return out, nil
+	return callFor[api.SaveResult](ctx, c, http.MethodPost, "/notes", nil, n, "save note")
 }
 
 // SearchParams are the parameters of Search. Zero fields are not sent.
@@ -260,11 +264,8 @@ func (c *Client) Search(ctx context.Context, p SearchParams) ([]api.Memory, erro
 	if p.IncludeGlobal {
 		q.Set("include_global", "true")
 	}
-	var out api.SearchResponse
-	if err := c.call(ctx, http.MethodGet, "/search", q, nil, &out); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	return out.Results, nil
+	out, err := callFor[api.SearchResponse](ctx, c, http.MethodGet, "/search", q, nil, "search")
+	return out.Results, err
 }
 
 // ContextParams are the parameters of Context. Zero fields are not sent.
@@ -309,11 +310,7 @@ func (c *Client) Context(ctx context.Context, p ContextParams) (api.ContextRespo
 		q.Set("dry_run", "true")
 	}
 	setStr(q, "source", p.Source)
-	var out api.ContextResponse
-	if err := c.call(ctx, http.MethodGet, "/context", q, nil, &out); err != nil {
-		return out, fmt.Errorf("context: %w", err)
-	}
-	return out, nil
+	return callFor[api.ContextResponse](ctx, c, http.MethodGet, "/context", q, nil, "context")
 }
 
 // Injections lists the injection audit, most recent first: session's
@@ -322,11 +319,8 @@ func (c *Client) Injections(ctx context.Context, session string, limit int) ([]a
 	q := url.Values{}
 	setStr(q, "session", session)
 	setInt(q, "limit", limit)
-	var out api.InjectionsResponse
-	if err := c.call(ctx, http.MethodGet, "/injections", q, nil, &out); err != nil {
-		return nil, fmt.Errorf("injections: %w", err)
-	}
-	return out.Injections, nil
+	out, err := callFor[api.InjectionsResponse](ctx, c, http.MethodGet, "/injections", q, nil, "injections")
+	return out.Injections, err
 }
 
 // Sessions lists sessions, most recent first; project and limit may be zero.
@@ -334,11 +328,8 @@ func (c *Client) Sessions(ctx context.Context, project string, limit int) ([]api
 	q := url.Values{}
 	setStr(q, "project", project)
 	setInt(q, "limit", limit)
-	var out api.SessionsResponse
-	if err := c.call(ctx, http.MethodGet, "/sessions", q, nil, &out); err != nil {
-		return nil, fmt.Errorf("list sessions: %w", err)
-	}
-	return out.Sessions, nil
+	out, err := callFor[api.SessionsResponse](ctx, c, http.MethodGet, "/sessions", q, nil, "list sessions")
+	return out.Sessions, err
 }
 
 // SessionDetail is the answer to GET /api/v1/sessions/{id} (declared in
@@ -347,11 +338,7 @@ type SessionDetail = api.SessionDetail
 
 // Session returns one session and its memories.
 func (c *Client) Session(ctx context.Context, id string) (SessionDetail, error) {
-	var out SessionDetail
-	if err := c.call(ctx, http.MethodGet, "/sessions/"+url.PathEscape(id), nil, nil, &out); err != nil {
-		return out, fmt.Errorf("get session %s: %w", id, err)
-	}
-	return out, nil
+	return callFor[SessionDetail](ctx, c, http.MethodGet, "/sessions/"+url.PathEscape(id), nil, nil, "get session "+id)
 }
 
 // RenameSession sets a session's title.
@@ -365,21 +352,14 @@ func (c *Client) RenameSession(ctx context.Context, id, title string) error {
 // Forget deletes memories by id and/or a whole session and returns how
 // many were deleted.
 func (c *Client) Forget(ctx context.Context, ids []int64, sessionID string) (int64, error) {
-	var out api.ForgetResponse
 	in := api.ForgetRequest{IDs: ids, SessionID: sessionID}
-	if err := c.call(ctx, http.MethodPost, "/forget", nil, in, &out); err != nil {
-		return 0, fmt.Errorf("forget: %w", err)
-	}
-	return out.Deleted, nil
+	out, err := callFor[api.ForgetResponse](ctx, c, http.MethodPost, "/forget", nil, in, "forget")
+	return out.Deleted, err
 }
 
 // Status describes the daemon and its store.
 func (c *Client) Status(ctx context.Context) (api.Status, error) {
-	var out api.Status
-	if err := c.call(ctx, http.MethodGet, "/status", nil, nil, &out); err != nil {
-		return out, fmt.Errorf("status: %w", err)
-	}
-	return out, nil
+	return callFor[api.Status](ctx, c, http.MethodGet, "/status", nil, nil, "status")
 }
 
 // Export streams every memory (optionally of one project) as JSONL to w
@@ -469,20 +449,13 @@ func (c *Client) Reindex(ctx context.Context, progress func(ReindexProgress)) (R
 
 // Tokens lists access tokens (admin scope).
 func (c *Client) Tokens(ctx context.Context) ([]api.Token, error) {
-	var out api.TokensResponse
-	if err := c.call(ctx, http.MethodGet, "/tokens", nil, nil, &out); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	return out.Tokens, nil
+	out, err := callFor[api.TokensResponse](ctx, c, http.MethodGet, "/tokens", nil, nil, "list tokens")
+	return out.Tokens, err
 }
 
 // IssueToken issues a token; the secret is in the answer only.
 func (c *Client) IssueToken(ctx context.Context, r api.IssueTokenRequest) (api.IssuedToken, error) {
-	var out api.IssuedToken
-	if err := c.call(ctx, http.MethodPost, "/tokens", nil, r, &out); err != nil {
-		return out, fmt.Errorf("issue token: %w", err)
-	}
-	return out, nil
+	return callFor[api.IssuedToken](ctx, c, http.MethodPost, "/tokens", nil, r, "issue token")
 }
 
 // RevokeToken revokes a token by id.

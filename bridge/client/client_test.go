@@ -3,9 +3,9 @@ package client_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +58,17 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// answer is an http.RoundTripper that answers every request with status
+// and body, without a network.
+type answer struct {
+	status int
+	body   string
+}
+
+func (a answer) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: a.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(a.body))}, nil
+}
+
 // TestPlainErrorBody: an error answer that is not the daemon's JSON (a
 // proxy's page, say) becomes the message, trimmed and cut to 200 bytes
 // without splitting a character.
@@ -71,11 +82,9 @@ func TestPlainErrorBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				http.Error(w, tt.body, http.StatusBadGateway)
-			}))
-			defer srv.Close()
-			_, err := client.New(srv.URL, "").Status(context.Background())
+			c := client.New("http://daemon.invalid", "")
+			c.HTTP = &http.Client{Transport: answer{http.StatusBadGateway, tt.body}}
+			_, err := c.Status(context.Background())
 			var ae *client.Error
 			if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || !ae.Temporary() {
 				t.Fatalf("err = %v, want a temporary *Error with status 502", err)
