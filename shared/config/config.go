@@ -32,12 +32,15 @@ import (
 	"github.com/sage-mcp/sage/shared/atomicfile"
 )
 
-// Environment variables read by Resolve and Path.
+// Environment variables read by Resolve, Path and CacheDir.
 const (
 	EnvURL       = "SAGE_URL"
 	EnvToken     = "SAGE_TOKEN"
 	EnvTokenFile = "SAGE_TOKEN_FILE"
 	EnvConfig    = "SAGE_CONFIG"
+	// EnvCacheDir moves all of the bridge's local files: hook state, the
+	// outbox and the hook log.
+	EnvCacheDir = "SAGE_CACHE_DIR"
 )
 
 // Defaults.
@@ -215,14 +218,27 @@ func Path() (string, error) {
 
 // PathFrom is Path with the environment given by getenv.
 func PathFrom(getenv func(string) string) (string, error) {
-	if p := getenv(EnvConfig); p != "" {
+	return userPath(getenv, EnvConfig, os.UserConfigDir, "config path", "config.json")
+}
+
+// CacheDir is the root of the bridge's local files (hook state, outbox,
+// hook log): $SAGE_CACHE_DIR when set, otherwise os.UserCacheDir()/sage.
+func CacheDir(getenv func(string) string) (string, error) {
+	return userPath(getenv, EnvCacheDir, os.UserCacheDir, "cache dir")
+}
+
+// userPath is the value of the environment variable env when set, otherwise
+// elem under the "sage" directory in the user directory base gives; what
+// names it in an error.
+func userPath(getenv func(string) string, env string, base func() (string, error), what string, elem ...string) (string, error) {
+	if p := getenv(env); p != "" {
 		return p, nil
 	}
-	dir, err := os.UserConfigDir()
+	dir, err := base()
 	if err != nil {
-		return "", fmt.Errorf("config path: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	return filepath.Join(dir, "sage", "config.json"), nil
+	return filepath.Join(append([]string{dir, "sage"}, elem...)...), nil
 }
 
 // Load reads and parses the file at path. A missing file is an error that

@@ -154,6 +154,21 @@ func TestPath(t *testing.T) {
 	}
 }
 
+func TestCacheDir(t *testing.T) {
+	d, err := config.CacheDir(env(map[string]string{"SAGE_CACHE_DIR": "/c"}))
+	if err != nil || d != "/c" {
+		t.Fatalf("CacheDir with SAGE_CACHE_DIR = %q, %v", d, err)
+	}
+	t.Setenv("XDG_CACHE_HOME", "/xdg-cache")
+	d, err = config.CacheDir(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" && d != "/xdg-cache/sage" {
+		t.Errorf("CacheDir = %q", d)
+	}
+}
+
 func TestResolvePrecedence(t *testing.T) {
 	dir := t.TempDir()
 	tf := filepath.Join(dir, "tok")
