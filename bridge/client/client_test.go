@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/testkit/daemontest"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // TestErrors checks the error mapping against the real daemon.
@@ -40,19 +40,13 @@ func TestErrors(t *testing.T) {
 		t.Errorf("bad mode: err = %v, want invalid_argument", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	if _, err := client.New("http://"+addr, "t").Status(ctx); !errors.Is(err, client.ErrUnreachable) {
+	if _, err := client.New(testenv.RefusedURL(t), "t").Status(ctx); !errors.Is(err, client.ErrUnreachable) {
 		t.Errorf("closed port: err = %v, want ErrUnreachable", err)
 	}
 	// A deadline that passes is unreachable too.
 	tctx, cancel := context.WithTimeout(ctx, time.Nanosecond)
 	defer cancel()
-	time.Sleep(time.Millisecond)
+	<-tctx.Done()
 	if _, err := c.Status(tctx); !errors.Is(err, client.ErrUnreachable) {
 		t.Errorf("expired context: err = %v, want ErrUnreachable", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/testkit/daemontest"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // MustBridge builds cmd/sage-bridge once per test process.
@@ -444,41 +444,10 @@ func TestConcurrentHookProcesses(t *testing.T) {
 	}
 }
 
-// hangingListener accepts connections and never answers.
-func hangingListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + ln.Addr().String() + "/mcp"
-}
-
 // TestBudgetWithHangingDaemon: a daemon that accepts and never answers
 // cannot hold a hook past its budget; nothing goes to stdout; exit 0.
 func TestBudgetWithHangingDaemon(t *testing.T) {
-	e := newEnv(t, hangingListener(t), "sage_test_token")
+	e := newEnv(t, testenv.HungURL(t)+"/mcp", "sage_test_token")
 	const budget = 700 * time.Millisecond
 	// Process start, build cache and a loaded 2-core machine: a generous
 	// margin. This is a correctness bound, not a speed measurement.
@@ -509,13 +478,7 @@ func TestBudgetWithHangingDaemon(t *testing.T) {
 // TestFailuresPrintNothing: unreachable daemon, bad input, unknown event,
 // bad settings: exit 0 and an empty stdout every time.
 func TestFailuresPrintNothing(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String() + "/mcp"
-	ln.Close()
-	e := newEnv(t, closed, "tok")
+	e := newEnv(t, testenv.RefusedURL(t)+"/mcp", "tok")
 	cases := []struct {
 		name, event string
 		stdin       []byte
