@@ -258,12 +258,8 @@ func (c *Client) Search(ctx context.Context, p SearchParams) ([]api.Memory, erro
 	setStr(q, "mode", p.Mode)
 	setStr(q, "project", p.Project)
 	setStr(q, "session_id", p.SessionID)
-	if len(p.Kinds) > 0 {
-		q.Set("kind", strings.Join(p.Kinds, ","))
-	}
-	if p.IncludeGlobal {
-		q.Set("include_global", "true")
-	}
+	setStr(q, "kind", strings.Join(p.Kinds, ","))
+	setBool(q, "include_global", p.IncludeGlobal)
 	out, err := callFor[api.SearchResponse](ctx, c, http.MethodGet, "/search", q, nil, "search")
 	return out.Results, err
 }
@@ -303,12 +299,8 @@ func (c *Client) Context(ctx context.Context, p ContextParams) (api.ContextRespo
 	if p.MinScore > 0 {
 		q.Set("min_score", strconv.FormatFloat(p.MinScore, 'g', -1, 64))
 	}
-	if p.Gate {
-		q.Set("gate", "true")
-	}
-	if p.DryRun {
-		q.Set("dry_run", "true")
-	}
+	setBool(q, "gate", p.Gate)
+	setBool(q, "dry_run", p.DryRun)
 	setStr(q, "source", p.Source)
 	return callFor[api.ContextResponse](ctx, c, http.MethodGet, "/context", q, nil, "context")
 }
@@ -466,6 +458,8 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
+// setStr, setInt and setBool set the query parameter k unless v is empty,
+// not positive or false: the daemon's default then applies.
 func setStr(q url.Values, k, v string) {
 	if v != "" {
 		q.Set(k, v)
@@ -475,5 +469,11 @@ func setStr(q url.Values, k, v string) {
 func setInt(q url.Values, k string, v int) {
 	if v > 0 {
 		q.Set(k, strconv.Itoa(v))
+	}
+}
+
+func setBool(q url.Values, k string, v bool) {
+	if v {
+		q.Set(k, "true")
 	}
 }
