@@ -327,19 +327,31 @@ func loadClientConfig(path string) (*config.File, []byte, bool, error) {
 
 // loadManifest reads the install manifest; none gives an empty one.
 func LoadManifest(o *Options) (*Manifest, error) {
-	raw, ok, err := files.ReadOptional(o.ManifestPath())
+	m, found, err := readManifest(o)
 	if err != nil {
-		return nil, fmt.Errorf("read install manifest: %w", err)
+		return nil, err
 	}
-	if !ok {
-		return &Manifest{BinDir: o.BinDir}, nil
-	}
-	m, err := ParseManifest(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.ManifestPath(), err)
+	if !found {
+		m = &Manifest{}
 	}
 	m.BinDir = o.BinDir
 	return m, nil
+}
+
+// readManifest reads and parses the install manifest; found is false when
+// there is none.
+func readManifest(o *Options) (m *Manifest, found bool, err error) {
+	raw, found, err := files.ReadOptional(o.ManifestPath())
+	if err != nil {
+		return nil, false, fmt.Errorf("read install manifest: %w", err)
+	}
+	if !found {
+		return nil, false, nil
+	}
+	if m, err = ParseManifest(raw); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", o.ManifestPath(), err)
+	}
+	return m, true, nil
 }
 
 // planManifest adds the step that writes the manifest when it changed.

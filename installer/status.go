@@ -15,6 +15,7 @@ import (
 	"github.com/sage-mcp/sage/installer/files"
 	"github.com/sage-mcp/sage/shared/claudehooks"
 	"github.com/sage-mcp/sage/shared/config"
+	"github.com/sage-mcp/sage/shared/health"
 )
 
 // StatusOptions are what Status needs besides Options.
@@ -167,13 +168,13 @@ func statusService(ctx context.Context, r *statusReport, o *Options, bridge stri
 func statusDaemon(ctx context.Context, r *statusReport, cfg config.Config) {
 	base := config.BaseURL(cfg.URL)
 	hctx, cancel := context.WithTimeout(ctx, TokenCheckTimeout)
-	err := health(hctx, base)
+	err := health.Check(hctx, http.DefaultClient, base)
 	cancel()
 	if err != nil {
 		r.line(false, "daemon", err.Error())
 		return
 	}
-	r.line(true, "daemon", base+"/healthz answers 200")
+	r.line(true, "daemon", base+health.Path+" answers 200")
 	hctx, cancel = context.WithTimeout(ctx, TokenCheckTimeout)
 	state, err := CheckToken(hctx, nil, base, cfg.Token)
 	cancel()
@@ -187,23 +188,6 @@ func statusDaemon(ctx context.Context, r *statusReport, cfg config.Config) {
 	default:
 		r.line(false, "token", fmt.Sprintf("%v (token from %s). %s", err, cfg.TokenSource, TokenHelp))
 	}
-}
-
-// health asks base/healthz for a 200.
-func health(ctx context.Context, base string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("health check: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health check: %s/healthz answered %s", base, resp.Status)
-	}
-	return nil
 }
 
 // firstLines picks the lines of out that start with one of the prefixes

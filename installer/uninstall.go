@@ -18,15 +18,11 @@ import (
 // keeps every file it cannot prove it created.
 func PlanUninstall(ctx context.Context, o *Options) (*Plan, error) {
 	p := &Plan{}
-	var m *Manifest
-	raw, haveManifest, err := files.ReadOptional(o.ManifestPath())
+	m, haveManifest, err := readManifest(o)
 	if err != nil {
-		return nil, fmt.Errorf("read install manifest: %w", err)
+		return nil, err
 	}
 	if haveManifest {
-		if m, err = ParseManifest(raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.ManifestPath(), err)
-		}
 		if m.BinDir != "" && o.BinDir != m.BinDir && os.Getenv(EnvBinDir) == "" {
 			o.BinDir = m.BinDir
 		}

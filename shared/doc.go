@@ -9,6 +9,8 @@
 //     the installer.
 //   - claudehooks: the Claude Code hook events Sage uses and the
 //     settings.json entries the installer writes and the bridge runs.
+//   - health: the daemon's health check (GET /healthz answers 200), for
+//     the bridge's service and the installer's status.
 //   - dotenv: .env files read as Docker Compose reads them (the installer's
 //     --env-file, the daemon's SAGE_DAEMON_CONFIG).
 //   - program: what every program's main does alike (Main: a context that

@@ -10,6 +10,8 @@
 //   - claudetest: the real Claude Code CLI (SAGE_TEST_CLAUDE).
 //   - testenv: what the test command provides through the environment, and
 //     the daemon stand-ins of outage tests (RefusedURL, HungURL).
+//   - golden: compares CLI output with testdata/*.golden files (-update
+//     rewrites them).
 //   - cmd/sage-pgcheck: checks that the test database is usable.
 //   - cmd/sage-testdb: creates and drops pgtest databases for daemontest.
 //   - wanterr: checks a table case's error against the message it wants.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // Errors.
@@ -157,12 +158,22 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
 		e.Code, e.Message = eb.Error.Code, eb.Error.Message
 	} else {
-		e.Message = strings.TrimSpace(string(b))
-		if len(e.Message) > 200 {
-			e.Message = e.Message[:200]
-		}
+		e.Message = textcut.Bytes(strings.TrimSpace(string(b)), 200, "")
 	}
 	return nil, e
+}
+
+// send builds a request, sets the header key to value unless value is
+// empty, and sends it: see do.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body io.Reader, key, value string) (*http.Response, error) {
+	req, err := c.newRequest(ctx, method, path, q, body)
+	if err != nil {
+		return nil, err
+	}
+	if value != "" {
+		req.Header.Set(key, value)
+	}
+	return c.do(req)
 }
 
 // call sends a JSON request (in may be nil) and decodes a JSON answer into
@@ -176,14 +187,11 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := c.newRequest(ctx, method, path, q, body)
-	if err != nil {
-		return err
-	}
+	var contentType string
 	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+		contentType = "application/json"
 	}
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, method, path, q, body, "Content-Type", contentType)
 	if err != nil {
 		return err
 	}
@@ -201,13 +209,21 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 	return nil
 }
 
+// callFor is call that returns the decoded answer, the zero T on error;
+// errors are wrapped with what.
+func callFor[T any](ctx context.Context, c *Client, method, path string, q url.Values, in any, what string) (T, error) {
+	var out T
+	if err := c.call(ctx, method, path, q, in, &out); err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 // SaveTurns saves turns in one request (all or none).
 func (c *Client) SaveTurns(ctx context.Context, turns []api.Turn) ([]api.SaveResult, error) {
-	var out api.SaveTurnsResponse
-	if err := c.call(ctx, http.MethodPost, "/turns", nil, api.SaveTurnsRequest{Turns: turns}, &out); err != nil {
-		return nil, fmt.Errorf("save turns: %w", err)
-	}
-	return out.Results, nil
+	out, err := callFor[api.SaveTurnsResponse](ctx, c, http.MethodPost, "/turns", nil, api.SaveTurnsRequest{Turns: turns}, "save turns")
+	return out.Results, err
 }
 
 // SendTurns saves turns; it makes Client an outbox.Sender.
@@ -218,11 +234,7 @@ func (c *Client) SendTurns(ctx context.Context, turns []api.Turn) error {
 
 // SaveNote saves a note.
 func (c *Client) SaveNote(ctx context.Context, n api.Note) (api.SaveResult, error) {
-	var out api.SaveResult
-	if err := c.call(ctx, http.MethodPost, "/notes", nil, n, &out); err != nil {
-		return out, fmt.Errorf("save note: %w", err)
-	}
-	return out, nil
+	return callFor[api.SaveResult](ctx, c, http.MethodPost, "/notes", nil, n, "save note")
 }
 
 // SearchParams are the parameters of Search. Zero fields are not sent.
@@ -246,17 +258,10 @@ func (c *Client) Search(ctx context.Context, p SearchParams) ([]api.Memory, erro
 	setStr(q, "mode", p.Mode)
 	setStr(q, "project", p.Project)
 	setStr(q, "session_id", p.SessionID)
-	if len(p.Kinds) > 0 {
-		q.Set("kind", strings.Join(p.Kinds, ","))
-	}
-	if p.IncludeGlobal {
-		q.Set("include_global", "true")
-	}
-	var out api.SearchResponse
-	if err := c.call(ctx, http.MethodGet, "/search", q, nil, &out); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	return out.Results, nil
+	setStr(q, "kind", strings.Join(p.Kinds, ","))
+	setBool(q, "include_global", p.IncludeGlobal)
+	out, err := callFor[api.SearchResponse](ctx, c, http.MethodGet, "/search", q, nil, "search")
+	return out.Results, err
 }
 
 // ContextParams are the parameters of Context. Zero fields are not sent.
@@ -294,18 +299,10 @@ func (c *Client) Context(ctx context.Context, p ContextParams) (api.ContextRespo
 	if p.MinScore > 0 {
 		q.Set("min_score", strconv.FormatFloat(p.MinScore, 'g', -1, 64))
 	}
-	if p.Gate {
-		q.Set("gate", "true")
-	}
-	if p.DryRun {
-		q.Set("dry_run", "true")
-	}
+	setBool(q, "gate", p.Gate)
+	setBool(q, "dry_run", p.DryRun)
 	setStr(q, "source", p.Source)
-	var out api.ContextResponse
-	if err := c.call(ctx, http.MethodGet, "/context", q, nil, &out); err != nil {
-		return out, fmt.Errorf("context: %w", err)
-	}
-	return out, nil
+	return callFor[api.ContextResponse](ctx, c, http.MethodGet, "/context", q, nil, "context")
 }
 
 // Injections lists the injection audit, most recent first: session's
@@ -314,11 +311,8 @@ func (c *Client) Injections(ctx context.Context, session string, limit int) ([]a
 	q := url.Values{}
 	setStr(q, "session", session)
 	setInt(q, "limit", limit)
-	var out api.InjectionsResponse
-	if err := c.call(ctx, http.MethodGet, "/injections", q, nil, &out); err != nil {
-		return nil, fmt.Errorf("injections: %w", err)
-	}
-	return out.Injections, nil
+	out, err := callFor[api.InjectionsResponse](ctx, c, http.MethodGet, "/injections", q, nil, "injections")
+	return out.Injections, err
 }
 
 // Sessions lists sessions, most recent first; project and limit may be zero.
@@ -326,11 +320,8 @@ func (c *Client) Sessions(ctx context.Context, project string, limit int) ([]api
 	q := url.Values{}
 	setStr(q, "project", project)
 	setInt(q, "limit", limit)
-	var out api.SessionsResponse
-	if err := c.call(ctx, http.MethodGet, "/sessions", q, nil, &out); err != nil {
-		return nil, fmt.Errorf("list sessions: %w", err)
-	}
-	return out.Sessions, nil
+	out, err := callFor[api.SessionsResponse](ctx, c, http.MethodGet, "/sessions", q, nil, "list sessions")
+	return out.Sessions, err
 }
 
 // SessionDetail is the answer to GET /api/v1/sessions/{id} (declared in
@@ -339,11 +330,7 @@ type SessionDetail = api.SessionDetail
 
 // Session returns one session and its memories.
 func (c *Client) Session(ctx context.Context, id string) (SessionDetail, error) {
-	var out SessionDetail
-	if err := c.call(ctx, http.MethodGet, "/sessions/"+url.PathEscape(id), nil, nil, &out); err != nil {
-		return out, fmt.Errorf("get session %s: %w", id, err)
-	}
-	return out, nil
+	return callFor[SessionDetail](ctx, c, http.MethodGet, "/sessions/"+url.PathEscape(id), nil, nil, "get session "+id)
 }
 
 // RenameSession sets a session's title.
@@ -357,21 +344,14 @@ func (c *Client) RenameSession(ctx context.Context, id, title string) error {
 // Forget deletes memories by id and/or a whole session and returns how
 // many were deleted.
 func (c *Client) Forget(ctx context.Context, ids []int64, sessionID string) (int64, error) {
-	var out api.ForgetResponse
 	in := api.ForgetRequest{IDs: ids, SessionID: sessionID}
-	if err := c.call(ctx, http.MethodPost, "/forget", nil, in, &out); err != nil {
-		return 0, fmt.Errorf("forget: %w", err)
-	}
-	return out.Deleted, nil
+	out, err := callFor[api.ForgetResponse](ctx, c, http.MethodPost, "/forget", nil, in, "forget")
+	return out.Deleted, err
 }
 
 // Status describes the daemon and its store.
 func (c *Client) Status(ctx context.Context) (api.Status, error) {
-	var out api.Status
-	if err := c.call(ctx, http.MethodGet, "/status", nil, nil, &out); err != nil {
-		return out, fmt.Errorf("status: %w", err)
-	}
-	return out, nil
+	return callFor[api.Status](ctx, c, http.MethodGet, "/status", nil, nil, "status")
 }
 
 // Export streams every memory (optionally of one project) as JSONL to w
@@ -379,12 +359,7 @@ func (c *Client) Status(ctx context.Context) (api.Status, error) {
 func (c *Client) Export(ctx context.Context, project string, w io.Writer) (int, error) {
 	q := url.Values{}
 	setStr(q, "project", project)
-	req, err := c.newRequest(ctx, http.MethodGet, "/export", q, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Accept", "application/x-ndjson")
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodGet, "/export", q, nil, "Accept", "application/x-ndjson")
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
@@ -420,12 +395,7 @@ func (c *Client) Export(ctx context.Context, project string, w io.Writer) (int, 
 // Import sends JSONL memories (as written by Export) in one streamed request.
 func (c *Client) Import(ctx context.Context, r io.Reader) (api.ImportResponse, error) {
 	var out api.ImportResponse
-	req, err := c.newRequest(ctx, http.MethodPost, "/import", nil, r)
-	if err != nil {
-		return out, err
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodPost, "/import", nil, r, "Content-Type", "application/x-ndjson")
 	if err != nil {
 		return out, fmt.Errorf("import: %w", err)
 	}
@@ -445,12 +415,7 @@ type ReindexProgress = api.ReindexProgress
 // each line; the last report is returned.
 func (c *Client) Reindex(ctx context.Context, progress func(ReindexProgress)) (ReindexProgress, error) {
 	var last ReindexProgress
-	req, err := c.newRequest(ctx, http.MethodPost, "/reindex", nil, nil)
-	if err != nil {
-		return last, err
-	}
-	req.Header.Set("Accept", "application/x-ndjson, application/json")
-	resp, err := c.do(req)
+	resp, err := c.send(ctx, http.MethodPost, "/reindex", nil, nil, "Accept", "application/x-ndjson, application/json")
 	if err != nil {
 		return last, fmt.Errorf("reindex: %w", err)
 	}
@@ -476,20 +441,13 @@ func (c *Client) Reindex(ctx context.Context, progress func(ReindexProgress)) (R
 
 // Tokens lists access tokens (admin scope).
 func (c *Client) Tokens(ctx context.Context) ([]api.Token, error) {
-	var out api.TokensResponse
-	if err := c.call(ctx, http.MethodGet, "/tokens", nil, nil, &out); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	return out.Tokens, nil
+	out, err := callFor[api.TokensResponse](ctx, c, http.MethodGet, "/tokens", nil, nil, "list tokens")
+	return out.Tokens, err
 }
 
 // IssueToken issues a token; the secret is in the answer only.
 func (c *Client) IssueToken(ctx context.Context, r api.IssueTokenRequest) (api.IssuedToken, error) {
-	var out api.IssuedToken
-	if err := c.call(ctx, http.MethodPost, "/tokens", nil, r, &out); err != nil {
-		return out, fmt.Errorf("issue token: %w", err)
-	}
-	return out, nil
+	return callFor[api.IssuedToken](ctx, c, http.MethodPost, "/tokens", nil, r, "issue token")
 }
 
 // RevokeToken revokes a token by id.
@@ -500,6 +458,8 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
+// setStr, setInt and setBool set the query parameter k unless v is empty,
+// not positive or false: the daemon's default then applies.
 func setStr(q url.Values, k, v string) {
 	if v != "" {
 		q.Set(k, v)
@@ -509,5 +469,11 @@ func setStr(q url.Values, k, v string) {
 func setInt(q url.Values, k string, v int) {
 	if v > 0 {
 		q.Set(k, strconv.Itoa(v))
+	}
+}
+
+func setBool(q url.Values, k string, v bool) {
+	if v {
+		q.Set(k, "true")
 	}
 }

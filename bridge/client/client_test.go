@@ -3,14 +3,17 @@ package client_test
 import (
 	"context"
 	"errors"
-	"net"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/testkit/daemontest"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // TestErrors checks the error mapping against the real daemon.
@@ -37,21 +40,53 @@ func TestErrors(t *testing.T) {
 		t.Errorf("bad mode: err = %v, want invalid_argument", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	if _, err := client.New("http://"+addr, "t").Status(ctx); !errors.Is(err, client.ErrUnreachable) {
+	if _, err := client.New(testenv.RefusedURL(t), "t").Status(ctx); !errors.Is(err, client.ErrUnreachable) {
 		t.Errorf("closed port: err = %v, want ErrUnreachable", err)
 	}
 	// A deadline that passes is unreachable too.
 	tctx, cancel := context.WithTimeout(ctx, time.Nanosecond)
 	defer cancel()
-	time.Sleep(time.Millisecond)
+	<-tctx.Done()
 	if _, err := c.Status(tctx); !errors.Is(err, client.ErrUnreachable) {
 		t.Errorf("expired context: err = %v, want ErrUnreachable", err)
+	}
+}
+
+// answer is an http.RoundTripper that answers every request with status
+// and body, without a network.
+type answer struct {
+	status int
+	body   string
+}
+
+func (a answer) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: a.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(a.body))}, nil
+}
+
+// TestPlainErrorBody: an error answer that is not the daemon's JSON (a
+// proxy's page, say) becomes the message, trimmed and cut to 200 bytes
+// without splitting a character.
+func TestPlainErrorBody(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"short", "  bad gateway\n", "bad gateway"},
+		{"long", strings.Repeat("x", 300), strings.Repeat("x", 200)},
+		{"character at the cut", strings.Repeat("x", 199) + "世界", strings.Repeat("x", 199)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := client.New("http://daemon.invalid", "")
+			c.HTTP = &http.Client{Transport: answer{http.StatusBadGateway, tt.body}}
+			_, err := c.Status(context.Background())
+			var ae *client.Error
+			if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway || !ae.Temporary() {
+				t.Fatalf("err = %v, want a temporary *Error with status 502", err)
+			}
+			if ae.Message != tt.want || !utf8.ValidString(ae.Message) {
+				t.Errorf("message %q, want %q", ae.Message, tt.want)
+			}
+		})
 	}
 }
 

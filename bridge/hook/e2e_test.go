@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/testkit/daemontest"
+	"github.com/sage-mcp/sage/testkit/testenv"
 )
 
 // MustBridge builds cmd/sage-bridge once per test process.
@@ -146,13 +146,16 @@ func (e *env) outbox() *outbox.Outbox {
 	return o
 }
 
-func MustPending(t *testing.T, o *outbox.Outbox) int {
+// MustHavePending fails the test unless o holds want pending entries.
+func MustHavePending(t *testing.T, o *outbox.Outbox, want int) {
 	t.Helper()
 	p, err := o.Pending()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(p)
+	if len(p) != want {
+		t.Fatalf("outbox holds %d entries, want %d", len(p), want)
+	}
 }
 
 // additionalContext decodes a hook's stdout.
@@ -169,6 +172,14 @@ func additionalContext(t *testing.T, event, stdout string) string {
 		t.Fatalf("%s stdout = %s", event, stdout)
 	}
 	return out.HookSpecificOutput.AdditionalContext
+}
+
+// startEnv starts a daemon and returns it, a client of it and a hook
+// environment pointed at it.
+func startEnv(t *testing.T) (*daemontest.Daemon, *client.Client, *env) {
+	t.Helper()
+	d := daemontest.Start(t)
+	return d, MustClient(t, d), newEnv(t, d.MCPURL, d.Token)
 }
 
 func MustClient(t *testing.T, d *daemontest.Daemon) *client.Client {
@@ -216,10 +227,8 @@ func seed(t *testing.T, c *client.Client) {
 }
 
 func TestHooksEndToEnd(t *testing.T) {
-	d := daemontest.Start(t)
-	c := MustClient(t, d)
+	_, c, e := startEnv(t)
 	seed(t, c)
-	e := newEnv(t, d.MCPURL, d.Token)
 
 	// SessionStart: a recap of project sage-demo (the git top-level name).
 	r := e.mustRun("SessionStart", e.payload("session_start.json", ""))
@@ -319,18 +328,14 @@ func TestHooksEndToEnd(t *testing.T) {
 			t.Errorf("%s printed %q", ev.name, r.stdout)
 		}
 	}
-	if n := MustPending(t, e.outbox()); n != 0 {
-		t.Errorf("outbox holds %d entries", n)
-	}
+	MustHavePending(t, e.outbox(), 0)
 }
 
 // TestStopUsesPromptStateWithoutTranscript: no transcript at all (path
 // missing): the prompt remembered at UserPromptSubmit and
 // last_assistant_message make the turn.
 func TestStopUsesPromptStateWithoutTranscript(t *testing.T) {
-	d := daemontest.Start(t)
-	c := MustClient(t, d)
-	e := newEnv(t, d.MCPURL, d.Token)
+	_, c, e := startEnv(t)
 	e.tr = filepath.Join(t.TempDir(), "missing.jsonl")
 	e.mustRun("UserPromptSubmit", e.payload("user_prompt_submit.json", "Translate the README into French"))
 	e.mustRun("Stop", e.payload("stop.json", ""))
@@ -344,9 +349,7 @@ func TestStopUsesPromptStateWithoutTranscript(t *testing.T) {
 // TestOutboxReplayExactlyOnce: daemon down → turns queue; daemon back →
 // each delivered once, even when an entry is replayed twice.
 func TestOutboxReplayExactlyOnce(t *testing.T) {
-	d := daemontest.Start(t)
-	c := MustClient(t, d)
-	e := newEnv(t, d.MCPURL, d.Token)
+	d, c, e := startEnv(t)
 	d.Stop()
 	const turns = 4
 	for i := range turns {
@@ -357,9 +360,7 @@ func TestOutboxReplayExactlyOnce(t *testing.T) {
 		}
 	}
 	o := e.outbox()
-	if n := MustPending(t, o); n != turns {
-		t.Fatalf("outbox holds %d entries, want %d", n, turns)
-	}
+	MustHavePending(t, o, turns)
 	// Simulate a crash after delivery and before removal: the same turn
 	// queued twice.
 	names, _ := o.Pending()
@@ -376,9 +377,7 @@ func TestOutboxReplayExactlyOnce(t *testing.T) {
 	if n := MustMemories(t, c); n != turns {
 		t.Fatalf("memories = %d, want %d", n, turns)
 	}
-	if n := MustPending(t, o); n != 0 {
-		t.Fatalf("outbox still holds %d entries", n)
-	}
+	MustHavePending(t, o, 0)
 	if q, _ := o.Quarantined(); len(q) != 1 {
 		t.Fatalf("quarantined = %v, want the corrupt entry", q)
 	}
@@ -406,9 +405,7 @@ func TestOutboxReplayExactlyOnce(t *testing.T) {
 // TestConcurrentHookProcesses: many hook processes at once, first with the
 // daemon down (all queue), then up (all drain): every turn exactly once.
 func TestConcurrentHookProcesses(t *testing.T) {
-	d := daemontest.Start(t)
-	c := MustClient(t, d)
-	e := newEnv(t, d.MCPURL, d.Token)
+	d, c, e := startEnv(t)
 	d.Stop()
 	const procs = 6
 	runAll := func(from int, event, file string) {
@@ -427,9 +424,7 @@ func TestConcurrentHookProcesses(t *testing.T) {
 		wg.Wait()
 	}
 	runAll(0, "Stop", "stop.json")
-	if n := MustPending(t, e.outbox()); n != procs {
-		t.Fatalf("outbox holds %d entries, want %d", n, procs)
-	}
+	MustHavePending(t, e.outbox(), procs)
 	d.Start()
 	// New turns and flushes at once, all draining the same outbox.
 	var wg sync.WaitGroup
@@ -449,41 +444,10 @@ func TestConcurrentHookProcesses(t *testing.T) {
 	}
 }
 
-// hangingListener accepts connections and never answers.
-func hangingListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + ln.Addr().String() + "/mcp"
-}
-
 // TestBudgetWithHangingDaemon: a daemon that accepts and never answers
 // cannot hold a hook past its budget; nothing goes to stdout; exit 0.
 func TestBudgetWithHangingDaemon(t *testing.T) {
-	e := newEnv(t, hangingListener(t), "sage_test_token")
+	e := newEnv(t, testenv.HungURL(t)+"/mcp", "sage_test_token")
 	const budget = 700 * time.Millisecond
 	// Process start, build cache and a loaded 2-core machine: a generous
 	// margin. This is a correctness bound, not a speed measurement.
@@ -508,21 +472,13 @@ func TestBudgetWithHangingDaemon(t *testing.T) {
 		}
 	}
 	// The queued turn and the Stop's turn are still there.
-	if n := MustPending(t, o); n != 2 {
-		t.Errorf("outbox holds %d entries, want 2", n)
-	}
+	MustHavePending(t, o, 2)
 }
 
 // TestFailuresPrintNothing: unreachable daemon, bad input, unknown event,
 // bad settings: exit 0 and an empty stdout every time.
 func TestFailuresPrintNothing(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String() + "/mcp"
-	ln.Close()
-	e := newEnv(t, closed, "tok")
+	e := newEnv(t, testenv.RefusedURL(t)+"/mcp", "tok")
 	cases := []struct {
 		name, event string
 		stdin       []byte
@@ -547,9 +503,7 @@ func TestFailuresPrintNothing(t *testing.T) {
 		}
 	}
 	// The unreachable Stop queued its turn.
-	if n := MustPending(t, e.outbox()); n != 1 {
-		t.Errorf("outbox holds %d entries, want 1", n)
-	}
+	MustHavePending(t, e.outbox(), 1)
 }
 
 // TestInjectedContextBudget: many long memories, several budgets: the

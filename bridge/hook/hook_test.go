@@ -181,16 +181,25 @@ func TestFormatBudgets(t *testing.T) {
 	}
 }
 
-// TestBuildTurn covers Stop's sources: transcript (with and without
-// last_assistant_message), a lagging transcript, the state file only.
-func TestBuildTurn(t *testing.T) {
+// newTestRunner returns a Runner of c with the options o, its outbox and
+// state directory under a new temporary directory, which it returns too.
+func newTestRunner(t *testing.T, c API, o Options) (*Runner, string) {
+	t.Helper()
 	dir := t.TempDir()
 	ob, err := outbox.Open(filepath.Join(dir, "outbox"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.StateDir = filepath.Join(dir, "state")
+	return &Runner{Client: c, Outbox: ob, Options: o}, dir
+}
+
+// TestBuildTurn covers Stop's sources: transcript (with and without
+// last_assistant_message), a lagging transcript, the state file only.
+func TestBuildTurn(t *testing.T) {
 	now := time.Date(2026, 11, 20, 9, 10, 0, 0, time.UTC)
-	r := &Runner{Outbox: ob, Options: Options{StateDir: filepath.Join(dir, "state")}, Now: func() time.Time { return now }}
+	r, _ := newTestRunner(t, nil, Options{})
+	r.Now = func() time.Time { return now }
 	tr := "testdata/transcript.jsonl"
 	// The transcript never catches up here: Stop waits for it until the
 	// budget (less the outbox's reserve) is spent.

@@ -2,8 +2,6 @@ package hook
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +15,7 @@ const (
 	EnvInject   = "SAGE_HOOKS_INJECT"     // 0/false/off disables injection
 	EnvMaxChars = "SAGE_HOOKS_MAX_CHARS"  // size budget of injected context
 	EnvTimeout  = "SAGE_HOOKS_TIMEOUT_MS" // time budget of one hook run
-	EnvCacheDir = "SAGE_CACHE_DIR"        // root of hook state, outbox and log
+	EnvCacheDir = config.EnvCacheDir      // root of hook state, outbox and log
 )
 
 // Defaults and limits.
@@ -87,19 +85,6 @@ func (o Options) Validate() error {
 		return fmt.Errorf("hooks timeout %v: must be positive and at most %v", o.Timeout, MaxTimeout)
 	}
 	return nil
-}
-
-// CacheDir is the root of the hooks' local files: $SAGE_CACHE_DIR, else
-// os.UserCacheDir()/sage.
-func CacheDir(getenv func(string) string) (string, error) {
-	if d := getenv(EnvCacheDir); d != "" {
-		return d, nil
-	}
-	c, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("cache dir: %w", err)
-	}
-	return filepath.Join(c, "sage"), nil
 }
 
 // ResolveOptions derives the options from the resolved client config and

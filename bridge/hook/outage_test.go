@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sage-mcp/sage/bridge/client"
-	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/shared/claudehooks"
 )
@@ -51,16 +50,11 @@ func (h *hungAPI) SendTurns(ctx context.Context, ts []api.Turn) error {
 // leaves the marker; the next hooks get SuspectBudget; a hook whose call is
 // answered removes it.
 func TestHungDaemonMarker(t *testing.T) {
-	dir := t.TempDir()
-	ob, err := outbox.Open(filepath.Join(dir, "outbox"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &hungAPI{}
 	h.hung.Store(true)
+	r, dir := newTestRunner(t, h, Options{Inject: true, Timeout: 1500 * time.Millisecond, MaxChars: 2000})
 	marker := filepath.Join(dir, "daemon-down")
-	r := &Runner{Client: h, Outbox: ob, Options: Options{Inject: true, Timeout: 1500 * time.Millisecond, MaxChars: 2000,
-		StateDir: filepath.Join(dir, "state"), DownMarker: marker}}
+	r.Options.DownMarker = marker
 	in := Input{SessionID: "s", CWD: "/w/proj", PromptID: "p1", Prompt: "What did we decide about the outbox format?", LastAssistantMessage: "We kept JSON files."}
 
 	if got := r.Budget(claudehooks.SessionStart); got != MaxSideBudget {
@@ -88,7 +82,7 @@ func TestHungDaemonMarker(t *testing.T) {
 			t.Errorf("after %s: marker exists = %v, want %v", s.event, err == nil, s.wantMarker)
 		}
 	}
-	if p, _ := ob.Pending(); len(p) != 1 {
+	if p, _ := r.Outbox.Pending(); len(p) != 1 {
 		t.Errorf("outbox holds %d turns, want the Stop's 1", len(p))
 	}
 	// The daemon answers again: the next hook delivers and removes the

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sage-mcp/sage/bridge/client"
-	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -96,14 +95,8 @@ func TestStopPairsByPromptID(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			ob, err := outbox.Open(filepath.Join(dir, "outbox"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
 			rec := &recorder{}
-			r := &Runner{Client: rec, Outbox: ob, Options: Options{Timeout: time.Second, MaxChars: 2000,
-				StateDir: filepath.Join(dir, "state")}}
+			r, dir := newTestRunner(t, rec, Options{Timeout: time.Second, MaxChars: 2000})
 			tr := filepath.Join(dir, "session.jsonl")
 			const n = 3
 			for i := 1; i <= n; i++ {

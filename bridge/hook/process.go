@@ -38,7 +38,7 @@ const (
 // failure becomes one short line on stderr and an entry in
 // <cache>/hook.log. It never fails: a hook must not break Claude Code.
 func Main(ctx context.Context, event string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) {
-	cache, err := CacheDir(getenv)
+	cache, err := config.CacheDir(getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, errorLine(event, err))
 		return

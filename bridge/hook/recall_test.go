@@ -2,13 +2,11 @@ package hook
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/sage-mcp/sage/bridge/client"
-	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
 )
 
@@ -46,14 +44,9 @@ func TestRecallAsksDaemon(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			ob, err := outbox.Open(filepath.Join(dir, "outbox"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var got client.ContextParams
 			fake := &contextAPI{fn: func(p client.ContextParams) api.ContextResponse { got = p; return tt.resp }}
-			r := &Runner{Client: fake, Outbox: ob, Options: Options{Inject: true, MaxChars: tt.maxChars, MinScore: tt.minScore, StateDir: filepath.Join(dir, "state")}}
+			r, _ := newTestRunner(t, fake, Options{Inject: true, MaxChars: tt.maxChars, MinScore: tt.minScore})
 			out, err := r.userPromptSubmit(context.Background(), Input{SessionID: "sess-1", CWD: "/w/web", PromptID: "p1",
 				Prompt: "Which port does the vite dev server use?"})
 			if err != nil {

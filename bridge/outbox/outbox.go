@@ -38,6 +38,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/config"
 )
 
 // EnvDir overrides the outbox directory (tests, unusual setups).
@@ -142,7 +143,7 @@ type Outbox struct {
 }
 
 // EnvCacheDir moves all of Sage's local cache (outbox included).
-const EnvCacheDir = "SAGE_CACHE_DIR"
+const EnvCacheDir = config.EnvCacheDir
 
 // DefaultDir is $SAGE_OUTBOX_DIR, else $SAGE_CACHE_DIR/outbox, else
 // os.UserCacheDir()/sage/outbox.
@@ -150,14 +151,11 @@ func DefaultDir() (string, error) {
 	if d := os.Getenv(EnvDir); d != "" {
 		return d, nil
 	}
-	if d := os.Getenv(EnvCacheDir); d != "" {
-		return filepath.Join(d, "outbox"), nil
-	}
-	c, err := os.UserCacheDir()
+	c, err := config.CacheDir(os.Getenv)
 	if err != nil {
 		return "", fmt.Errorf("outbox dir: %w", err)
 	}
-	return filepath.Join(c, "sage", "outbox"), nil
+	return filepath.Join(c, "outbox"), nil
 }
 
 // Open returns the outbox in dir, creating it (mode 0700). logger may be nil.

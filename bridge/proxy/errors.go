@@ -11,7 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 var (
@@ -43,14 +44,11 @@ func readStatusError(resp *http.Response) error {
 	return &statusError{code: resp.StatusCode, body: excerpt(b)}
 }
 
-func excerpt(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
+// excerpt quotes an answer of the daemon in an error text.
+func excerpt(b []byte) string { return textcut.Excerpt(string(b), maxExcerpt) }
+
+// maxExcerpt bounds the bytes of an answer quoted to the client.
+const maxExcerpt = 200
 
 // unreachableError: the daemon could not be reached (or the connection
 // failed) until the deadline.

@@ -236,43 +236,22 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 func (s *idScanner) step(c byte) bool {
 	switch s.state {
 	case scanStart:
-		switch {
-		case isSpace(c):
-		case c == '{':
-			s.state = scanKey
-		default:
-			s.state = scanDone
-		}
+		s.expect(c, '{', scanKey)
 	case scanKey:
-		switch {
-		case isSpace(c):
-		case c == '"':
-			s.state, s.key = scanKeyStr, append(s.key[:0], c)
-		default: // '}' or junk: no id
-			s.state = scanDone
+		if s.expect(c, '"', scanKeyStr) { // '}' or junk: no id
+			s.key = append(s.key[:0], c)
 		}
 	case scanKeyStr:
 		if len(s.key) < 64 {
 			s.key = append(s.key, c)
 		}
-		switch {
-		case s.esc:
-			s.esc = false
-		case c == '\\':
-			s.esc = true
-		case c == '"':
+		if s.stringEnds(c) {
 			var k string
 			s.isID = json.Unmarshal(s.key, &k) == nil && k == "id"
 			s.state = scanColon
 		}
 	case scanColon:
-		switch {
-		case isSpace(c):
-		case c == ':':
-			s.state = scanValue
-		default:
-			s.state = scanDone
-		}
+		s.expect(c, ':', scanValue)
 	case scanValue:
 		switch {
 		case isSpace(c):
@@ -292,12 +271,7 @@ func (s *idScanner) step(c byte) bool {
 	case scanSkip:
 		switch {
 		case s.inStr:
-			switch {
-			case s.esc:
-				s.esc = false
-			case c == '\\':
-				s.esc = true
-			case c == '"':
+			if s.stringEnds(c) {
 				s.inStr = false
 				if s.depth == 0 {
 					s.state = scanComma
@@ -326,12 +300,7 @@ func (s *idScanner) step(c byte) bool {
 			return true
 		}
 		s.id = append(s.id, c)
-		switch {
-		case s.esc:
-			s.esc = false
-		case c == '\\':
-			s.esc = true
-		case c == '"':
+		if s.stringEnds(c) {
 			s.finish()
 		}
 	case scanIDNumber:
@@ -345,15 +314,37 @@ func (s *idScanner) step(c byte) bool {
 		}
 		s.finish()
 	case scanComma:
-		switch {
-		case isSpace(c):
-		case c == ',':
-			s.state = scanKey
-		default: // '}' ends the object; anything else is junk
-			s.state = scanDone
-		}
+		s.expect(c, ',', scanKey) // '}' ends the object; anything else is junk
 	}
 	return true
+}
+
+// expect skips white space and moves to next on want, reporting whether it
+// did; on anything else the scan gives up.
+func (s *idScanner) expect(c, want byte, next scanState) bool {
+	switch {
+	case isSpace(c):
+	case c == want:
+		s.state = next
+		return true
+	default:
+		s.state = scanDone
+	}
+	return false
+}
+
+// stringEnds follows c inside a JSON string, minding backslash escapes, and
+// reports whether c is the closing quote.
+func (s *idScanner) stringEnds(c byte) bool {
+	switch {
+	case s.esc:
+		s.esc = false
+	case c == '\\':
+		s.esc = true
+	case c == '"':
+		return true
+	}
+	return false
 }
 
 // finish ends the scan with the captured id if it is valid JSON.

@@ -107,32 +107,23 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = DefaultRequestTimeout
-	}
-	if o.InitTimeout <= 0 {
-		o.InitTimeout = DefaultInitTimeout
-	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if o.DrainTimeout <= 0 {
-		o.DrainTimeout = 2 * time.Second
-	}
-	if o.MaxLineSize <= 0 {
-		o.MaxLineSize = DefaultMaxLineSize
-	}
-	if o.MaxMessageSize <= 0 {
-		o.MaxMessageSize = DefaultMaxMessageSize
-	}
-	if o.RetryWaitMin <= 0 {
-		o.RetryWaitMin = 50 * time.Millisecond
-	}
-	if o.RetryWaitMax <= 0 {
-		o.RetryWaitMax = time.Second
-	}
+	positiveOr(&o.RequestTimeout, DefaultRequestTimeout)
+	positiveOr(&o.InitTimeout, DefaultInitTimeout)
+	positiveOr(&o.ShutdownTimeout, DefaultShutdownTimeout)
+	positiveOr(&o.DrainTimeout, 2*time.Second)
+	positiveOr(&o.MaxLineSize, DefaultMaxLineSize)
+	positiveOr(&o.MaxMessageSize, DefaultMaxMessageSize)
+	positiveOr(&o.RetryWaitMin, 50*time.Millisecond)
+	positiveOr(&o.RetryWaitMax, time.Second)
 	if o.Version == "" {
 		o.Version = "dev"
+	}
+}
+
+// positiveOr sets *v to def unless *v is positive.
+func positiveOr[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 

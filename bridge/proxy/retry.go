@@ -97,3 +97,17 @@ func jitterBackoff(min, max time.Duration, attemptNum int, resp *http.Response) 
 	half := d / 2
 	return half + rand.N(half+1)
 }
+
+// waitBackoff waits the jittered backoff between lo and hi before retry n
+// (capped at the 10th step) and reports whether it did; false means ctx
+// ended first.
+func waitBackoff(ctx context.Context, lo, hi time.Duration, n int) bool {
+	t := time.NewTimer(jitterBackoff(lo, hi, min(n, 10), nil))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -142,12 +142,8 @@ func (b *Bridge) connectLoop() {
 		if n == 0 || n%20 == 0 {
 			b.log.Warn("daemon not reachable, retrying", "url", b.opts.URL, "err", err)
 		}
-		t := time.NewTimer(jitterBackoff(100*time.Millisecond, 2*time.Second, min(n, 10), nil))
-		select {
-		case <-b.ctx.Done():
-			t.Stop()
+		if !waitBackoff(b.ctx, 100*time.Millisecond, 2*time.Second, n) {
 			return
-		case <-t.C:
 		}
 	}
 }
@@ -180,12 +176,8 @@ func (b *Bridge) getLoop(s *session) {
 		if status == http.StatusOK {
 			n = 0
 		}
-		t := time.NewTimer(jitterBackoff(200*time.Millisecond, 5*time.Second, min(n, 10), nil))
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
+		if !waitBackoff(s.ctx, 200*time.Millisecond, 5*time.Second, n) {
 			return
-		case <-t.C:
 		}
 	}
 }

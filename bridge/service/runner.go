@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ksvc "github.com/kardianos/service"
+	"github.com/sage-mcp/sage/shared/health"
 )
 
 // Defaults and limits of the Runner.
@@ -127,25 +128,13 @@ func (r *Runner) Healthy(ctx context.Context) error {
 	return CheckHealth(ctx, r.HTTPClient, r.BaseURL)
 }
 
-// CheckHealth asks GET baseURL/healthz and returns nil on 200. client nil
-// means one with HealthTimeout.
+// CheckHealth asks GET baseURL/healthz and returns nil on 200 (see
+// health.Check). client nil means one with HealthTimeout.
 func CheckHealth(ctx context.Context, client *http.Client, baseURL string) error {
 	if client == nil {
 		client = &http.Client{Timeout: HealthTimeout}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/healthz", nil)
-	if err != nil {
-		return fmt.Errorf("health check: %w", err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("health check: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health check: %s answered %s", baseURL, resp.Status)
-	}
-	return nil
+	return health.Check(ctx, client, baseURL)
 }
 
 // DockerComposeUp runs "docker compose up -d" in dir.

@@ -45,35 +45,28 @@ type fakeService struct {
 
 func (s *fakeService) Run() error { return nil }
 func (s *fakeService) Start() error {
-	s.calls = append(s.calls, "start")
-	if !s.installed {
-		return errors.New("not installed")
-	}
-	s.running = true
-	return nil
+	return s.do("start", s.installed, "not installed", func() { s.running = true })
 }
-func (s *fakeService) Stop() error {
-	s.calls = append(s.calls, "stop")
-	s.running = false
-	return nil
-}
-func (s *fakeService) Restart() error { s.calls = append(s.calls, "restart"); return nil }
+func (s *fakeService) Stop() error    { return s.do("stop", true, "", func() { s.running = false }) }
+func (s *fakeService) Restart() error { return s.do("restart", true, "", func() {}) }
 func (s *fakeService) Install() error {
-	s.calls = append(s.calls, "install")
-	if s.installed {
-		return errors.New("already installed")
-	}
-	s.installed = true
-	return nil
+	return s.do("install", !s.installed, "already installed", func() { s.installed = true })
 }
 func (s *fakeService) Uninstall() error {
-	s.calls = append(s.calls, "uninstall")
-	if !s.installed {
-		return errors.New("not installed")
+	return s.do("uninstall", s.installed, "not installed", func() { s.installed = false })
+}
+
+// do records the call name and applies it when ok; otherwise the call fails
+// saying why.
+func (s *fakeService) do(name string, ok bool, why string, apply func()) error {
+	s.calls = append(s.calls, name)
+	if !ok {
+		return errors.New(why)
 	}
-	s.installed = false
+	apply()
 	return nil
 }
+
 func (s *fakeService) Logger(chan<- error) (ksvc.Logger, error)       { return nil, nil }
 func (s *fakeService) SystemLogger(chan<- error) (ksvc.Logger, error) { return nil, nil }
 func (s *fakeService) String() string                                 { return s.cfg.Name }

@@ -32,12 +32,15 @@ import (
 	"github.com/sage-mcp/sage/shared/atomicfile"
 )
 
-// Environment variables read by Resolve and Path.
+// Environment variables read by Resolve, Path and CacheDir.
 const (
 	EnvURL       = "SAGE_URL"
 	EnvToken     = "SAGE_TOKEN"
 	EnvTokenFile = "SAGE_TOKEN_FILE"
 	EnvConfig    = "SAGE_CONFIG"
+	// EnvCacheDir moves all of the bridge's local files: hook state, the
+	// outbox and the hook log.
+	EnvCacheDir = "SAGE_CACHE_DIR"
 )
 
 // Defaults.
@@ -102,48 +105,42 @@ var (
 	hooksKeys = []string{"inject", "max_chars", "timeout_ms"}
 )
 
+// plainHooks and plainFile are Hooks and File without their JSON methods.
+type (
+	plainHooks Hooks
+	plainFile  File
+)
+
 // UnmarshalJSON decodes the known fields and keeps the others.
 func (h *Hooks) UnmarshalJSON(data []byte) error {
-	type plain Hooks
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	extra, err := unknownFields(data, hooksKeys)
-	if err != nil {
-		return err
-	}
-	*h = Hooks(p)
-	h.extra = extra
-	return nil
+	return unmarshalKeeping(data, hooksKeys, (*plainHooks)(h), &h.extra)
 }
 
 // MarshalJSON encodes the known fields followed by the kept unknown ones.
-func (h Hooks) MarshalJSON() ([]byte, error) {
-	type plain Hooks
-	return mergeJSON(plain(h), h.extra)
-}
+func (h Hooks) MarshalJSON() ([]byte, error) { return mergeJSON(plainHooks(h), h.extra) }
 
 // UnmarshalJSON decodes the known fields and keeps the others.
 func (f *File) UnmarshalJSON(data []byte) error {
-	type plain File
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	extra, err := unknownFields(data, fileKeys)
-	if err != nil {
-		return err
-	}
-	*f = File(p)
-	f.extra = extra
-	return nil
+	return unmarshalKeeping(data, fileKeys, (*plainFile)(f), &f.extra)
 }
 
 // MarshalJSON encodes the known fields followed by the kept unknown ones.
-func (f File) MarshalJSON() ([]byte, error) {
-	type plain File
-	return mergeJSON(plain(f), f.extra)
+func (f File) MarshalJSON() ([]byte, error) { return mergeJSON(plainFile(f), f.extra) }
+
+// unmarshalKeeping decodes data into *v, replacing it whole, and sets *extra
+// to the members that are not among the known keys. On error *v and *extra
+// are left as they were.
+func unmarshalKeeping[P any](data []byte, known []string, v *P, extra *map[string]json.RawMessage) error {
+	var p P
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	unknown, err := unknownFields(data, known)
+	if err != nil {
+		return err
+	}
+	*v, *extra = p, unknown
+	return nil
 }
 
 func unknownFields(data []byte, known []string) (map[string]json.RawMessage, error) {
@@ -221,14 +218,27 @@ func Path() (string, error) {
 
 // PathFrom is Path with the environment given by getenv.
 func PathFrom(getenv func(string) string) (string, error) {
-	if p := getenv(EnvConfig); p != "" {
+	return userPath(getenv, EnvConfig, os.UserConfigDir, "config path", "config.json")
+}
+
+// CacheDir is the root of the bridge's local files (hook state, outbox,
+// hook log): $SAGE_CACHE_DIR when set, otherwise os.UserCacheDir()/sage.
+func CacheDir(getenv func(string) string) (string, error) {
+	return userPath(getenv, EnvCacheDir, os.UserCacheDir, "cache dir")
+}
+
+// userPath is the value of the environment variable env when set, otherwise
+// elem under the "sage" directory in the user directory base gives; what
+// names it in an error.
+func userPath(getenv func(string) string, env string, base func() (string, error), what string, elem ...string) (string, error) {
+	if p := getenv(env); p != "" {
 		return p, nil
 	}
-	dir, err := os.UserConfigDir()
+	dir, err := base()
 	if err != nil {
-		return "", fmt.Errorf("config path: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	return filepath.Join(dir, "sage", "config.json"), nil
+	return filepath.Join(append([]string{dir, "sage"}, elem...)...), nil
 }
 
 // Load reads and parses the file at path. A missing file is an error that

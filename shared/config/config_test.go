@@ -34,24 +34,30 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// TestParse: what Parse accepts and rejects, and that the known fields
+// (url, compose_dir) come through to the resolved config.
 func TestParse(t *testing.T) {
 	tests := []struct {
-		name    string
-		in      string
-		wantURL string
-		wantErr bool
+		name        string
+		in          string
+		wantURL     string
+		wantCompose string
+		wantErr     bool
 	}{
-		{"empty", "", "", false},
-		{"blank", " \n", "", false},
-		{"bom", "\xef\xbb\xbf{\"url\":\"http://x/mcp\"}", "http://x/mcp", false},
-		{"full", `{"url":"http://h:1/mcp","token":"t","hooks":{"inject":false,"max_chars":10,"timeout_ms":5}}`, "http://h:1/mcp", false},
-		{"not object", `[1]`, "", true},
-		{"wrong type", `{"url":5}`, "", true},
-		{"trailing", `{} {}`, "", true},
-		{"negative max", `{"hooks":{"max_chars":-1}}`, "", true},
-		{"negative timeout", `{"hooks":{"timeout_ms":-1}}`, "", true},
-		{"truncated", `{"url":"http://`, "", true},
-		{"too big", `{"x":"` + strings.Repeat("a", config.MaxFileSize) + `"}`, "", true},
+		{name: "empty", in: ""},
+		{name: "blank", in: " \n"},
+		{name: "bom", in: "\xef\xbb\xbf{\"url\":\"http://x/mcp\"}", wantURL: "http://x/mcp"},
+		{name: "full", in: `{"url":"http://h:1/mcp","token":"t","hooks":{"inject":false,"max_chars":10,"timeout_ms":5}}`, wantURL: "http://h:1/mcp"},
+		{name: "compose dir", in: `{"compose_dir":"/srv/sage"}`, wantCompose: "/srv/sage"},
+		{name: "unset", in: `{}`},
+		{name: "not object", in: `[1]`, wantErr: true},
+		{name: "wrong type", in: `{"url":5}`, wantErr: true},
+		{name: "compose dir wrong type", in: `{"compose_dir":5}`, wantErr: true},
+		{name: "trailing", in: `{} {}`, wantErr: true},
+		{name: "negative max", in: `{"hooks":{"max_chars":-1}}`, wantErr: true},
+		{name: "negative timeout", in: `{"hooks":{"timeout_ms":-1}}`, wantErr: true},
+		{name: "truncated", in: `{"url":"http://`, wantErr: true},
+		{name: "too big", in: `{"x":"` + strings.Repeat("a", config.MaxFileSize) + `"}`, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,37 +74,12 @@ func TestParse(t *testing.T) {
 			if f.URL != tt.wantURL {
 				t.Errorf("url = %q, want %q", f.URL, tt.wantURL)
 			}
-		})
-	}
-}
-
-func TestComposeDir(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-		wantErr        bool
-	}{
-		{"set", `{"compose_dir":"/srv/sage"}`, "/srv/sage", false},
-		{"unset", `{}`, "", false},
-		{"wrong type", `{"compose_dir":5}`, "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := config.Parse([]byte(tt.in))
-			if tt.wantErr {
-				if !errors.Is(err, config.ErrInvalid) {
-					t.Fatalf("err = %v, want ErrInvalid", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
 			c, err := config.Resolve(config.Flags{}, nil, f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.ComposeDir != tt.want || c.ComposeDir != tt.want {
-				t.Fatalf("file %q, config %q, want %q", f.ComposeDir, c.ComposeDir, tt.want)
+			if f.ComposeDir != tt.wantCompose || c.ComposeDir != tt.wantCompose {
+				t.Errorf("compose_dir: file %q, config %q, want %q", f.ComposeDir, c.ComposeDir, tt.wantCompose)
 			}
 		})
 	}
@@ -170,6 +151,21 @@ func TestPath(t *testing.T) {
 	}
 	if runtime.GOOS == "linux" && p != "/cfg/sage/config.json" {
 		t.Errorf("Path = %q", p)
+	}
+}
+
+func TestCacheDir(t *testing.T) {
+	d, err := config.CacheDir(env(map[string]string{"SAGE_CACHE_DIR": "/c"}))
+	if err != nil || d != "/c" {
+		t.Fatalf("CacheDir with SAGE_CACHE_DIR = %q, %v", d, err)
+	}
+	t.Setenv("XDG_CACHE_HOME", "/xdg-cache")
+	d, err = config.CacheDir(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" && d != "/xdg-cache/sage" {
+		t.Errorf("CacheDir = %q", d)
 	}
 }
 

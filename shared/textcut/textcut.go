@@ -3,7 +3,10 @@
 // mark the cut.
 package textcut
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Ellipsis is the usual cut mark.
 const Ellipsis = "…"
@@ -52,4 +55,11 @@ func Bytes(s string, n int, mark string) string {
 		keep--
 	}
 	return s[:keep] + mark
+}
+
+// Excerpt is s on one line, for quoting an answer in an error message:
+// every run of white space becomes one space, and the result is cut to at
+// most n bytes with Ellipsis (see Bytes).
+func Excerpt(s string, n int) string {
+	return Bytes(strings.Join(strings.Fields(s), " "), n, Ellipsis)
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"github.com/sage-mcp/sage/bridge"
 	"github.com/sage-mcp/sage/bridge/proxy"
 	"github.com/sage-mcp/sage/shared/config"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 // doctor runs the checks one after another and stops at the first failure,
@@ -46,11 +46,8 @@ func (d *doctor) fail(step, problem, fix string) {
 // the daemon step by step: config, reachability, TLS, auth and the MCP
 // handshake. It exits 1 when a check fails.
 func runDoctor(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sage-bridge doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f serveFlags
-	f.register(fs)
-	if err := fs.Parse(args); err != nil {
+	f, _, ok := parseServeFlags("sage-bridge doctor", args, stderr)
+	if !ok {
 		return 2
 	}
 	d := &doctor{out: stdout, timeout: 5 * time.Second}
@@ -382,13 +379,14 @@ func errOrStatus(resp *http.Response, err error) string {
 	return resp.Status
 }
 
+// firstLine quotes the first line of a daemon's answer in a check.
 func firstLine(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return textcut.Excerpt(s, maxExcerpt)
 }
+
+// maxExcerpt bounds the bytes of a daemon's answer quoted in a check.
+const maxExcerpt = 200

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,33 +17,8 @@ import (
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/bridge/proxy"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/testkit/golden"
 )
-
-// update rewrites the golden files: go test ./cmd/sage-bridge -run Golden -update
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
-
-// MustMatchGolden compares got with testdata/<name>.golden (or writes it
-// with -update).
-func MustMatchGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 // goldenDaemon is a fixed daemon for golden output: the REST answers
 // sage_manage reads, with fixed dates and ids.
@@ -104,6 +81,11 @@ func TestManageGolden(t *testing.T) {
 		{"search", []string{"search", "outbox"}, 0},
 		{"sessions", []string{"sessions"}, 0},
 		{"show", []string{"show", "s1"}, 0},
+		{"status_json", []string{"status", "--json"}, 0},
+		{"search_json", []string{"search", "outbox", "--json"}, 0},
+		{"sessions_json", []string{"sessions", "--json"}, 0},
+		{"show_json", []string{"show", "s1", "--json"}, 0},
+		{"search_usage_error", []string{"search", "x", "--limit", "0"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,13 +95,20 @@ func TestManageGolden(t *testing.T) {
 			}
 			got := normalize("$ sage_manage "+strings.Join(tt.args, " ")+"\n"+r.stdout+"--- stderr\n"+r.stderr,
 				srv.URL, "http://DAEMON", cache, "CACHE")
-			MustMatchGolden(t, "manage_"+tt.name, got)
+			golden.Assert(t, "manage_"+tt.name, got)
 		})
 	}
 }
 
 func TestDoctorGolden(t *testing.T) {
 	down := "http://127.0.0.1:1/mcp" // nothing listens on port 1
+	// notMCP answers with a page, not JSON-RPC; doctor quotes its first
+	// line, cut without splitting the character at the cut.
+	notMCP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, strings.Repeat("x", 196)+"世界 and more\n<html>")
+	}))
+	t.Cleanup(notMCP.Close)
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -127,6 +116,7 @@ func TestDoctorGolden(t *testing.T) {
 	}{
 		{"down", map[string]string{"SAGE_URL": down, "SAGE_TOKEN": "golden-token"}, 1},
 		{"bad_url", map[string]string{"SAGE_URL": "ftp://x", "SAGE_TOKEN": "golden-token"}, 1},
+		{"not_mcp", map[string]string{"SAGE_URL": notMCP.URL + "/mcp", "SAGE_TOKEN": "golden-token"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,8 +132,25 @@ func TestDoctorGolden(t *testing.T) {
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errb.String())
 			}
-			MustMatchGolden(t, "doctor_"+tt.name, normalize(out.String()+"--- stderr\n"+errb.String(),
-				proxy.DefaultCacheFile(), "CACHEFILE", dir, "TMP"))
+			golden.Assert(t, "doctor_"+tt.name, normalize(out.String()+"--- stderr\n"+errb.String(),
+				proxy.DefaultCacheFile(), "CACHEFILE", dir, "TMP", notMCP.URL, "http://NOTMCP", strings.TrimPrefix(notMCP.URL, "http://"), "NOTMCP"))
 		})
 	}
+}
+
+// TestManageHelpGolden pins every subcommand's help (its usage line, text
+// and flags), and the token command's action errors.
+func TestManageHelpGolden(t *testing.T) {
+	manageSetEnv(t, "http://127.0.0.1:1/mcp", "golden-token")
+	runs := [][]string{{"help"}, {"token"}, {"token", "mint"}}
+	for _, name := range slices.Sorted(maps.Keys(manageCommands)) {
+		runs = append(runs, []string{name, "-h"})
+	}
+	runs = append(runs, []string{"token", "issue", "-h"}, []string{"token", "list", "-h"}, []string{"token", "revoke", "-h"})
+	var got strings.Builder
+	for _, args := range runs {
+		r := manageRun(t, "", args...)
+		fmt.Fprintf(&got, "$ sage_manage %s\n--- exit %d\n%s--- stderr\n%s\n", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	golden.Assert(t, "manage_help", got.String())
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/shared/config"
+	"github.com/sage-mcp/sage/shared/textcut"
 )
 
 const manageUsage = `Usage: sage_manage <command> [flags] [args]
@@ -40,22 +41,49 @@ SAGE_TOKEN_FILE, then the config file ($SAGE_CONFIG or the user config dir).
 Run "sage_manage <command> -h" for a command's flags.
 `
 
-// manageCommands maps each subcommand to its function.
-var manageCommands = map[string]func(ctx context.Context, m *manageCtx, args []string) error{
-	"status":   manageStatus,
-	"search":   manageSearch,
-	"sessions": manageSessions,
-	"show":     manageShow,
-	"forget":   manageForget,
-	"export":   manageExport,
-	"import":   manageImport,
-	"reindex":  manageReindex,
-	"sync":     manageSync,
-	"token":    manageToken,
+// manageCommands maps each subcommand's name to the command.
+var manageCommands = map[string]manageCommand{
+	"status":   statusCommand,
+	"search":   searchCommand,
+	"sessions": sessionsCommand,
+	"show":     showCommand,
+	"forget":   forgetCommand,
+	"export":   exportCommand,
+	"import":   importCommand,
+	"reindex":  reindexCommand,
+	"sync":     syncCommand,
+	"token":    tokenCommand,
 	// The injection audit.
-	"injections": manageInjections,
-	"why":        manageWhy,
+	"injections": injectionsCommand,
+	"why":        whyCommand,
 }
+
+// manageCommand is one sage_manage subcommand: what its help says, the
+// arguments and flags it takes, and what it does.
+type manageCommand struct {
+	// usage follows "sage_manage <name>" in the help's first line; help
+	// explains the command.
+	usage, help string
+	// minArgs and maxArgs bound the positional arguments (maxArgs < 0: any
+	// number); want is the usage error otherwise ("takes no arguments" when
+	// empty).
+	minArgs, maxArgs int
+	want             string
+	// untimed commands (bulk transfers) run without a time limit unless
+	// --timeout is given.
+	untimed bool
+	// run is the command's action. A command with flags of its own sets
+	// flags instead: it defines them on fs and returns the action.
+	run   manageAction
+	flags func(fs *flag.FlagSet) manageAction
+	// dispatch, when set, gets the arguments unparsed and does all itself
+	// (token, which picks an action first).
+	dispatch func(ctx context.Context, m *manageCtx, args []string) error
+}
+
+// manageAction runs a command once its flags are parsed; pos holds the
+// positional arguments.
+type manageAction func(ctx context.Context, m *manageCtx, pos []string) error
 
 // errUsage marks a usage error (exit code 2); the message was printed.
 var errUsage = errors.New("usage")
@@ -71,13 +99,13 @@ func runManage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprint(stdout, manageUsage)
 		return 0
 	}
-	fn, ok := manageCommands[args[0]]
+	cmd, ok := manageCommands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "sage_manage: unknown command %q\n\n%s", args[0], manageUsage)
 		return 2
 	}
 	m := &manageCtx{name: args[0], stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
-	err := fn(ctx, m, args[1:])
+	err := m.run(ctx, cmd, args[1:])
 	switch {
 	case err == nil:
 		return 0
@@ -147,6 +175,51 @@ func (m *manageCtx) parse(args []string) ([]string, error) {
 	}
 }
 
+// run parses args with cmd's flags and runs it.
+func (m *manageCtx) run(ctx context.Context, cmd manageCommand, args []string) error {
+	if cmd.dispatch != nil {
+		return cmd.dispatch(ctx, m, args)
+	}
+	fs := m.flags(cmd.usage, cmd.help)
+	action := cmd.run
+	if cmd.flags != nil {
+		action = cmd.flags(fs)
+	}
+	want := cmd.want
+	if want == "" {
+		want = "takes no arguments"
+	}
+	pos, err := m.parseN(args, cmd.minArgs, cmd.maxArgs, want)
+	if err != nil {
+		return err
+	}
+	if cmd.untimed && !isSet(fs, "timeout") {
+		m.timeout = 0
+	}
+	return action(ctx, m, pos)
+}
+
+// transferCommand is a bulk transfer (export, import): it reads or writes
+// the file its one optional argument names ("-" or none: stdout or stdin)
+// and runs without a time limit unless --timeout is given.
+func transferCommand(help string, c manageCommand) manageCommand {
+	c.usage, c.help = "[file] [flags]", help
+	c.maxArgs, c.want = 1, "at most one file"
+	c.untimed = true
+	return c
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
 // usageErr prints msg and the usage and returns errUsage.
 func (m *manageCtx) usageErr(format string, a ...any) error {
 	fmt.Fprintf(m.stderr, "sage_manage %s: %s\n", m.name, fmt.Sprintf(format, a...))
@@ -198,6 +271,35 @@ func (m *manageCtx) connect(ctx context.Context) (*client.Client, context.Contex
 	return c, ctx, cancel, nil
 }
 
+// textArg joins the positional arguments into one text (a query, a
+// prompt); without one it is a usage error saying want.
+func (m *manageCtx) textArg(pos []string, want string) (string, error) {
+	text := strings.TrimSpace(strings.Join(pos, " "))
+	if text == "" {
+		return "", m.usageErr("%s", want)
+	}
+	return text, nil
+}
+
+// manageCall connects to the daemon, calls call within --timeout and prints
+// its answer: as JSON with --json, else with text.
+func manageCall[T any](ctx context.Context, m *manageCtx, call func(context.Context, *client.Client) (T, error), text func(T)) error {
+	c, ctx, cancel, err := m.connect(ctx)
+	defer cancel()
+	if err != nil {
+		return err
+	}
+	v, err := call(ctx, c)
+	if err != nil {
+		return err
+	}
+	if m.json {
+		return m.printJSON(v)
+	}
+	text(v)
+	return nil
+}
+
 // withTimeout applies --timeout to ctx.
 func (m *manageCtx) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if m.timeout <= 0 {
@@ -238,12 +340,15 @@ func (m *manageCtx) explain(err error) string {
 
 // oneLine squeezes whitespace and cuts s to n runes.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n-1]) + "…"
+	return textcut.Runes(strings.Join(strings.Fields(s), " "), n, textcut.Ellipsis)
+}
+
+// printLines prints text's lines, trimmed of leading and trailing blank
+// space, each after indent.
+func printLines(w io.Writer, indent, text string) {
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		fmt.Fprintf(w, "%s%s\n", indent, l)
 	}
-	return s
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -3,32 +3,38 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/sage-mcp/sage/bridge"
+	"github.com/sage-mcp/sage/bridge/client"
+	"github.com/sage-mcp/sage/shared/api"
 )
 
-// manageExport writes every memory as JSONL.
-func manageExport(ctx context.Context, m *manageCtx, args []string) error {
-	fs := m.flags("[file] [flags]", "Write every memory as JSONL (one api.Memory per line) to file, or stdout.\nThe file is written atomically; \"sage_manage import\" reads it back.")
+// exportCommand writes every memory as JSONL.
+var exportCommand = transferCommand("Write every memory as JSONL (one api.Memory per line) to file, or stdout.\nThe file is written atomically; \"sage_manage import\" reads it back.",
+	manageCommand{flags: manageExport})
+
+func manageExport(fs *flag.FlagSet) manageAction {
 	project := fs.String("project", "", "only this project")
-	pos, err := m.parseN(args, 0, 1, "at most one file")
-	if err != nil {
-		return err
+	return func(ctx context.Context, m *manageCtx, pos []string) error {
+		return exportTo(ctx, m, *project, pos)
 	}
-	if !isSet(fs, "timeout") {
-		m.timeout = 0
-	}
+}
+
+// exportTo writes the memories of project (all if "") to the file pos names,
+// or to stdout.
+func exportTo(ctx context.Context, m *manageCtx, project string, pos []string) error {
 	c, ctx, cancel, err := m.connect(ctx)
 	defer cancel()
 	if err != nil {
 		return err
 	}
 	var total int64
-	if st, err := c.Status(ctx); err == nil && *project == "" {
+	if st, err := c.Status(ctx); err == nil && project == "" {
 		total = st.Memories
 	}
 	var out io.Writer = m.stdout
@@ -45,7 +51,7 @@ func manageExport(ctx context.Context, m *manageCtx, args []string) error {
 	bw := bufio.NewWriterSize(out, 256<<10)
 	bar := newProgress(m.stderr, "export")
 	cw := &countingWriter{w: bw, lines: func(n int64) { bar.update(n, total, false) }}
-	n, err := c.Export(ctx, *project, cw)
+	n, err := c.Export(ctx, project, cw)
 	bar.update(int64(n), total, true)
 	bar.done()
 	if err != nil {
@@ -88,48 +94,34 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// manageImport reads memories from JSONL.
-func manageImport(ctx context.Context, m *manageCtx, args []string) error {
-	m.flags("[file] [flags]", "Import memories from JSONL (as written by \"sage_manage export\"), from file or stdin.\nImporting is idempotent: the same file twice stores nothing new.")
-	pos, err := m.parseN(args, 0, 1, "at most one file")
-	if err != nil {
-		return err
-	}
-	if !isSet(m.fs, "timeout") {
-		m.timeout = 0
-	}
-	c, err := m.client()
-	if err != nil {
-		return err
-	}
-	var in io.Reader = m.stdin
-	var size int64
-	if len(pos) == 1 && pos[0] != "-" {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
+// importCommand reads memories from JSONL.
+var importCommand = transferCommand("Import memories from JSONL (as written by \"sage_manage export\"), from file or stdin.\nImporting is idempotent: the same file twice stores nothing new.",
+	manageCommand{run: manageImport})
+
+func manageImport(ctx context.Context, m *manageCtx, pos []string) error {
+	return manageCall(ctx, m, func(ctx context.Context, c *client.Client) (api.ImportResponse, error) {
+		var in io.Reader = m.stdin
+		var size int64
+		if len(pos) == 1 && pos[0] != "-" {
+			f, err := os.Open(pos[0])
+			if err != nil {
+				return api.ImportResponse{}, fmt.Errorf("import: %w", err)
+			}
+			defer f.Close()
+			if fi, err := f.Stat(); err == nil {
+				size = fi.Size()
+			}
+			in = f
 		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil {
-			size = fi.Size()
-		}
-		in = f
-	}
-	ctx, cancel := m.withTimeout(ctx)
-	defer cancel()
-	bar := newProgress(m.stderr, "import (bytes)")
-	pr := &progressReader{r: in, fn: func(n int64) { bar.update(n, size, false) }}
-	res, err := c.Import(ctx, pr)
-	bar.update(pr.n, size, true)
-	bar.done()
-	if err != nil {
-		return err
-	}
-	if m.json {
-		return m.printJSON(res)
-	}
-	fmt.Fprintf(m.stdout, "Imported %s (%d already there).\n", bridge.Plural(res.Imported, "memory", "memories"), res.Deduplicated)
-	return nil
+		bar := newProgress(m.stderr, "import (bytes)")
+		pr := &progressReader{r: in, fn: func(n int64) { bar.update(n, size, false) }}
+		res, err := c.Import(ctx, pr)
+		bar.update(pr.n, size, true)
+		bar.done()
+		return res, err
+	}, func(res api.ImportResponse) {
+		fmt.Fprintf(m.stdout, "Imported %s (%d already there).\n", bridge.Plural(res.Imported, "memory", "memories"), res.Deduplicated)
+	})
 }
 
 // progressReader reports bytes read.

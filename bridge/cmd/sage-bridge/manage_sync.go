@@ -9,12 +9,14 @@ import (
 	"github.com/sage-mcp/sage/bridge/outbox"
 )
 
-// manageSync drains the local outbox.
-func manageSync(ctx context.Context, m *manageCtx, args []string) error {
-	m.flags("[flags]", "Deliver the turns queued in the local outbox (saved while the daemon was\nunreachable) in order. Replays are harmless: every turn has an idempotency key.")
-	if _, err := m.parseN(args, 0, 0, "takes no arguments"); err != nil {
-		return err
-	}
+// syncCommand drains the local outbox.
+var syncCommand = manageCommand{
+	usage: "[flags]",
+	help:  "Deliver the turns queued in the local outbox (saved while the daemon was\nunreachable) in order. Replays are harmless: every turn has an idempotency key.",
+	run:   manageSync,
+}
+
+func manageSync(ctx context.Context, m *manageCtx, _ []string) error {
 	c, err := m.client()
 	if err != nil {
 		return err

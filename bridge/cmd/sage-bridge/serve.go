@@ -53,6 +53,16 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "request-timeout", 0, "deadline of each request (default $SAGE_REQUEST_TIMEOUT or 60s)")
 }
 
+// parseServeFlags parses args as the serve flags of the command name; ok is
+// false when they are bad (the flag package said why on stderr).
+func parseServeFlags(name string, args []string, stderr io.Writer) (f serveFlags, fs *flag.FlagSet, ok bool) {
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.register(fs)
+	ok = fs.Parse(args) == nil
+	return f, fs, ok
+}
+
 // resolveConfig loads the config file and resolves flags > env > file >
 // defaults. fileErr is a config file that could not be read (the rest
 // still resolves without it); err means the result is unusable.
@@ -108,11 +118,8 @@ func serveLogger(stderr io.Writer) (*slog.Logger, func()) {
 // the client as JSON-RPC errors, because Claude Code never restarts a stdio
 // server.
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sage-bridge serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f serveFlags
-	f.register(fs)
-	if err := fs.Parse(args); err != nil {
+	f, fs, ok := parseServeFlags("sage-bridge serve", args, stderr)
+	if !ok {
 		return 2
 	}
 	if fs.NArg() > 0 {

@@ -1,37 +1,12 @@
 package main
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sage-mcp/sage/testkit/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the output the tests get")
-
-// MustGolden compares got with testdata/name.golden, or rewrites the file
-// with -update.
-func MustGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -run %s -update rewrites it after a deliberate change)\n--- got\n%s\n--- want\n%s", path, t.Name(), got, want)
-	}
-}
 
 // TestGoldenOutput pins what the commands print: the plans of install and
 // uninstall, status, and the usage. Paths are shown as $HOME and $DIST (the
@@ -84,7 +59,7 @@ func TestGoldenOutput(t *testing.T) {
 				t.Error("the token was printed")
 			}
 			norm := strings.NewReplacer(h.Dir, "$HOME", dist, "$DIST").Replace
-			MustGolden(t, tt.name, "$ sage-installer "+strings.Join(tt.args, " ")+"\n--- stdout\n"+norm(stdout)+"--- stderr\n"+norm(stderr))
+			golden.Assert(t, tt.name, "$ sage-installer "+strings.Join(tt.args, " ")+"\n--- stdout\n"+norm(stdout)+"--- stderr\n"+norm(stderr))
 		})
 	}
 }
