@@ -32,9 +32,6 @@ type stack struct {
 	Con          *console.Console
 }
 
-// ResetCounts drops the console's cached counts.
-func (s *stack) ResetCounts() { console.ResetSummaries(s.Con) }
-
 func mustStack(t testing.TB) *stack {
 	t.Helper()
 	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))

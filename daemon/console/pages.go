@@ -19,7 +19,7 @@ import (
 const overviewDays = 30
 
 type overviewData struct {
-	At         time.Time // when the counts were made
+	At         time.Time // when the counts were read
 	Status     sage.Status
 	Overview   sage.Overview
 	ByProject  []share
@@ -31,13 +31,20 @@ type overviewData struct {
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, cancel := ctxFor(r, s)
 	defer cancel()
-	sum, err := c.summary(ctx, s.namespace)
+	// The counts are exact and read in a few ms (postgres.MemoryService
+	// keeps them as the rows change), so every page reads them afresh.
+	at := c.opts.Now()
+	st, err := c.svc.Status(ctx)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	st, o := sum.Status, sum.Overview
-	c.render(w, r, http.StatusOK, "overview", s, "", overviewData{At: sum.At, Status: st, Overview: o,
+	o, err := c.svc.Overview(ctx, overviewDays)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "overview", s, "", overviewData{At: at, Status: st, Overview: o,
 		ByProject: shares(o.ByProject, 12), ByKind: shares(o.ByKind, len(sage.Kinds)),
 		PerDay: newChart(o.MemoriesPerDay), Injections: newChart(o.InjectionsPerDay)})
 }
@@ -129,7 +136,6 @@ func (c *Console) deleteSession(w http.ResponseWriter, r *http.Request, s *sessi
 		c.fail(w, r, err)
 		return
 	}
-	c.staleSummary(s.namespace)
 	c.setFlash(s, "ss.deleted")
 	http.Redirect(w, r, Prefix+"/sessions", http.StatusSeeOther)
 }
@@ -259,7 +265,6 @@ func (c *Console) updateMemory(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, err)
 		return
 	}
-	c.staleSummary(s.namespace)
 	c.setFlash(s, "mem.saved")
 	http.Redirect(w, r, Prefix+"/memories/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
@@ -291,7 +296,6 @@ func (c *Console) forget(w http.ResponseWriter, r *http.Request, s *session) {
 		c.errorPage(w, r, http.StatusNotFound, "error.notfound")
 		return
 	}
-	c.staleSummary(s.namespace)
 	c.setFlash(s, "mem.forgotten")
 	http.Redirect(w, r, Prefix+"/search", http.StatusSeeOther)
 }
@@ -337,12 +341,11 @@ func (c *Console) showSettings(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		st = &cur
 	}
-	sum, err := c.summary(ctx, s.namespace)
+	stat, err := c.svc.Status(ctx)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	stat := sum.Status
 	c.reindexMu.Lock()
 	running := c.reindex[s.namespace]
 	c.reindexMu.Unlock()
