@@ -69,8 +69,7 @@ func BenchmarkPages(b *testing.B) {
 	if _, err := s.Service.SaveSettings(sage.WithNamespace(ctx, "default"), sage.DefaultSettings()); err != nil {
 		b.Fatal(err)
 	}
-	br := newBrowser(b, s.Console)
-	br.MustSignIn(s.MustKey(b, "default", sage.ScopeAdmin))
+	br := s.MustSignedIn(b, s.MustKey(b, "default", sage.ScopeAdmin))
 	pages := []struct{ name, path string }{
 		{"overview", "/console/"},
 		{"sessions", "/console/sessions"},

@@ -79,6 +79,14 @@ func (s *stack) MustNote(t testing.TB, ns string, n sage.Note) int64 {
 	return r.ID
 }
 
+// MustSignedIn returns a browser of the console signed in with key.
+func (s *stack) MustSignedIn(t testing.TB, key string) *browser {
+	t.Helper()
+	b := newBrowser(t, s.Console)
+	b.MustSignIn(key)
+	return b
+}
+
 // browser is an HTTP client with cookies that does not follow redirects.
 type browser struct {
 	t    testing.TB
@@ -203,6 +211,9 @@ func TestSignIn(t *testing.T) {
 		if strings.Contains(p.Body, "<script") || strings.Contains(p.Body, " style=") {
 			t.Errorf("%s: inline script or style", path)
 		}
+		if n := strings.Count(p.Body, "<h1>"); n != 1 {
+			t.Errorf("%s: %d headings, want 1", path, n)
+		}
 	}
 	// Sign out: the session is gone.
 	if p := b.post("/console/", "/console/logout", url.Values{}); p.Status != http.StatusSeeOther {
@@ -216,8 +227,7 @@ func TestSignIn(t *testing.T) {
 func TestPostsRefused(t *testing.T) {
 	s := mustStack(t)
 	key := s.MustKey(t, "default")
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(key)
+	b := s.MustSignedIn(t, key)
 	good := csrf(t, b.get("/console/settings"))
 	form := func(token string) url.Values {
 		return url.Values{"csrf": {token}, "max_results": {"3"}, "max_chars": {"500"}, "min_score": {"0"}, "inject": {"on"}}
@@ -261,8 +271,7 @@ func TestNamespaceIsolation(t *testing.T) {
 	s := mustStack(t)
 	secret := s.MustNote(t, "alpha", sage.Note{Content: "the alpha launch code is tangerine", Project: "rocket", SessionID: "s-alpha"})
 	s.MustNote(t, "beta", sage.Note{Content: "beta likes tangerine juice", Project: "kitchen"})
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(s.MustKey(t, "beta"))
+	b := s.MustSignedIn(t, s.MustKey(t, "beta"))
 
 	if p := b.get("/console/memories/" + strconv.FormatInt(secret, 10)); p.Status != http.StatusNotFound {
 		t.Errorf("other namespace's memory: status %d, want 404", p.Status)
@@ -288,8 +297,7 @@ func TestNamespaceIsolation(t *testing.T) {
 
 func TestTokensAdminOnly(t *testing.T) {
 	s := mustStack(t)
-	user := newBrowser(t, s.Console)
-	user.MustSignIn(s.MustKey(t, "default"))
+	user := s.MustSignedIn(t, s.MustKey(t, "default"))
 	if p := user.get("/console/tokens"); p.Status != http.StatusForbidden {
 		t.Errorf("tokens page with a memories key: %d, want 403", p.Status)
 	}
@@ -300,8 +308,7 @@ func TestTokensAdminOnly(t *testing.T) {
 		t.Errorf("issuing with a memories key: %d, want 403", p.Status)
 	}
 
-	admin := newBrowser(t, s.Console)
-	admin.MustSignIn(s.MustKey(t, "default", sage.ScopeAdmin))
+	admin := s.MustSignedIn(t, s.MustKey(t, "default", sage.ScopeAdmin))
 	p := admin.post("/console/tokens", "/console/tokens", url.Values{"name": {"laptop"}, "namespace": {"work"}, "ttl_days": {"0"}})
 	m := regexp.MustCompile(`<code id="newkey">(sage_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(p.Body)
 	if p.Status != http.StatusOK || m == nil {
@@ -312,8 +319,7 @@ func TestTokensAdminOnly(t *testing.T) {
 		t.Errorf("the key list shows the new key again, or not its name")
 	}
 	// The new key signs in, into its namespace.
-	other := newBrowser(t, s.Console)
-	other.MustSignIn(fresh)
+	other := s.MustSignedIn(t, fresh)
 	if p := other.get("/console/"); !strings.Contains(p.Body, "work") {
 		t.Errorf("the new key's session is not in namespace work")
 	}
@@ -333,12 +339,14 @@ func TestTokensAdminOnly(t *testing.T) {
 func TestMemoryEditAndForget(t *testing.T) {
 	s := mustStack(t)
 	id := s.MustNote(t, "default", sage.Note{Content: "we deploy with blue green switches", Project: "ops", Tags: []string{"deploy"}})
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(s.MustKey(t, "default"))
+	b := s.MustSignedIn(t, s.MustKey(t, "default"))
 	path := "/console/memories/" + strconv.FormatInt(id, 10)
 
 	if p := b.post(path, path, url.Values{"kind": {"decision"}, "tags": {"deploy, zebra-tag"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("edit: %d %s", p.Status, p.Body)
+	}
+	if p := b.get(path); !strings.Contains(p.Body, "<h1>Memory #"+strconv.FormatInt(id, 10)+"</h1>") || strings.Count(p.Body, "<h1>") != 1 {
+		t.Errorf("memory page: not one heading naming the memory")
 	}
 	m, err := s.Service.Memory(context.Background(), id)
 	if err != nil || m.Kind != sage.KindDecision || strings.Join(m.Tags, ",") != "deploy,zebra-tag" {
@@ -366,8 +374,7 @@ func TestMemoryEditAndForget(t *testing.T) {
 func TestSettingsServedToHooks(t *testing.T) {
 	s := mustStack(t)
 	key := s.MustKey(t, "default")
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(key)
+	b := s.MustSignedIn(t, key)
 	p := b.post("/console/settings", "/console/settings", url.Values{"max_results": {"3"}, "max_chars": {"900"},
 		"min_score": {"0.02"}, "inject": {"on"}, "off": {"secret-project\n\n"}})
 	if p.Status != http.StatusSeeOther {
@@ -421,8 +428,7 @@ func TestSessionActions(t *testing.T) {
 	for _, text := range []string{"first turn about the release", "second turn about the release"} {
 		s.MustNote(t, "default", sage.Note{Content: text, Project: "web", SessionID: "s-1"})
 	}
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(s.MustKey(t, "default"))
+	b := s.MustSignedIn(t, s.MustKey(t, "default"))
 
 	if p := b.get("/console/sessions?project=web&q=release"); !strings.Contains(p.Body, "/console/sessions/s-1") {
 		t.Fatalf("filtered list lacks the session")
