@@ -24,9 +24,9 @@ const countFoldSaves = 3_500
 // are written by SQL (no vectors: they are pending, found by keyword), then
 // vacuumed and analyzed as autovacuum would, and their counts folded as the
 // daemon's fold loop would. Nothing is cached: every overview reads its
-// counts afresh. overview-new-connections times the first overview after a
-// start (the pool's connections closed before each request),
-// overview-after-save one after a save whose counts are not folded yet,
+// counts afresh. overview-after-start times the first overview of a
+// daemon just started and signed in to (new pool, connections and
+// prepared statements), overview-after-save one after a save whose counts are not folded yet,
 // and overview-unfolded one with countFoldSaves single saves' deltas not
 // folded (what CountFoldPeriod lets pile up at about 700 saves/s).
 //
@@ -69,7 +69,8 @@ func BenchmarkPages(b *testing.B) {
 	if _, err := s.Service.SaveSettings(sage.WithNamespace(ctx, "default"), sage.DefaultSettings()); err != nil {
 		b.Fatal(err)
 	}
-	br := s.MustSignedIn(b, s.MustKey(b, "default", sage.ScopeAdmin))
+	key := s.MustKey(b, "default", sage.ScopeAdmin)
+	br := s.MustSignedIn(b, key)
 	pages := []struct{ name, path string }{
 		{"overview", "/console/"},
 		{"sessions", "/console/sessions"},
@@ -82,37 +83,41 @@ func BenchmarkPages(b *testing.B) {
 		{"settings", "/console/settings"},
 		{"tokens", "/console/tokens"},
 	}
-	for _, p := range pages {
-		b.Run(p.name, func(b *testing.B) {
-			for b.Loop() {
-				if r := br.get(p.path); r.Status != http.StatusOK {
-					b.Fatalf("%s: status %d", p.path, r.Status)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
-		})
-	}
-	timePage := func(name string, before func()) {
+	// timePage times GET path; before each request, prepare (not timed)
+	// gives the browser to ask with and what to do after the request.
+	timePage := func(name, path string, prepare func() (*browser, func())) {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				before()
+				asker, after := prepare()
 				b.StartTimer()
-				if r := br.get("/console/"); r.Status != http.StatusOK {
-					b.Fatalf("overview: %d", r.Status)
+				if r := asker.get(path); r.Status != http.StatusOK {
+					b.Fatalf("%s: status %d", path, r.Status)
 				}
+				b.StopTimer()
+				after()
+				b.StartTimer()
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
 		})
 	}
-	timePage("overview-new-connections", pool.Reset)
+	signedIn := func() (*browser, func()) { return br, func() {} }
+	for _, p := range pages {
+		timePage(p.name, p.path, signedIn)
+	}
+	// A daemon just started: its pool, connections and statements new.
+	timePage("overview-after-start", "/console/", func() (*browser, func()) {
+		fresh, stop := openStack(b, s.URL)
+		return fresh.MustSignedIn(b, key), stop
+	})
 	nsCtx := sage.WithNamespace(ctx, "default")
 	saved := 0
-	timePage("overview-after-save", func() {
+	timePage("overview-after-save", "/console/", func() (*browser, func()) {
 		saved++
 		if _, err := s.Service.Remember(nsCtx, sage.Note{Content: "a note saved between two overviews " + strconv.Itoa(saved), Project: "project-1"}); err != nil {
 			b.Fatal(err)
 		}
+		return signedIn()
 	})
 	// One statement per save, as the daemon's saves: each appends its own
 	// deltas.
@@ -122,5 +127,5 @@ func BenchmarkPages(b *testing.B) {
 		END LOOP; END $$`); err != nil {
 		b.Fatal(err)
 	}
-	timePage("overview-unfolded", func() {})
+	timePage("overview-unfolded", "/console/", signedIn)
 }

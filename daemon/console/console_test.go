@@ -25,23 +25,29 @@ import (
 // stack is a daemon Server on a real database with its console, both
 // served on 127.0.0.1.
 type stack struct {
+	URL          string // the database's
 	API, Console string
 	Service      *postgres.MemoryService
 	Tokens       *postgres.TokenStore
 	DB           *postgres.DB
-	Con          *console.Console
 }
 
 func mustStack(t testing.TB) *stack {
 	t.Helper()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	s, stop := openStack(t, pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate)))
+	t.Cleanup(stop)
+	return s
+}
+
+// openStack starts a stack on the database at url; stop stops it.
+func openStack(t testing.TB, url string) (s *stack, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db, err := postgres.Open(ctx, url, postgres.Options{ConnectTimeout: 2 * time.Second, QueryTimeout: 10 * time.Minute}) // the benchmark seeds in big statements
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	t.Cleanup(db.Close)
 	emb, err := embed.NewBuiltin(384)
 	if err != nil {
 		t.Fatal(err)
@@ -52,11 +58,13 @@ func mustStack(t testing.TB) *stack {
 	tokens := postgres.NewTokenStore(db.Pool())
 	srv.SetBackend(&sagehttp.Backend{Service: svc, Tokens: tokens, Pool: db.Pool()})
 	api := httptest.NewServer(srv)
-	t.Cleanup(api.Close)
 	c := console.New(srv, console.Options{Logger: log})
 	con := httptest.NewServer(c)
-	t.Cleanup(con.Close)
-	return &stack{API: api.URL, Console: con.URL, Service: svc, Tokens: tokens, DB: db, Con: c}
+	return &stack{URL: url, API: api.URL, Console: con.URL, Service: svc, Tokens: tokens, DB: db}, func() {
+		con.Close()
+		api.Close()
+		db.Close()
+	}
 }
 
 // MustKey issues a key in namespace ns and returns its secret.
