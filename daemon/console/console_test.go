@@ -184,6 +184,11 @@ func TestSignIn(t *testing.T) {
 	key := s.MustKey(t, "default", sage.ScopeAdmin)
 	b := newBrowser(t, s.Console)
 
+	for _, path := range []string{"/console/login", "/console/no-such-page"} {
+		if n := strings.Count(b.get(path).Body, "<h1>"); n != 1 {
+			t.Errorf("%s: %d headings, want 1", path, n)
+		}
+	}
 	p := b.get("/console/")
 	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), "/console/login") {
 		t.Fatalf("signed out overview: %d %q, want a redirect to the sign-in page", p.Status, p.Header.Get("Location"))
