@@ -55,66 +55,47 @@ CREATE TABLE day_counts (
     PRIMARY KEY (namespace, day)
 );
 
--- A statement's memories in (sign 1, NEW TABLE changed) or out (-1, OLD
--- TABLE changed); an UPDATE's both, so a change of model or kind moves the
--- count from one key to the other and leaves the day alone. A trigger
--- with transition tables fires for one event only, hence three triggers.
-CREATE FUNCTION count_memory_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A statement's memories in (TG_ARGV[0] = 1: its NEW TABLE) or out (-1:
+-- its OLD TABLE), counted by key and by day. A trigger with transition
+-- tables serves one event and one table, so an UPDATE fires two: one
+-- counts the old rows out, the other the new ones in (a change of kind or
+-- model moves the count from one key to the other; the rest cancels out).
+CREATE FUNCTION count_memories() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        INSERT INTO count_deltas (namespace, project, kind, model, day, memories)
-        SELECT namespace, project, kind, model, day, sum(n)
-        FROM (SELECT namespace, project, kind, coalesce(embedding_model, '') AS model,
-                     (created_at AT TIME ZONE 'UTC')::date AS day, 1 AS n FROM new_rows
-              UNION ALL
-              SELECT namespace, project, kind, coalesce(embedding_model, ''),
-                     (created_at AT TIME ZONE 'UTC')::date, -1 FROM old_rows) c
-        GROUP BY GROUPING SETS ((namespace, project, kind, model), (namespace, day))
-        HAVING sum(n) <> 0;
-    ELSE
-        INSERT INTO count_deltas (namespace, project, kind, model, day, memories)
-        SELECT namespace, project, kind, coalesce(embedding_model, ''), (created_at AT TIME ZONE 'UTC')::date,
-               CASE TG_OP WHEN 'INSERT' THEN count(*) ELSE -count(*) END
-        FROM changed
-        GROUP BY GROUPING SETS ((namespace, project, kind, coalesce(embedding_model, '')),
-                                (namespace, (created_at AT TIME ZONE 'UTC')::date));
-    END IF;
+    INSERT INTO count_deltas (namespace, project, kind, model, day, memories)
+    SELECT namespace, project, kind, coalesce(embedding_model, ''), (created_at AT TIME ZONE 'UTC')::date,
+           TG_ARGV[0]::int * count(*)
+    FROM changed
+    GROUP BY GROUPING SETS ((namespace, project, kind, coalesce(embedding_model, '')),
+                            (namespace, (created_at AT TIME ZONE 'UTC')::date));
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER memories_count_insert AFTER INSERT ON memories
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_memory_changes();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_memories('1');
 CREATE TRIGGER memories_count_delete AFTER DELETE ON memories
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_memory_changes();
-CREATE TRIGGER memories_count_update AFTER UPDATE ON memories
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_memory_changes();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_memories('-1');
+CREATE TRIGGER memories_count_update_old AFTER UPDATE ON memories
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_memories('-1');
+CREATE TRIGGER memories_count_update_new AFTER UPDATE ON memories
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_memories('1');
 
 -- The same for the injection audit, by day.
-CREATE FUNCTION count_injection_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION count_injections() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        INSERT INTO count_deltas (namespace, day, injections)
-        SELECT namespace, day, sum(n)
-        FROM (SELECT namespace, (at AT TIME ZONE 'UTC')::date AS day, 1 AS n FROM new_rows
-              UNION ALL
-              SELECT namespace, (at AT TIME ZONE 'UTC')::date, -1 FROM old_rows) c
-        GROUP BY namespace, day
-        HAVING sum(n) <> 0;
-    ELSE
-        INSERT INTO count_deltas (namespace, day, injections)
-        SELECT namespace, (at AT TIME ZONE 'UTC')::date, CASE TG_OP WHEN 'INSERT' THEN count(*) ELSE -count(*) END
-        FROM changed
-        GROUP BY 1, 2;
-    END IF;
+    INSERT INTO count_deltas (namespace, day, injections)
+    SELECT namespace, (at AT TIME ZONE 'UTC')::date, TG_ARGV[0]::int * count(*) FROM changed GROUP BY 1, 2;
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER injections_count_insert AFTER INSERT ON injections
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_injection_changes();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_injections('1');
 CREATE TRIGGER injections_count_delete AFTER DELETE ON injections
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_injection_changes();
-CREATE TRIGGER injections_count_update AFTER UPDATE ON injections
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_injection_changes();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_injections('-1');
+CREATE TRIGGER injections_count_update_old AFTER UPDATE ON injections
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_injections('-1');
+CREATE TRIGGER injections_count_update_new AFTER UPDATE ON injections
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION count_injections('1');
 
 -- TRUNCATE fires no row events: it empties the table's counts (under the
 -- fold's lock, so no fold is adding to them meanwhile).
@@ -157,15 +138,17 @@ DROP INDEX memories_overview;
 CREATE INDEX memories_overview ON memories (namespace, created_at) INCLUDE (project, kind);
 DROP TRIGGER injections_count_truncate ON injections;
 DROP TRIGGER memories_count_truncate ON memories;
-DROP TRIGGER injections_count_update ON injections;
+DROP TRIGGER injections_count_update_new ON injections;
+DROP TRIGGER injections_count_update_old ON injections;
 DROP TRIGGER injections_count_delete ON injections;
 DROP TRIGGER injections_count_insert ON injections;
-DROP TRIGGER memories_count_update ON memories;
+DROP TRIGGER memories_count_update_new ON memories;
+DROP TRIGGER memories_count_update_old ON memories;
 DROP TRIGGER memories_count_delete ON memories;
 DROP TRIGGER memories_count_insert ON memories;
 DROP FUNCTION count_truncate();
-DROP FUNCTION count_injection_changes();
-DROP FUNCTION count_memory_changes();
+DROP FUNCTION count_injections();
+DROP FUNCTION count_memories();
 DROP TABLE day_counts;
 DROP TABLE memory_counts;
 DROP TABLE count_deltas;
