@@ -180,13 +180,21 @@ func (s *MemoryService) FoldCounts(ctx context.Context) (int64, error) {
 
 // RunCountFold runs FoldCounts at once and then every interval until ctx
 // ends, so a reader of the counts finds at most an interval's deltas;
-// failures are logged and retried next time.
+// failures are retried next time, and logged when they start and end (not
+// every few seconds while the database is down).
 func (s *MemoryService) RunCountFold(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	failing := false
 	for {
-		if _, err := s.FoldCounts(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Warn("fold counts", "err", err)
+		_, err := s.FoldCounts(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			s.logger.Warn("fold counts failed, will retry", "err", err, "interval", interval)
+			failing = true
+		case err == nil && failing:
+			s.logger.Info("fold counts works again")
+			failing = false
 		}
 		select {
 		case <-ctx.Done():

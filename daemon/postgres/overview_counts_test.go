@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -358,4 +359,37 @@ func TestOverviewReadsNoMemory(t *testing.T) {
 	if st, err := svc.Status(ctx); err != nil || st.Memories != 1 {
 		t.Fatalf("status with memories locked: %+v %v", st, err)
 	}
+}
+
+// TestRunCountFold checks that the fold loop folds what is saved while it
+// runs, and returns when its context ends.
+func TestRunCountFold(t *testing.T) {
+	svc, db := MustService(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.RunCountFold(ctx, 10*time.Millisecond)
+	}()
+	if _, err := svc.Remember(sage.WithNamespace(ctx, "ns"), sage.Note{Content: "folded soon", Project: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var deltas, folded int64
+		err := db.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM count_deltas),
+			(SELECT coalesce(sum(n), 0) FROM memory_counts WHERE namespace = 'ns' AND project = 'p')`).Scan(&deltas, &folded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if deltas == 0 && folded == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not folded: %d deltas, %d folded", deltas, folded)
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	<-done
 }
