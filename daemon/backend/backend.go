@@ -28,6 +28,10 @@ const (
 	// AuditPrunePeriod is how often the injection audit is cut to its
 	// bounds (SAGE_AUDIT_RETENTION_DAYS, SAGE_AUDIT_MAX_ROWS).
 	AuditPrunePeriod = 10 * time.Minute
+	// CountFoldPeriod is how often the count deltas are folded
+	// (MemoryService.FoldCounts): a reader of the counts sums at most this
+	// long's deltas.
+	CountFoldPeriod = 5 * time.Second
 )
 
 // Server is what the connection is handed to (sagehttp.Server).
@@ -157,6 +161,7 @@ func (c *Conn) open(ctx context.Context, cfg config.Config, log *slog.Logger, sr
 			svc.RunAuditPrune(ctx, postgres.AuditRetention{MaxAge: time.Duration(cfg.AuditRetentionDays) * 24 * time.Hour,
 				MaxRows: int64(cfg.AuditMaxRows)}, AuditPrunePeriod)
 		})
+		wg.Go(func() { svc.RunCountFold(ctx, CountFoldPeriod) })
 		svc.RunBackfill(ctx, BackfillPeriod)
 		wg.Wait()
 	}()

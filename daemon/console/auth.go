@@ -297,7 +297,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	c.setCookie(w, r, loginCookie, "", -1)
 	c.setCookie(w, r, SessionCookie, s.id, int(c.opts.SessionTTL.Seconds()))
 	c.log.Info("console sign-in", "token_id", t.ID, "namespace", t.Namespace)
-	c.warmSummary(t.Namespace)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 

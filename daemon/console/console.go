@@ -87,8 +87,6 @@ type Console struct {
 	mu       sync.Mutex
 	sessions map[string]*session
 
-	sums summaries
-
 	reindexMu sync.Mutex
 	reindex   map[string]bool // namespaces with a reindex running
 }
@@ -101,8 +99,7 @@ func New(d Daemon, opts Options) *Console {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Console{d: d, svc: d.Service(), opts: opts, log: opts.Logger, sessions: map[string]*session{}, reindex: map[string]bool{},
-		sums: summaries{m: map[string]*summaryEntry{}}}
+	c := &Console{d: d, svc: d.Service(), opts: opts, log: opts.Logger, sessions: map[string]*session{}, reindex: map[string]bool{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -25,26 +25,29 @@ import (
 // stack is a daemon Server on a real database with its console, both
 // served on 127.0.0.1.
 type stack struct {
+	URL          string // the database's
 	API, Console string
 	Service      *postgres.MemoryService
 	Tokens       *postgres.TokenStore
 	DB           *postgres.DB
-	Con          *console.Console
 }
-
-// ResetCounts drops the console's cached counts.
-func (s *stack) ResetCounts() { console.ResetSummaries(s.Con) }
 
 func mustStack(t testing.TB) *stack {
 	t.Helper()
-	url := pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate))
+	s, stop := openStack(t, pgtest.NewDatabase(t, pgtest.WithTemplate(postgres.MigrationsKey(), postgres.Migrate)))
+	t.Cleanup(stop)
+	return s
+}
+
+// openStack starts a stack on the database at url; stop stops it.
+func openStack(t testing.TB, url string) (s *stack, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db, err := postgres.Open(ctx, url, postgres.Options{ConnectTimeout: 2 * time.Second, QueryTimeout: 10 * time.Minute}) // the benchmark seeds in big statements
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	t.Cleanup(db.Close)
 	emb, err := embed.NewBuiltin(384)
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +58,13 @@ func mustStack(t testing.TB) *stack {
 	tokens := postgres.NewTokenStore(db.Pool())
 	srv.SetBackend(&sagehttp.Backend{Service: svc, Tokens: tokens, Pool: db.Pool()})
 	api := httptest.NewServer(srv)
-	t.Cleanup(api.Close)
 	c := console.New(srv, console.Options{Logger: log})
 	con := httptest.NewServer(c)
-	t.Cleanup(con.Close)
-	return &stack{API: api.URL, Console: con.URL, Service: svc, Tokens: tokens, DB: db, Con: c}
+	return &stack{URL: url, API: api.URL, Console: con.URL, Service: svc, Tokens: tokens, DB: db}, func() {
+		con.Close()
+		api.Close()
+		db.Close()
+	}
 }
 
 // MustKey issues a key in namespace ns and returns its secret.
@@ -80,6 +85,14 @@ func (s *stack) MustNote(t testing.TB, ns string, n sage.Note) int64 {
 		t.Fatalf("remember: %v", err)
 	}
 	return r.ID
+}
+
+// MustSignedIn returns a browser of the console signed in with key.
+func (s *stack) MustSignedIn(t testing.TB, key string) *browser {
+	t.Helper()
+	b := newBrowser(t, s.Console)
+	b.MustSignIn(key)
+	return b
 }
 
 // browser is an HTTP client with cookies that does not follow redirects.
@@ -171,6 +184,11 @@ func TestSignIn(t *testing.T) {
 	key := s.MustKey(t, "default", sage.ScopeAdmin)
 	b := newBrowser(t, s.Console)
 
+	for _, path := range []string{"/console/login", "/console/no-such-page"} {
+		if n := strings.Count(b.get(path).Body, "<h1>"); n != 1 {
+			t.Errorf("%s: %d headings, want 1", path, n)
+		}
+	}
 	p := b.get("/console/")
 	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Header.Get("Location"), "/console/login") {
 		t.Fatalf("signed out overview: %d %q, want a redirect to the sign-in page", p.Status, p.Header.Get("Location"))
@@ -206,6 +224,9 @@ func TestSignIn(t *testing.T) {
 		if strings.Contains(p.Body, "<script") || strings.Contains(p.Body, " style=") {
 			t.Errorf("%s: inline script or style", path)
 		}
+		if n := strings.Count(p.Body, "<h1>"); n != 1 {
+			t.Errorf("%s: %d headings, want 1", path, n)
+		}
 	}
 	// Sign out: the session is gone.
 	if p := b.post("/console/", "/console/logout", url.Values{}); p.Status != http.StatusSeeOther {
@@ -219,8 +240,7 @@ func TestSignIn(t *testing.T) {
 func TestPostsRefused(t *testing.T) {
 	s := mustStack(t)
 	key := s.MustKey(t, "default")
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(key)
+	b := s.MustSignedIn(t, key)
 	good := csrf(t, b.get("/console/settings"))
 	form := func(token string) url.Values {
 		return url.Values{"csrf": {token}, "max_results": {"3"}, "max_chars": {"500"}, "min_score": {"0"}, "inject": {"on"}}
@@ -264,8 +284,7 @@ func TestNamespaceIsolation(t *testing.T) {
 	s := mustStack(t)
 	secret := s.MustNote(t, "alpha", sage.Note{Content: "the alpha launch code is tangerine", Project: "rocket", SessionID: "s-alpha"})
 	s.MustNote(t, "beta", sage.Note{Content: "beta likes tangerine juice", Project: "kitchen"})
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(s.MustKey(t, "beta"))
+	b := s.MustSignedIn(t, s.MustKey(t, "beta"))
 
 	if p := b.get("/console/memories/" + strconv.FormatInt(secret, 10)); p.Status != http.StatusNotFound {
 		t.Errorf("other namespace's memory: status %d, want 404", p.Status)
@@ -291,8 +310,7 @@ func TestNamespaceIsolation(t *testing.T) {
 
 func TestTokensAdminOnly(t *testing.T) {
 	s := mustStack(t)
-	user := newBrowser(t, s.Console)
-	user.MustSignIn(s.MustKey(t, "default"))
+	user := s.MustSignedIn(t, s.MustKey(t, "default"))
 	if p := user.get("/console/tokens"); p.Status != http.StatusForbidden {
 		t.Errorf("tokens page with a memories key: %d, want 403", p.Status)
 	}
@@ -303,8 +321,7 @@ func TestTokensAdminOnly(t *testing.T) {
 		t.Errorf("issuing with a memories key: %d, want 403", p.Status)
 	}
 
-	admin := newBrowser(t, s.Console)
-	admin.MustSignIn(s.MustKey(t, "default", sage.ScopeAdmin))
+	admin := s.MustSignedIn(t, s.MustKey(t, "default", sage.ScopeAdmin))
 	p := admin.post("/console/tokens", "/console/tokens", url.Values{"name": {"laptop"}, "namespace": {"work"}, "ttl_days": {"0"}})
 	m := regexp.MustCompile(`<code id="newkey">(sage_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(p.Body)
 	if p.Status != http.StatusOK || m == nil {
@@ -315,8 +332,7 @@ func TestTokensAdminOnly(t *testing.T) {
 		t.Errorf("the key list shows the new key again, or not its name")
 	}
 	// The new key signs in, into its namespace.
-	other := newBrowser(t, s.Console)
-	other.MustSignIn(fresh)
+	other := s.MustSignedIn(t, fresh)
 	if p := other.get("/console/"); !strings.Contains(p.Body, "work") {
 		t.Errorf("the new key's session is not in namespace work")
 	}
@@ -336,12 +352,14 @@ func TestTokensAdminOnly(t *testing.T) {
 func TestMemoryEditAndForget(t *testing.T) {
 	s := mustStack(t)
 	id := s.MustNote(t, "default", sage.Note{Content: "we deploy with blue green switches", Project: "ops", Tags: []string{"deploy"}})
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(s.MustKey(t, "default"))
+	b := s.MustSignedIn(t, s.MustKey(t, "default"))
 	path := "/console/memories/" + strconv.FormatInt(id, 10)
 
 	if p := b.post(path, path, url.Values{"kind": {"decision"}, "tags": {"deploy, zebra-tag"}}); p.Status != http.StatusSeeOther {
 		t.Fatalf("edit: %d %s", p.Status, p.Body)
+	}
+	if p := b.get(path); !strings.Contains(p.Body, "<h1>Memory #"+strconv.FormatInt(id, 10)+"</h1>") || strings.Count(p.Body, "<h1>") != 1 {
+		t.Errorf("memory page: not one heading naming the memory")
 	}
 	m, err := s.Service.Memory(context.Background(), id)
 	if err != nil || m.Kind != sage.KindDecision || strings.Join(m.Tags, ",") != "deploy,zebra-tag" {
@@ -369,8 +387,7 @@ func TestMemoryEditAndForget(t *testing.T) {
 func TestSettingsServedToHooks(t *testing.T) {
 	s := mustStack(t)
 	key := s.MustKey(t, "default")
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(key)
+	b := s.MustSignedIn(t, key)
 	p := b.post("/console/settings", "/console/settings", url.Values{"max_results": {"3"}, "max_chars": {"900"},
 		"min_score": {"0.02"}, "inject": {"on"}, "off": {"secret-project\n\n"}})
 	if p.Status != http.StatusSeeOther {
@@ -424,8 +441,7 @@ func TestSessionActions(t *testing.T) {
 	for _, text := range []string{"first turn about the release", "second turn about the release"} {
 		s.MustNote(t, "default", sage.Note{Content: text, Project: "web", SessionID: "s-1"})
 	}
-	b := newBrowser(t, s.Console)
-	b.MustSignIn(s.MustKey(t, "default"))
+	b := s.MustSignedIn(t, s.MustKey(t, "default"))
 
 	if p := b.get("/console/sessions?project=web&q=release"); !strings.Contains(p.Body, "/console/sessions/s-1") {
 		t.Fatalf("filtered list lacks the session")

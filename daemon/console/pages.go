@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,7 +20,7 @@ import (
 const overviewDays = 30
 
 type overviewData struct {
-	At         time.Time // when the counts were made
+	At         time.Time // when the counts were read
 	Status     sage.Status
 	Overview   sage.Overview
 	ByProject  []share
@@ -28,18 +29,50 @@ type overviewData struct {
 	Injections chart
 }
 
-func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
+// show renders page with the data that load reads, called with the
+// session's context, or shows load's error.
+func show[T any](c *Console, w http.ResponseWriter, r *http.Request, s *session, page string, load func(context.Context) (T, error)) {
 	ctx, cancel := ctxFor(r, s)
 	defer cancel()
-	sum, err := c.summary(ctx, s.namespace)
+	d, err := load(ctx)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	st, o := sum.Status, sum.Overview
-	c.render(w, r, http.StatusOK, "overview", s, "", overviewData{At: sum.At, Status: st, Overview: o,
-		ByProject: shares(o.ByProject, 12), ByKind: shares(o.ByKind, len(sage.Kinds)),
-		PerDay: newChart(o.MemoriesPerDay), Injections: newChart(o.InjectionsPerDay)})
+	c.render(w, r, http.StatusOK, page, s, "", d)
+}
+
+// act runs do, called with the session's context, then flashes the
+// message flash and redirects to the path do returns; or shows do's error.
+func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session, flash string, do func(context.Context) (string, error)) {
+	ctx, cancel := ctxFor(r, s)
+	defer cancel()
+	to, err := do(ctx)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.setFlash(s, flash)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
+	// The counts are exact and read in a few ms (postgres.MemoryService
+	// keeps them as the rows change), so every page reads them afresh.
+	show(c, w, r, s, "overview", func(ctx context.Context) (overviewData, error) {
+		d := overviewData{At: c.opts.Now()}
+		var err error
+		if d.Status, err = c.svc.Status(ctx); err != nil {
+			return d, err
+		}
+		if d.Overview, err = c.svc.Overview(ctx, overviewDays); err != nil {
+			return d, err
+		}
+		o := d.Overview
+		d.ByProject, d.ByKind = shares(o.ByProject, 12), shares(o.ByKind, len(sage.Kinds))
+		d.PerDay, d.Injections = newChart(o.MemoriesPerDay), newChart(o.InjectionsPerDay)
+		return d, nil
+	})
 }
 
 type sessionsData struct {
@@ -48,22 +81,18 @@ type sessionsData struct {
 }
 
 func (c *Console) sessionsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	q := r.URL.Query()
-	d := sessionsData{Project: strings.TrimSpace(q.Get("project")), Filter: strings.TrimSpace(q.Get("q"))}
-	list, err := c.svc.Sessions(ctx, d.Project, sage.MaxLimit)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	f := strings.ToLower(d.Filter)
-	for _, x := range list {
-		if f == "" || strings.Contains(strings.ToLower(x.Title), f) || strings.Contains(strings.ToLower(x.ID), f) {
-			d.Sessions = append(d.Sessions, x)
+	show(c, w, r, s, "sessions", func(ctx context.Context) (sessionsData, error) {
+		q := r.URL.Query()
+		d := sessionsData{Project: strings.TrimSpace(q.Get("project")), Filter: strings.TrimSpace(q.Get("q"))}
+		list, err := c.svc.Sessions(ctx, d.Project, sage.MaxLimit)
+		f := strings.ToLower(d.Filter)
+		for _, x := range list {
+			if f == "" || strings.Contains(strings.ToLower(x.Title), f) || strings.Contains(strings.ToLower(x.ID), f) {
+				d.Sessions = append(d.Sessions, x)
+			}
 		}
-	}
-	c.render(w, r, http.StatusOK, "sessions", s, "", d)
+		return d, err
+	})
 }
 
 type transcriptData struct {
@@ -72,32 +101,21 @@ type transcriptData struct {
 }
 
 func (c *Console) transcript(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	id := r.PathValue("id")
-	x, err := c.svc.Session(ctx, id)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	ms, err := c.svc.SessionMemories(ctx, id)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "transcript", s, "", transcriptData{Session: x, Memories: ms})
+	show(c, w, r, s, "transcript", func(ctx context.Context) (d transcriptData, err error) {
+		id := r.PathValue("id")
+		if d.Session, err = c.svc.Session(ctx, id); err != nil {
+			return d, err
+		}
+		d.Memories, err = c.svc.SessionMemories(ctx, id)
+		return d, err
+	})
 }
 
 func (c *Console) renameSession(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	id := r.PathValue("id")
-	if err := c.svc.RenameSession(ctx, id, trimForm(r, "title")); err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.setFlash(s, "ss.renamed")
-	http.Redirect(w, r, Prefix+"/sessions/"+url.PathEscape(id), http.StatusSeeOther)
+	c.act(w, r, s, "ss.renamed", func(ctx context.Context) (string, error) {
+		id := r.PathValue("id")
+		return Prefix + "/sessions/" + url.PathEscape(id), c.svc.RenameSession(ctx, id, trimForm(r, "title"))
+	})
 }
 
 // confirmData is the confirmation page of a deletion.
@@ -109,29 +127,20 @@ type confirmData struct {
 }
 
 func (c *Console) confirmDeleteSession(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	id := r.PathValue("id")
-	x, err := c.svc.Session(ctx, id)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	p := Prefix + "/sessions/" + url.PathEscape(id)
-	c.render(w, r, http.StatusOK, "confirm", s, "", confirmData{Question: "ss.deleteq", Action: p + "/delete", Cancel: p,
-		What: x.Title + " (" + strconv.Itoa(x.Memories) + ")"})
+	show(c, w, r, s, "confirm", func(ctx context.Context) (confirmData, error) {
+		id := r.PathValue("id")
+		x, err := c.svc.Session(ctx, id)
+		p := Prefix + "/sessions/" + url.PathEscape(id)
+		return confirmData{Question: "ss.deleteq", Action: p + "/delete", Cancel: p,
+			What: x.Title + " (" + strconv.Itoa(x.Memories) + ")"}, err
+	})
 }
 
 func (c *Console) deleteSession(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	if _, err := c.svc.Forget(ctx, sage.ForgetRequest{SessionID: r.PathValue("id")}); err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.staleSummary(s.namespace)
-	c.setFlash(s, "ss.deleted")
-	http.Redirect(w, r, Prefix+"/sessions", http.StatusSeeOther)
+	c.act(w, r, s, "ss.deleted", func(ctx context.Context) (string, error) {
+		_, err := c.svc.Forget(ctx, sage.ForgetRequest{SessionID: r.PathValue("id")})
+		return Prefix + "/sessions", err
+	})
 }
 
 // exportSession streams a session's memories as JSON lines (the format of
@@ -210,30 +219,20 @@ type memoryData struct {
 	Metadata string
 }
 
-// loadMemory reads the memory of the request's path, or answers the
-// error and reports false.
-func (c *Console) loadMemory(w http.ResponseWriter, r *http.Request, s *session) (sage.Memory, bool) {
+// readMemory reads the memory of the request's path.
+func (c *Console) readMemory(ctx context.Context, r *http.Request) (sage.Memory, error) {
 	id, err := memoryID(r)
 	if err != nil {
-		c.fail(w, r, err)
-		return sage.Memory{}, false
+		return sage.Memory{}, err
 	}
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	m, err := c.svc.Memory(ctx, id)
-	if err != nil {
-		c.fail(w, r, err)
-		return sage.Memory{}, false
-	}
-	return m, true
+	return c.svc.Memory(ctx, id)
 }
 
 func (c *Console) memory(w http.ResponseWriter, r *http.Request, s *session) {
-	m, ok := c.loadMemory(w, r, s)
-	if !ok {
-		return
-	}
-	c.render(w, r, http.StatusOK, "memory", s, "", memoryData{Memory: m, Kinds: sage.Kinds, Metadata: string(m.Metadata)})
+	show(c, w, r, s, "memory", func(ctx context.Context) (memoryData, error) {
+		m, err := c.readMemory(ctx, r)
+		return memoryData{Memory: m, Kinds: sage.Kinds, Metadata: string(m.Metadata)}, err
+	})
 }
 
 // splitTags splits "a, b ,c" into its non-empty tags.
@@ -248,52 +247,36 @@ func splitTags(s string) []string {
 }
 
 func (c *Console) updateMemory(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := memoryID(r)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	if _, err := c.svc.UpdateMemory(ctx, id, sage.Kind(r.PostFormValue("kind")), splitTags(r.PostFormValue("tags"))); err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.staleSummary(s.namespace)
-	c.setFlash(s, "mem.saved")
-	http.Redirect(w, r, Prefix+"/memories/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	c.act(w, r, s, "mem.saved", func(ctx context.Context) (string, error) {
+		id, err := memoryID(r)
+		if err == nil {
+			_, err = c.svc.UpdateMemory(ctx, id, sage.Kind(r.PostFormValue("kind")), splitTags(r.PostFormValue("tags")))
+		}
+		return Prefix + "/memories/" + strconv.FormatInt(id, 10), err
+	})
 }
 
 func (c *Console) confirmForget(w http.ResponseWriter, r *http.Request, s *session) {
-	m, ok := c.loadMemory(w, r, s)
-	if !ok {
-		return
-	}
-	p := Prefix + "/memories/" + strconv.FormatInt(m.ID, 10)
-	c.render(w, r, http.StatusOK, "confirm", s, "", confirmData{Question: "mem.forgetq", Action: p + "/forget", Cancel: p,
-		What: textcut.Runes(m.Text, 300, textcut.Ellipsis)})
+	show(c, w, r, s, "confirm", func(ctx context.Context) (confirmData, error) {
+		m, err := c.readMemory(ctx, r)
+		p := Prefix + "/memories/" + strconv.FormatInt(m.ID, 10)
+		return confirmData{Question: "mem.forgetq", Action: p + "/forget", Cancel: p,
+			What: textcut.Runes(m.Text, 300, textcut.Ellipsis)}, err
+	})
 }
 
 func (c *Console) forget(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := memoryID(r)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	n, err := c.svc.Forget(ctx, sage.ForgetRequest{IDs: []int64{id}})
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	if n == 0 {
-		c.errorPage(w, r, http.StatusNotFound, "error.notfound")
-		return
-	}
-	c.staleSummary(s.namespace)
-	c.setFlash(s, "mem.forgotten")
-	http.Redirect(w, r, Prefix+"/search", http.StatusSeeOther)
+	c.act(w, r, s, "mem.forgotten", func(ctx context.Context) (string, error) {
+		id, err := memoryID(r)
+		if err != nil {
+			return "", err
+		}
+		n, err := c.svc.Forget(ctx, sage.ForgetRequest{IDs: []int64{id}})
+		if err == nil && n == 0 {
+			err = fmt.Errorf("memory %d: %w", id, sage.ErrNotFound)
+		}
+		return Prefix + "/search", err
+	})
 }
 
 type injectionsData struct {
@@ -302,16 +285,11 @@ type injectionsData struct {
 }
 
 func (c *Console) injections(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	d := injectionsData{Session: strings.TrimSpace(r.URL.Query().Get("session"))}
-	list, err := c.svc.Injections(ctx, sage.InjectionFilter{SessionID: d.Session, Limit: sage.MaxLimit})
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	d.Injections = list
-	c.render(w, r, http.StatusOK, "injections", s, "", d)
+	show(c, w, r, s, "injections", func(ctx context.Context) (d injectionsData, err error) {
+		d.Session = strings.TrimSpace(r.URL.Query().Get("session"))
+		d.Injections, err = c.svc.Injections(ctx, sage.InjectionFilter{SessionID: d.Session, Limit: sage.MaxLimit})
+		return d, err
+	})
 }
 
 type settingsData struct {
@@ -337,12 +315,11 @@ func (c *Console) showSettings(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		st = &cur
 	}
-	sum, err := c.summary(ctx, s.namespace)
+	stat, err := c.svc.Status(ctx)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	stat := sum.Status
 	c.reindexMu.Lock()
 	running := c.reindex[s.namespace]
 	c.reindexMu.Unlock()
@@ -475,25 +452,21 @@ func (c *Console) issueToken(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, s *session) {
-	ts, err := c.tokens()
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	ctx, cancel := ctxFor(r, s)
-	defer cancel()
-	id := r.PathValue("id")
-	if err := ts.RevokeToken(ctx, id); err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.endSessionsOf(id)
-	c.log.Info("console revoked a key", "token_id", id, "by", s.tokenID)
-	if id == s.tokenID {
-		c.setCookie(w, r, SessionCookie, "", -1)
-		http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
-		return
-	}
-	c.setFlash(s, "tk.revokedmsg")
-	http.Redirect(w, r, Prefix+"/tokens", http.StatusSeeOther)
+	c.act(w, r, s, "tk.revokedmsg", func(ctx context.Context) (string, error) {
+		ts, err := c.tokens()
+		if err != nil {
+			return "", err
+		}
+		id := r.PathValue("id")
+		if err := ts.RevokeToken(ctx, id); err != nil {
+			return "", err
+		}
+		c.endSessionsOf(id)
+		c.log.Info("console revoked a key", "token_id", id, "by", s.tokenID)
+		if id == s.tokenID { // this session ended with its key
+			c.setCookie(w, r, SessionCookie, "", -1)
+			return Prefix + "/login", nil
+		}
+		return Prefix + "/tokens", nil
+	})
 }

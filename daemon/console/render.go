@@ -61,19 +61,24 @@ type sharesArgs struct {
 	S []share
 }
 
+// ownHeading are the pages that print their own heading (in a card, or
+// other than their title); the layout heads the others with their title.
+var ownHeading = map[string]bool{"login": true, "error": true, "confirm": true, "transcript": true}
+
 // view is what every template gets.
 type view struct {
-	Msg     catalogue
-	Lang    string
-	Page    string
-	Signed  bool
-	Admin   bool
-	User    string // the key's name
-	NS      string
-	CSRF    string
-	Flash   string
-	Data    any
-	Version string
+	Msg        catalogue
+	Lang       string
+	Page       string
+	OwnHeading bool
+	Signed     bool
+	Admin      bool
+	User       string // the key's name
+	NS         string
+	CSRF       string
+	Flash      string
+	Data       any
+	Version    string
 }
 
 // T translates key.
@@ -83,7 +88,7 @@ func (v view) T(key string) string { return v.Msg.T(key) }
 // overrides the session's CSRF token (the sign-in form's).
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, csrf string, data any) {
 	m := messages(r)
-	v := view{Msg: m, Lang: m.lang, Page: page, Data: data, CSRF: csrf, Version: sage.Version}
+	v := view{Msg: m, Lang: m.lang, Page: page, OwnHeading: ownHeading[page], Data: data, CSRF: csrf, Version: sage.Version}
 	if s != nil {
 		v.Signed, v.Admin, v.User, v.NS = true, s.admin, s.tokenName, s.namespace
 		if csrf == "" {

@@ -11,7 +11,8 @@ import (
 	sage "github.com/sage-mcp/sage/daemon"
 )
 
-// Status describes the daemon and the namespace's store.
+// Status describes the daemon and the namespace's store. The memories
+// are counted from the counts of migration 008 (see Overview).
 func (s *MemoryService) Status(ctx context.Context) (sage.Status, error) {
 	st := sage.Status{
 		Version:        sage.Version,
@@ -26,11 +27,10 @@ func (s *MemoryService) Status(ctx context.Context) (sage.Status, error) {
 	err := s.db.pool.QueryRow(ctx, `SELECT
 			current_setting('server_version'),
 			coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), ''),
-			(SELECT count(*) FROM memories WHERE namespace = $1),
 			(SELECT count(*) FROM sessions WHERE namespace = $1),
-			(SELECT count(*) FROM memories WHERE namespace = $1 AND (embedding IS NULL
-				OR embedding_model < $2 OR embedding_model > $2))`, st.Namespace, s.model).
-		Scan(&st.PostgresVersion, &st.PgvectorVersion, &st.Memories, &st.Sessions, &st.PendingEmbeddings)
+			coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE model = '' OR model <> $2), 0)
+		FROM `+memoryCountsSQL+` c`, st.Namespace, s.model).
+		Scan(&st.PostgresVersion, &st.PgvectorVersion, &st.Sessions, &st.Memories, &st.PendingEmbeddings)
 	if err != nil {
 		return sage.Status{}, fmt.Errorf("status: %w", unavailable(err))
 	}
