@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sage-mcp/sage/testkit/wanterr"
 )
 
 func TestReadEnvTokenKeepsSecretsOutOfErrors(t *testing.T) {
@@ -66,14 +68,8 @@ func TestOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := o.Validate()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Validate: %v, want %q", err, tt.wantErr)
-				}
+			if !wanterr.Check(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if msg := tt.check(o); msg != "" {
 				t.Error(msg)

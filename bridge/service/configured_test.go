@@ -4,13 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/sage-mcp/sage/bridge/outbox"
 	"github.com/sage-mcp/sage/shared/api"
 	"github.com/sage-mcp/sage/shared/config"
+	"github.com/sage-mcp/sage/testkit/wanterr"
 )
 
 func TestConfiguredRunner(t *testing.T) {
@@ -33,14 +33,8 @@ func TestConfiguredRunner(t *testing.T) {
 			t.Setenv(config.EnvConfig, path)
 			t.Setenv(config.EnvURL, "")
 			r, err := ConfiguredRunner(tt.flag, 5*time.Second, nil)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if !wanterr.Check(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if r.ComposeDir != tt.wantDir || r.Interval != 5*time.Second || r.Drain == nil {
 				t.Fatalf("runner = %+v, want compose dir %q", r, tt.wantDir)
