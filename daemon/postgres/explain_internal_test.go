@@ -254,7 +254,7 @@ func TestQueryPlans(t *testing.T) {
 	}
 	for _, f := range []sage.Filter{{}, {Project: "p3", IncludeGlobal: true}} {
 		sql, args := neighboursSQL(sage.DefaultNamespace, filter{Filter: f}, best)
-		if plan := explain("", sql, args...); !strings.Contains(plan, "memories_session") || strings.Contains(plan, "Seq Scan") {
+		if plan := explain("", sql, args...); !strings.Contains(plan, "memories_session_neighbours") || strings.Contains(plan, "Seq Scan") {
 			t.Errorf("neighbours (filter %+v) do not read the session index:\n%s", f, plan)
 		}
 	}
