@@ -28,17 +28,14 @@ func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query strin
 		return nil, err
 	}
 	var out []ranking.Candidate
-	for rows.Next() {
-		var c ranking.Candidate
-		var norm float64
-		if err := rows.Scan(&c.ID, &c.Score, &norm, &c.Timed, &c.Hash, (*timestamptz)(&c.At)); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	var c ranking.Candidate
+	var norm float64
+	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.Score, &norm, &c.Timed, &c.Hash, (*timestamptz)(&c.At)}, func() error {
 		c.Keyword = sage.Hit{Rank: len(out) + 1, Score: min(max(norm/best, 0), 1)}
 		out = append(out, c)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // querier runs queries: a pool or a transaction.

@@ -385,17 +385,14 @@ func (s *MemoryService) neighbours(ctx context.Context, ns string, f filter, cs 
 		return nil, err
 	}
 	var out []ranking.Link
-	for rows.Next() {
-		var from int64
-		var l ranking.Link
-		if err := rows.Scan(&from, &l.To.ID, &l.To.Hash, (*timestamptz)(&l.To.At), &l.Distance); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	var from int64
+	var l ranking.Link
+	_, err = pgx.ForEachRow(rows, []any{&from, &l.To.ID, &l.To.Hash, (*timestamptz)(&l.To.At), &l.Distance}, func() error {
 		l.From = at[from]
 		out = append(out, l)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // fetch loads the memories of cs, in order, with their scores. With the

@@ -38,21 +38,18 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 		return nil, err
 	}
 	var out []ranking.Candidate
-	for rows.Next() {
-		var c ranking.Candidate
-		var d float64
-		if err := rows.Scan(&c.ID, &d, &c.Hash, (*timestamptz)(&c.At)); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	var c ranking.Candidate
+	var d float64
+	_, err = pgx.ForEachRow(rows, []any{&c.ID, &d, &c.Hash, (*timestamptz)(&c.At)}, func() error {
 		if math.IsNaN(d) {
-			continue // zero vector: no direction, no similarity
+			return nil // zero vector: no direction, no similarity
 		}
 		c.Score = 1 - d
 		c.Vector = sage.Hit{Rank: len(out) + 1, Score: c.Score}
 		out = append(out, c)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // semanticSQL returns the settings to run first (in the same transaction)
