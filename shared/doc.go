@@ -15,7 +15,8 @@
 //     --env-file, the daemon's SAGE_DAEMON_CONFIG).
 //   - program: what every program's main does alike (Main: a context that
 //     SIGINT or SIGTERM cancels, and the exit code).
-//   - textcut: the one rune-safe truncation (Runes, Bytes).
+//   - textcut: the one rune-safe truncation (Runes, Bytes; Excerpt, one
+//     line of an answer for an error message).
 //   - version: the one version of the three binaries (set with -ldflags -X,
 //     else the build info).
 //
