@@ -177,6 +177,11 @@ type PrintResult struct {
 	Subtype   string `json:"subtype"`
 	// Elapsed is the process's wall time.
 	Elapsed time.Duration `json:"-"`
+	// FirstRequest is the time from the process's start to the fake API's
+	// first Messages request that carries this run's prompt: Claude Code's
+	// start-up, with the SessionStart and UserPromptSubmit hooks and the
+	// MCP servers' connection. Zero when the run sent none.
+	FirstRequest time.Duration `json:"-"`
 }
 
 // Print runs `claude -p prompt --output-format json` plus args and
@@ -200,6 +205,12 @@ func (e *Env) Print(prompt string, args ...string) PrintResult {
 		e.T.Fatalf("claude -p output: %v\n%s", err, out)
 	}
 	r.Elapsed = elapsed
+	for _, req := range e.API.MessagesRequests() {
+		if req.At.After(start) && req.Messages.Prompt() == prompt {
+			r.FirstRequest = req.At.Sub(start)
+			break
+		}
+	}
 	if r.IsError {
 		e.T.Fatalf("claude -p %q: error result %q (%s)%s", prompt, r.Result, r.Subtype, e.hookLog())
 	}

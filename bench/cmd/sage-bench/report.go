@@ -111,63 +111,89 @@ func (r *report) writeJSON(w io.Writer) error {
 // writeMarkdown writes r as markdown tables.
 func (r *report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s UTC)\n\n", strings.TrimSpace("sage-bench "+r.Command), r.Date.UTC().Format("2006-01-02 15:04"))
-	fmt.Fprintf(&b, "- machine: %d CPUs (%s), %.1f GiB, %s, %s\n", r.Machine.CPUs, r.Machine.CPUModel,
+	mid := r.markdownHeader(&b)
+	r.markdownSeed(&b)
+	r.markdownQueries(&b)
+	r.markdownMemory(&b, mid)
+	r.markdownTargets(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// markdownHeader writes the machine, daemon and load lines; it returns the
+// name of the middle measurement point.
+func (r *report) markdownHeader(b *strings.Builder) (mid string) {
+	fmt.Fprintf(b, "%s (%s UTC)\n\n", strings.TrimSpace("sage-bench "+r.Command), r.Date.UTC().Format("2006-01-02 15:04"))
+	fmt.Fprintf(b, "- machine: %d CPUs (%s), %.1f GiB, %s, %s\n", r.Machine.CPUs, r.Machine.CPUModel,
 		float64(r.Machine.MemoryKiB)/(1<<20), r.Machine.OS, r.Machine.Go)
 	d := r.Daemon
 	how := "started by sage-bench on a fresh database"
 	if !d.Started {
 		how = "already running (-daemon-url)"
 	}
-	fmt.Fprintf(&b, "- sage-daemon %s, %s; PostgreSQL %s, pgvector %s; embedder %s (%s)\n",
+	fmt.Fprintf(b, "- sage-daemon %s, %s; PostgreSQL %s, pgvector %s; embedder %s (%s)\n",
 		d.Version, how, d.Postgres, d.Pgvector, d.Embedder, d.Model)
-	mid := "after seeding"
+	mid = "after seeding"
 	if r.Seed.Memories == 0 {
 		mid = "before the queries"
 	}
-	fmt.Fprintf(&b, "- load average (1 min): %.2f at start, %.2f %s, %.2f at the end\n", r.Load.Start, r.Load.AfterSeed, mid, r.Load.End)
-	fmt.Fprintf(&b, "- memories in the store during the queries: %d (%d embeddings pending)\n", r.Stored, d.Pending)
-	if s := r.Seed; s.Memories > 0 {
-		fmt.Fprintf(&b, "\n| seeding (save_conversation over MCP) | value |\n| --- | --- |\n")
-		fmt.Fprintf(&b, "| memories | %d in %d sessions (%.1f MB of text, %d deduplicated) |\n", s.Memories, s.Sessions, float64(s.TextBytes)/1e6, s.Deduplicated)
-		fmt.Fprintf(&b, "| clients | %d |\n", s.Clients)
-		fmt.Fprintf(&b, "| time | %.1f s |\n", s.Seconds)
-		fmt.Fprintf(&b, "| **throughput** | **%.0f saves/s** |\n", s.PerSecond)
-		fmt.Fprintf(&b, "| latency p50 / p95 / p99 | %.1f / %.1f / %.1f ms |\n", s.Latency.P50, s.Latency.P95, s.Latency.P99)
-		fmt.Fprintf(&b, "| CPU per save (client / daemon / PostgreSQL) | %s |\n", s.CPU)
-	}
+	fmt.Fprintf(b, "- load average (1 min): %.2f at start, %.2f %s, %.2f at the end\n", r.Load.Start, r.Load.AfterSeed, mid, r.Load.End)
+	fmt.Fprintf(b, "- memories in the store during the queries: %d (%d embeddings pending)\n", r.Stored, d.Pending)
+	return mid
+}
 
-	fmt.Fprintf(&b, "\n| tool | concurrency | calls | project filter | non-empty | calls/s | mean | p50 | p95 | p99 | max | CPU per call (client / daemon / PostgreSQL) |\n")
-	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+// markdownSeed writes the seeding table, when the run seeded.
+func (r *report) markdownSeed(b *strings.Builder) {
+	if s := r.Seed; s.Memories > 0 {
+		fmt.Fprintf(b, "\n| seeding (save_conversation over MCP) | value |\n| --- | --- |\n")
+		fmt.Fprintf(b, "| memories | %d in %d sessions (%.1f MB of text, %d deduplicated) |\n", s.Memories, s.Sessions, float64(s.TextBytes)/1e6, s.Deduplicated)
+		fmt.Fprintf(b, "| clients | %d |\n", s.Clients)
+		fmt.Fprintf(b, "| time | %.1f s |\n", s.Seconds)
+		fmt.Fprintf(b, "| **throughput** | **%.0f saves/s** |\n", s.PerSecond)
+		fmt.Fprintf(b, "| latency p50 / p95 / p99 | %.1f / %.1f / %.1f ms |\n", s.Latency.P50, s.Latency.P95, s.Latency.P99)
+		fmt.Fprintf(b, "| CPU per save (client / daemon / PostgreSQL) | %s |\n", s.CPU)
+	}
+}
+
+// markdownQueries writes the latency tables.
+func (r *report) markdownQueries(b *strings.Builder) {
+	fmt.Fprintf(b, "\n| tool | concurrency | calls | project filter | non-empty | calls/s | mean | p50 | p95 | p99 | max | CPU per call (client / daemon / PostgreSQL) |\n")
+	fmt.Fprintf(b, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, q := range r.Queries {
 		l := q.Latency
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.0f | %.1f ms | %.1f ms | **%.1f ms** | %.1f ms | %.1f ms | %s |\n",
+		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %.0f | %.1f ms | %.1f ms | **%.1f ms** | %.1f ms | %.1f ms | %s |\n",
 			q.Tool, q.Concurrency, q.Calls, q.Filtered, q.NonEmpty, q.PerSecond, l.Mean, l.P50, l.P95, l.P99, l.Max, q.CPU)
 	}
 	for _, q := range r.Queries {
 		if len(q.ByKind) == 0 || q.Concurrency != 1 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n| %s, concurrency %d, by query | calls | p50 | p95 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n", q.Tool, q.Concurrency)
+		fmt.Fprintf(b, "\n| %s, concurrency %d, by query | calls | p50 | p95 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n", q.Tool, q.Concurrency)
 		for _, k := range slices.Sorted(maps.Keys(q.ByKind)) {
 			l := q.ByKind[k]
-			fmt.Fprintf(&b, "| %s | %d | %.1f ms | %.1f ms | %.1f ms |\n", k, l.Count, l.P50, l.P95, l.P99)
+			fmt.Fprintf(b, "| %s | %d | %.1f ms | %.1f ms | %.1f ms |\n", k, l.Count, l.P50, l.P95, l.P99)
 		}
 	}
+}
 
-	fmt.Fprintf(&b, "\n| daemon memory | VmRSS | VmHWM |\n| --- | ---: | ---: |\n")
+// markdownMemory writes the daemon's memory use at mid and at the end.
+func (r *report) markdownMemory(b *strings.Builder, mid string) {
+	fmt.Fprintf(b, "\n| daemon memory | VmRSS | VmHWM |\n| --- | ---: | ---: |\n")
 	for _, m := range []struct {
 		name string
 		v    *memStatus
 	}{{mid, r.RSS.AfterSeed}, {"after the queries", r.RSS.AfterQueries}} {
 		if m.v == nil {
-			fmt.Fprintf(&b, "| %s | unknown | unknown |\n", m.name)
+			fmt.Fprintf(b, "| %s | unknown | unknown |\n", m.name)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %.1f MiB | %.1f MiB |\n", m.name, float64(m.v.VmRSSKiB)/1024, float64(m.v.VmHWMKiB)/1024)
+		fmt.Fprintf(b, "| %s | %.1f MiB | %.1f MiB |\n", m.name, float64(m.v.VmRSSKiB)/1024, float64(m.v.VmHWMKiB)/1024)
 	}
+}
 
-	fmt.Fprintf(&b, "\n| target | goal | measured | met |\n| --- | --- | ---: | --- |\n")
+// markdownTargets writes the targets and whether they were met.
+func (r *report) markdownTargets(b *strings.Builder) {
+	fmt.Fprintf(b, "\n| target | goal | measured | met |\n| --- | --- | ---: | --- |\n")
 	for _, t := range r.Targets {
 		met := "yes"
 		if !t.Met {
@@ -176,10 +202,8 @@ func (r *report) writeMarkdown(w io.Writer) error {
 		if t.Note != "" {
 			met += " (" + t.Note + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.1f | %s |\n", t.Name, t.Goal, t.Value, met)
+		fmt.Fprintf(b, "| %s | %s | %.1f | %s |\n", t.Name, t.Goal, t.Value, met)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // describeMachine reads /proc for the CPU model and memory.

@@ -15,9 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,35 +60,13 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	} else {
 		fmt.Fprintln(w, "database kept:", url)
 	}
-	// Seeding a large store on a busy machine may be slow: no query bound.
-	db, err := postgres.Open(ctx, url, postgres.Options{QueryTimeout: -1})
+	db, svc, emb, err := openService(ctx, url, w)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	emb, err := embedderFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "embedder: %s (%s)\n", emb.Name(), emb.Model())
-	svc := postgres.NewMemoryService(db, emb, nil)
-	if err := svc.Start(ctx); err != nil {
-		return err
-	}
 	started := time.Now()
-	ids, err := labelled.Save(ctx, svc, labelled.Store())
-	if err != nil {
-		return err
-	}
-	if *filler > 0 {
-		if err := addFiller(ctx, svc, *filler); err != nil {
-			return err
-		}
-	}
-	if _, err := db.Pool().Exec(ctx, "ANALYZE memories"); err != nil {
-		return err
-	}
-	st, err := svc.Status(ctx)
+	ids, stored, err := seedStore(ctx, svc, db, *filler)
 	if err != nil {
 		return err
 	}
@@ -103,7 +81,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	th, calibrated := gate.For(postgres.ModelKey(emb))
 	f := labelled.Evaluate(asked, ids, th)
 	fmt.Fprintf(w, "store: %d memories (%d labelled + %d filler), model %s, seeded in %s\n",
-		st.Memories, len(ids), *filler, postgres.ModelKey(emb), time.Since(started).Round(time.Second))
+		stored, len(ids), *filler, postgres.ModelKey(emb), time.Since(started).Round(time.Second))
 	fmt.Fprintf(w, "prompts: %d (%d related, %d unrelated)\n", len(prompts), f.Related, f.Unrelated)
 	fmt.Fprintf(w, "thresholds (calibrated: %v): %+v\n", calibrated, th)
 	report(w, "gate", f, *verbose)
@@ -112,26 +90,75 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	ko := labelled.Evaluate(asked, ids, gate.KeywordOnly)
 	report(w, "keyword-only fallback", ko, false)
 	if *calibrate {
-		best, bf := labelled.Calibrate(asked, ids, *minClean, false)
-		fmt.Fprintf(w, "calibrated (min clean %.2f): %+v\n", *minClean, best)
-		report(w, "calibrated", bf, *verbose)
-		// Held out: calibrated on every other prompt, measured on the rest.
-		var even, odd []labelled.Asked
-		for i, a := range asked {
-			if i%2 == 0 {
-				even = append(even, a)
-			} else {
-				odd = append(odd, a)
-			}
-		}
-		hth, _ := labelled.Calibrate(even, ids, *minClean, false)
-		fmt.Fprintf(w, "calibrated on the even prompts: %+v\n", hth)
-		report(w, "  measured on the odd prompts", labelled.Evaluate(odd, ids, hth), false)
-		kbest, kf := labelled.Calibrate(asked, ids, *minClean, true)
-		fmt.Fprintf(w, "calibrated keyword-only: %+v\n", kbest)
-		report(w, "calibrated keyword-only", kf, false)
+		reportCalibrated(w, asked, ids, *minClean, *verbose)
 	}
 	return nil
+}
+
+// openService opens the store at url with the embedder the environment
+// names and starts its memory service.
+func openService(ctx context.Context, url string, w io.Writer) (*postgres.DB, *postgres.MemoryService, sage.Embedder, error) {
+	// Seeding a large store on a busy machine may be slow: no query bound.
+	db, err := postgres.Open(ctx, url, postgres.Options{QueryTimeout: -1})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	emb, err := embedderFromEnv(os.Getenv)
+	if err == nil {
+		fmt.Fprintf(w, "embedder: %s (%s)\n", emb.Name(), emb.Model())
+		svc := postgres.NewMemoryService(db, emb, nil)
+		if err = svc.Start(ctx); err == nil {
+			return db, svc, emb, nil
+		}
+	}
+	db.Close()
+	return nil, nil, nil, err
+}
+
+// seedStore saves the labelled store and filler more memories, then
+// analyses the table; it returns the labelled memories' ids and the number
+// of memories stored.
+func seedStore(ctx context.Context, svc *postgres.MemoryService, db *postgres.DB, filler int) (map[string]int64, int64, error) {
+	ids, err := labelled.Save(ctx, svc, labelled.Store())
+	if err != nil {
+		return nil, 0, err
+	}
+	if filler > 0 {
+		if err := addFiller(ctx, svc, filler); err != nil {
+			return nil, 0, err
+		}
+	}
+	if _, err := db.Pool().Exec(ctx, "ANALYZE memories"); err != nil {
+		return nil, 0, err
+	}
+	st, err := svc.Status(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return ids, st.Memories, nil
+}
+
+// reportCalibrated searches the thresholds that keep minClean of the unrelated
+// prompts clean, on all prompts, held out (even/odd) and keyword-only.
+func reportCalibrated(w io.Writer, asked []labelled.Asked, ids map[string]int64, minClean float64, verbose bool) {
+	best, bf := labelled.Calibrate(asked, ids, minClean, false)
+	fmt.Fprintf(w, "calibrated (min clean %.2f): %+v\n", minClean, best)
+	report(w, "calibrated", bf, verbose)
+	// Held out: calibrated on every other prompt, measured on the rest.
+	var even, odd []labelled.Asked
+	for i, a := range asked {
+		if i%2 == 0 {
+			even = append(even, a)
+		} else {
+			odd = append(odd, a)
+		}
+	}
+	hth, _ := labelled.Calibrate(even, ids, minClean, false)
+	fmt.Fprintf(w, "calibrated on the even prompts: %+v\n", hth)
+	report(w, "  measured on the odd prompts", labelled.Evaluate(odd, ids, hth), false)
+	kbest, kf := labelled.Calibrate(asked, ids, minClean, true)
+	fmt.Fprintf(w, "calibrated keyword-only: %+v\n", kbest)
+	report(w, "calibrated keyword-only", kf, false)
 }
 
 func report(w io.Writer, name string, f labelled.Figures, verbose bool) {
@@ -176,11 +203,13 @@ func createDatabase(ctx context.Context, url string) (string, func(), error) {
 	}
 	defer conn.Close(ctx)
 	name := fmt.Sprintf("sage_gate_bench_%d", time.Now().UnixNano())
+	u, err := withDatabase(url, name)
+	if err != nil {
+		return "", nil, err
+	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", nil, fmt.Errorf("create database: %w", err)
 	}
-	cfg := conn.Config()
-	u := replaceDatabase(url, cfg.Database, name)
 	drop := func() {
 		c, err := pgx.Connect(context.Background(), url)
 		if err != nil {
@@ -192,12 +221,14 @@ func createDatabase(ctx context.Context, url string) (string, func(), error) {
 	return u, drop, nil
 }
 
-// replaceDatabase swaps the database name in a postgres:// URL.
-func replaceDatabase(url, from, to string) string {
-	if i := strings.Index(url, "/"+from); i >= 0 {
-		return url[:i] + "/" + to + url[i+1+len(from):]
+// withDatabase returns the postgres:// URL u with the database name db.
+func withDatabase(u, db string) (string, error) {
+	p, err := neturl.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("database url: %w", err)
 	}
-	return url
+	p.Path = "/" + db
+	return p.String(), nil
 }
 
 // dumpHits prints each prompt's results: the wanted memory marked *, each

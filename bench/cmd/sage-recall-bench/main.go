@@ -63,23 +63,16 @@ func run(ctx context.Context, server string, ds recallbench.Dataset, w ranking.W
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "sage_recall_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
-		return fmt.Errorf("create database: %w", err)
+	dbURL, drop, err := createDatabase(ctx, conn, server)
+	if err != nil {
+		return err
 	}
 	defer func() {
-		if _, derr := conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); derr != nil && err == nil {
-			err = fmt.Errorf("drop database: %w", derr)
+		if derr := drop(); derr != nil && err == nil {
+			err = derr
 		}
 	}()
-	u, err := url.Parse(server)
-	if err != nil {
-		return fmt.Errorf("database url: %w", err)
-	}
-	u.Path = "/" + name
-	db, err := postgres.Open(ctx, u.String(), postgres.Options{})
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{})
 	if err != nil {
 		return err
 	}
@@ -98,14 +91,8 @@ func run(ctx context.Context, server string, ds recallbench.Dataset, w ranking.W
 	if _, err := db.Pool().Exec(ctx, "ANALYZE memories"); err != nil {
 		return err
 	}
-	turns := 0
-	for _, c := range ds.Conversations {
-		for _, s := range c.Sessions {
-			turns += len(s.Turns)
-		}
-	}
 	fmt.Printf("dev set: %d conversations, %d turns, %d questions; loaded in %s; hybrid weights %+v\n\n",
-		len(ds.Conversations), turns, len(ds.Questions), time.Since(start).Round(time.Millisecond), w)
+		len(ds.Conversations), countTurns(ds), len(ds.Questions), time.Since(start).Round(time.Millisecond), w)
 	names := []string{"BM25", "keyword", "semantic", "hybrid"}
 	rep, err := recallbench.Evaluate(ctx, ds, names, map[string]recallbench.Search{
 		"BM25":     recallbench.NewBM25(ds).Search,
@@ -118,6 +105,41 @@ func run(ctx context.Context, server string, ds recallbench.Dataset, w ranking.W
 	}
 	rep.WriteMarkdown(os.Stdout)
 	return nil
+}
+
+// createDatabase creates a throwaway database on the server conn is
+// connected to; it returns its URL (server's with the database's name) and
+// a drop that removes it.
+func createDatabase(ctx context.Context, conn *pgx.Conn, server string) (string, func() error, error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return "", nil, fmt.Errorf("database url: %w", err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "sage_recall_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u.Path = "/" + name
+	drop := func() error {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop database: %w", err)
+		}
+		return nil
+	}
+	return u.String(), drop, nil
+}
+
+// countTurns counts the turns of every session of ds.
+func countTurns(ds recallbench.Dataset) int {
+	turns := 0
+	for _, c := range ds.Conversations {
+		for _, s := range c.Sessions {
+			turns += len(s.Turns)
+		}
+	}
+	return turns
 }
 
 func exitIf(err error) {
