@@ -5,6 +5,7 @@
 #   make install          build, then run the installer (bridge beside it)
 #   make up / down / logs docker compose (daemon + PostgreSQL)
 #   make bench            the benchmark programs
+#   make bench-recall     recall on the dev set and the injection gate on the labelled set
 #   make release-check    validate goreleaser.yaml
 #   make snapshot         goreleaser snapshot build of every archive into ./dist
 
@@ -27,7 +28,7 @@ VERSION_VAR := github.com/sage-mcp/sage/shared/version.Version
 BUILD_FLAGS := -trimpath
 GOBUILD := CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS)
 
-.PHONY: test compose-test build install up down logs bench release-check snapshot goreleaser clean
+.PHONY: test compose-test build install up down logs bench bench-recall release-check snapshot goreleaser clean
 
 test:
 	scripts/test.sh
@@ -77,6 +78,15 @@ bench: build
 	  echo "==> $(BIN)/$$name $$args" >&2; \
 	  $(BIN)/$$name $$args || status=1; \
 	done; exit $$status
+
+# Recall quality: sage-recall-bench (recall@5/@10 per question type on the
+# conversational dev set, against plain BM25) and sage-gate-bench (the
+# injection gate on the labelled set), each on a throwaway database of the
+# PostgreSQL server (with pgvector) that SAGE_BENCH_DATABASE_URL names.
+bench-recall:
+	@test -n "$$SAGE_BENCH_DATABASE_URL" || { echo "bench-recall: set SAGE_BENCH_DATABASE_URL to a PostgreSQL server with pgvector (the role needs CREATE DATABASE)" >&2; exit 2; }
+	$(GO) run ./bench/cmd/sage-recall-bench
+	$(GO) run ./bench/cmd/sage-gate-bench
 
 # goreleaser, installed from the Go module proxy into the cache when missing
 # or of another version (the first install compiles for several minutes).

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -38,7 +39,8 @@ func main() {
 
 func run(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("sage-gate-bench", flag.ContinueOnError)
-	dbURL := fs.String("db", os.Getenv("SAGE_TEST_DATABASE_URL"), "PostgreSQL URL (with pgvector) where a throwaway database is created")
+	dbURL := fs.String("db", cmp.Or(os.Getenv("SAGE_BENCH_DATABASE_URL"), os.Getenv("SAGE_TEST_DATABASE_URL")),
+		"PostgreSQL URL (with pgvector) where a throwaway database is created (default $SAGE_BENCH_DATABASE_URL, else $SAGE_TEST_DATABASE_URL)")
 	filler := fs.Int("filler", 0, "memories added to the labelled store (others, no prompt is about them)")
 	calibrate := fs.Bool("calibrate", false, "search the thresholds that meet -min-clean with the most right injections")
 	minClean := fs.Float64("min-clean", 0.97, "with -calibrate: least share of unrelated prompts that must inject nothing")
@@ -49,7 +51,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	if *dbURL == "" {
-		return fmt.Errorf("no database: give -db or SAGE_TEST_DATABASE_URL")
+		return fmt.Errorf("no database: give -db, SAGE_BENCH_DATABASE_URL or SAGE_TEST_DATABASE_URL")
 	}
 	url, drop, err := createDatabase(ctx, *dbURL)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Command sage-outage-bench measures what a Sage outage costs a Claude Code
 // user, with the real claude CLI against a fake model (see package
-// harness): the wall time of `claude -p` without Sage, with Sage installed
+// harness): the wall time of `claude -p`, and the time from its start to the
+// model request that carries the prompt, without Sage, with Sage installed
 // and the daemon down (connections refused) and with the daemon hung
 // (connections accepted, never answered), and the time Sage's hooks took in
 // each run (from the hook log). Runs of the setups are interleaved so that
