@@ -24,7 +24,9 @@ type InjectQuery struct {
 	// gate; thresholds per embedding model), so an unrelated prompt gets
 	// nothing.
 	Gate bool
-	// DryRun records nothing (sage_manage why).
+	// DryRun records nothing (sage_manage why), and its Candidates also
+	// hold the memories ExcludeSession and MinScore kept out, with the
+	// reason (one more Context query when either is set).
 	DryRun bool
 	// Source says who injects (SourceHook, SourceSearch…), for the audit.
 	Source string

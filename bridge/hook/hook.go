@@ -137,7 +137,7 @@ func (r *Runner) Run(ctx context.Context, event string, in Input, stdout io.Writ
 	// The run's daemon calls are watched for the outage marker.
 	w := &watched{API: r.Client}
 	run := *r
-	run.Options = r.followSettings(ctx, event, in)
+	run.Options = r.followSettings(ctx, event, ProjectName(in.CWD), in.Prompt)
 	run.Client = w
 	defer r.noteOutcome(ctx, w)
 	return run.run(ctx, event, in, stdout)

@@ -14,6 +14,7 @@ import (
 	"github.com/sage-mcp/sage/bridge/client"
 	"github.com/sage-mcp/sage/bridge/transcript"
 	"github.com/sage-mcp/sage/shared/api"
+	"github.com/sage-mcp/sage/shared/claudehooks"
 	"github.com/sage-mcp/sage/shared/textcut"
 )
 
@@ -78,31 +79,63 @@ func (r *Runner) userPromptSubmit(ctx context.Context, in Input) (string, error)
 		p := promptState{ID: in.PromptID, Prompt: prompt, At: r.now().UTC()}
 		r.updateState(ctx, in.SessionID, func(st *state) { st.add(p) })
 	}
-	if !r.Options.Inject || Trivial(prompt) {
+	p, skip := r.promptQuery(ProjectName(in.CWD), in.SessionID, prompt)
+	if skip != "" {
 		return "", nil
 	}
-	q := transcript.Truncate(prompt, MaxQuery)
-	// The daemon filters (this session's memories, the score threshold,
-	// the injection gate) before its limit, renders the block within the
-	// budget left by the markers, and records the injection.
-	room := r.Options.MaxChars - utf8.RuneCountInString(transcript.OpenMarker+"\n"+transcript.CloseMarker)
-	if room <= 0 {
-		return "", nil
-	}
-	resp, err := r.Client.Context(ctx, client.ContextParams{
-		Query:          q,
-		MaxResults:     r.Options.maxResults(),
-		MaxChars:       room,
-		Project:        ProjectName(in.CWD),
-		ExcludeSession: in.SessionID,
-		MinScore:       r.Options.MinScore,
-		Gate:           true,
-		Source:         "hook",
-	})
+	resp, err := r.Client.Context(ctx, p)
 	if err != nil {
 		return "", fmt.Errorf("recall: %w", err)
 	}
 	return MarkContext(resp.Context, r.Options.MaxChars), nil
+}
+
+// PromptQuery is the context request the prompt hook would make for
+// prompt, asked in project by session, with the options the hook would
+// have (r.Options, then the daemon's recall settings for the project, as a
+// hook run applies them), made a dry run. skip is why the hook would
+// inject nothing without asking ("" when it would ask); sage_manage why
+// shows it and asks anyway.
+func (r *Runner) PromptQuery(ctx context.Context, project, session, prompt string) (p client.ContextParams, o Options, skip string) {
+	run := *r
+	run.Options = r.followSettings(ctx, claudehooks.UserPromptSubmit, project, prompt)
+	p, skip = run.promptQuery(project, session, transcript.Clean(prompt))
+	p.Source, p.DryRun = "", true
+	return p, run.Options, skip
+}
+
+// Room is what a block may hold, in characters, so that with the
+// <sage-memory> markers it fits in maxChars (0 when it cannot).
+func Room(maxChars int) int {
+	return max(maxChars-utf8.RuneCountInString(transcript.OpenMarker+"\n"+transcript.CloseMarker), 0)
+}
+
+// promptQuery is the prompt hook's context request for prompt, and why
+// it would not be made ("" when it would). The daemon filters (this
+// session's memories, the score threshold, the injection gate) before its
+// limit, renders the block within the budget left by the markers, and
+// records the injection.
+func (r *Runner) promptQuery(project, session, prompt string) (client.ContextParams, string) {
+	room := Room(r.Options.MaxChars)
+	p := client.ContextParams{
+		Query:          transcript.Truncate(prompt, MaxQuery),
+		MaxResults:     r.Options.Results(),
+		MaxChars:       max(room, 1),
+		Project:        project,
+		ExcludeSession: session,
+		MinScore:       r.Options.MinScore,
+		Gate:           true,
+		Source:         "hook",
+	}
+	switch {
+	case !r.Options.Inject:
+		return p, "injection is off (hooks_inject in the config, " + EnvInject + ", or the console's settings for the project)"
+	case Trivial(prompt):
+		return p, "the prompt is trivial (an acknowledgement, a slash command or a very short text)"
+	case room == 0:
+		return p, "max_chars leaves no room inside the markers"
+	}
+	return p, ""
 }
 
 // MarkContext puts the daemon's block between the <sage-memory> markers,

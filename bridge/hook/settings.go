@@ -26,27 +26,28 @@ var settingsCache = struct {
 	m map[string]api.Settings
 }{m: map[string]api.Settings{}}
 
-// maxResults is how many memories the prompt hook asks for.
-func (o Options) maxResults() int {
+// Results is how many memories the prompt hook asks for: MaxResults, or
+// ContextResults when that is 0.
+func (o Options) Results() int {
 	if o.MaxResults > 0 {
 		return o.MaxResults
 	}
 	return ContextResults
 }
 
-// followSettings returns the options of a run of event: for the hooks
+// followSettings returns the options of a run of event in project for
+// prompt (UserPromptSubmit's; "" for the others): for the hooks
 // that inject (SessionStart, UserPromptSubmit), the recall settings saved
 // in the daemon's console replace the local ones; without saved settings,
 // or when the daemon does not answer within SettingsTimeout, the local
 // options stay.
-func (r *Runner) followSettings(ctx context.Context, event string, in Input) Options {
+func (r *Runner) followSettings(ctx context.Context, event, project, prompt string) Options {
 	o := r.Options
 	src, ok := r.Client.(SettingsSource)
 	if !ok || (event != claudehooks.SessionStart && event != claudehooks.UserPromptSubmit) ||
-		(event == claudehooks.UserPromptSubmit && Trivial(transcript.Clean(in.Prompt))) {
+		(event == claudehooks.UserPromptSubmit && Trivial(transcript.Clean(prompt))) {
 		return o
 	}
-	project := ProjectName(in.CWD)
 	settingsCache.Lock()
 	st, cached := settingsCache.m[project]
 	settingsCache.Unlock()

@@ -76,7 +76,7 @@ func TestFollowSettings(t *testing.T) {
 			f := tt.api
 			r := &Runner{Client: &f, Outbox: ob, Options: local}
 			in := Input{Prompt: "how does the outbox survive a crash?", CWD: t.TempDir()}
-			if got := r.followSettings(context.Background(), claudehooks.UserPromptSubmit, in); got != tt.wantOpts {
+			if got := r.followSettings(context.Background(), claudehooks.UserPromptSubmit, ProjectName(in.CWD), in.Prompt); got != tt.wantOpts {
 				t.Fatalf("options %+v, want %+v", got, tt.wantOpts)
 			}
 			var out bytes.Buffer
@@ -88,7 +88,7 @@ func TestFollowSettings(t *testing.T) {
 			}
 			if tt.inject {
 				// The daemon renders within what the markers leave.
-				want := tt.wantOpts.maxResults()
+				want := tt.wantOpts.Results()
 				room := tt.wantOpts.MaxChars - utf8.RuneCountInString(transcript.OpenMarker+"\n"+transcript.CloseMarker)
 				if f.contexts[0].MaxResults != want || f.contexts[0].MaxChars != room {
 					t.Errorf("context asked with %+v, want max_results %d, max_chars %d", f.contexts[0], want, room)
@@ -101,6 +101,52 @@ func TestFollowSettings(t *testing.T) {
 			// the daemon failed, which is asked again each run).
 			if tt.api.err == nil && f.asked != 1 {
 				t.Errorf("settings asked %d times, want once", f.asked)
+			}
+		})
+	}
+}
+
+// TestPromptQuery: sage_manage why asks what the prompt hook would ask,
+// with the daemon's settings applied the same way, as a dry run, and says
+// why the hook would not ask at all.
+func TestPromptQuery(t *testing.T) {
+	local := Options{Inject: true, MaxChars: 4000, MinScore: 0.5, Timeout: time.Second}
+	prompt := "how does the outbox survive a crash?"
+	tests := []struct {
+		name     string
+		settings api.Settings
+		prompt   string
+		want     client.ContextParams
+		skip     string
+	}{
+		{"local options", api.Settings{}, prompt,
+			client.ContextParams{MaxResults: ContextResults, MaxChars: Room(4000), MinScore: 0.5}, ""},
+		{"saved settings", api.Settings{Stored: true, Inject: true, MaxResults: 3, MaxChars: 700, MinScore: 0.1}, prompt,
+			client.ContextParams{MaxResults: 3, MaxChars: Room(700), MinScore: 0.1}, ""},
+		{"off in this project", api.Settings{Stored: true, Inject: false, MaxResults: 3, MaxChars: 700}, prompt,
+			client.ContextParams{MaxResults: 3, MaxChars: Room(700)}, "injection is off"},
+		{"trivial", api.Settings{Stored: true, Inject: true, MaxResults: 3, MaxChars: 700}, "thanks!",
+			client.ContextParams{MaxResults: ContextResults, MaxChars: Room(4000), MinScore: 0.5}, "trivial"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clear(settingsCache.m)
+			f := &settingsAPI{settings: tt.settings}
+			r := &Runner{Client: f, Options: local}
+			p, o, skip := r.PromptQuery(context.Background(), "shop", "s1", tt.prompt)
+			want := tt.want
+			want.Query, want.Project, want.ExcludeSession, want.Gate, want.DryRun = tt.prompt, "shop", "s1", true, true
+			if p != want {
+				t.Errorf("params %+v\nwant   %+v", p, want)
+			}
+			if o.Results() != want.MaxResults || Room(o.MaxChars) != want.MaxChars || o.MinScore != want.MinScore {
+				t.Errorf("options %+v do not match the params", o)
+			}
+			if tt.skip == "" && skip != "" || !strings.Contains(skip, tt.skip) {
+				t.Errorf("skip %q, want %q", skip, tt.skip)
+			}
+			if len(f.contexts) != 0 {
+				t.Errorf("PromptQuery asked for context %d times; the caller asks", len(f.contexts))
 			}
 		})
 	}

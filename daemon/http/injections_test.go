@@ -49,10 +49,17 @@ func TestRESTContextParamsAndInjections(t *testing.T) {
 			t.Errorf("%s: recorded %d, %d candidates", tt.name, cr.Recorded, len(cr.Candidates))
 		}
 		if tt.candidates {
+			mine := 0
 			for _, c := range cr.Candidates {
-				if c.Memory.SessionID == "mine" && (c.Injected || c.Reason != "from this session") {
-					t.Errorf("%s: candidate %+v", tt.name, c)
+				if c.Memory.SessionID == "mine" {
+					mine++
+					if c.Injected || c.Reason != "from this session" {
+						t.Errorf("%s: candidate %+v", tt.name, c)
+					}
 				}
+			}
+			if mine != 1 {
+				t.Errorf("%s: %d candidates of the excluded session, want 1 (with its reason)", tt.name, mine)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -44,7 +45,8 @@ func (r AuditRetention) withDefaults() AuditRetention {
 // Inject builds the block to inject into a prompt (see sage.Service): the
 // context's results, less those of q.ExcludeSession, below q.MinScore or,
 // with q.Gate, refused by the gate of the embedding model; then records
-// it unless q.DryRun or the block is empty.
+// it unless q.DryRun or the block is empty. A dry run's candidates also
+// hold the memories ExcludeSession and MinScore kept out, with the reason.
 func (s *MemoryService) Inject(ctx context.Context, q sage.InjectQuery) (sage.Injected, error) {
 	if err := q.Validate(); err != nil {
 		return sage.Injected{}, err
@@ -66,10 +68,17 @@ func (s *MemoryService) Inject(ctx context.Context, q sage.InjectQuery) (sage.In
 	if err != nil {
 		return sage.Injected{}, err
 	}
+	items := c.Items
+	if q.DryRun && (cq.ExcludeSession != "" || cq.MinScore > 0) {
+		// A dry run ("why") also lists what those filters dropped.
+		if items, err = s.withFiltered(ctx, cq, items); err != nil {
+			return sage.Injected{}, err
+		}
+	}
 	th, _ := gate.For(s.model)
-	out := sage.Injected{Candidates: make([]sage.Candidate, 0, len(c.Items))}
+	out := sage.Injected{Candidates: make([]sage.Candidate, 0, len(items))}
 	var keep []sage.Result
-	for _, r := range c.Items {
+	for _, r := range items {
 		v := gate.Verdict{Pass: true, Reason: "not gated"}
 		switch {
 		case q.ExcludeSession != "" && r.SessionID == q.ExcludeSession:
@@ -119,6 +128,29 @@ func (s *MemoryService) Inject(ctx context.Context, q sage.InjectQuery) (sage.In
 	}
 	if out.Recorded, err = s.recordInjection(ctx, rec); err != nil {
 		return sage.Injected{}, fmt.Errorf("record injection: %w", err)
+	}
+	return out, nil
+}
+
+// withFiltered returns items followed by the memories cq's ExcludeSession
+// and MinScore kept out of them: those among the context of the same query
+// without the two filters, in its order.
+func (s *MemoryService) withFiltered(ctx context.Context, cq sage.ContextQuery, items []sage.Result) ([]sage.Result, error) {
+	all := cq
+	all.ExcludeSession, all.MinScore = "", 0
+	c, err := s.Context(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[int64]bool, len(items))
+	for _, r := range items {
+		in[r.ID] = true
+	}
+	out := slices.Clip(items)
+	for _, r := range c.Items {
+		if !in[r.ID] {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }

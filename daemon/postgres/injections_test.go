@@ -115,9 +115,9 @@ func TestInjectFilters(t *testing.T) {
 	}{
 		{"no filter", q(func(*sage.InjectQuery) {}), ids, ""},
 		// Context drops the excluded session and low scores before its
-		// limit, so they are not even candidates (see the check below).
-		{"exclude session", q(func(q *sage.InjectQuery) { q.ExcludeSession = "current" }), ids[1:], ""},
-		{"min score", q(func(q *sage.InjectQuery) { q.MinScore = 100 }), nil, ""},
+		// limit; a dry run lists them after the others, with the reason.
+		{"exclude session", q(func(q *sage.InjectQuery) { q.ExcludeSession = "current" }), ids[1:], "from this session"},
+		{"min score", q(func(q *sage.InjectQuery) { q.MinScore = 100 }), nil, "< min_score 100"},
 		{"max results", q(func(q *sage.InjectQuery) { q.MaxResults = 1 }), ids[:1], ""},
 		{"max chars", q(func(q *sage.InjectQuery) { q.MaxChars = 10 }), nil, "no room within max_chars"},
 	}
@@ -146,12 +146,23 @@ func TestInjectFilters(t *testing.T) {
 			if tt.reason == "" && refused != "" {
 				t.Errorf("refused %q, want every candidate in", refused)
 			}
+			if len(out.Candidates) != min(len(ids), tt.q.MaxResults) {
+				t.Errorf("%d candidates, want %d", len(out.Candidates), min(len(ids), tt.q.MaxResults))
+			}
 			for _, c := range out.Candidates {
-				if c.SessionID == tt.q.ExcludeSession || c.Score < tt.q.MinScore {
-					t.Errorf("candidate %d (session %q, score %.3f) should have been dropped before the limit", c.ID, c.SessionID, c.Score)
+				if (c.SessionID == tt.q.ExcludeSession || c.Score < tt.q.MinScore) && (c.Passed || !strings.Contains(c.Reason, tt.reason)) {
+					t.Errorf("candidate %d (session %q, score %.3f): passed %v, reason %q; want refused for %q", c.ID, c.SessionID, c.Score, c.Passed, c.Reason, tt.reason)
 				}
 			}
 		})
+	}
+
+	// Outside a dry run the filtered memories are not candidates: the
+	// limit is filled with usable ones.
+	real := q(func(q *sage.InjectQuery) { q.ExcludeSession, q.DryRun, q.MaxResults = "current", false, 1 })
+	out := MustInject(t, svc, real)
+	if len(out.Items) != 1 || out.Items[0].ID != ids[1] || len(out.Candidates) != 1 {
+		t.Errorf("exclude session with max 1: items %+v, %d candidates; want memory %d alone", out.Items, len(out.Candidates), ids[1])
 	}
 }
 

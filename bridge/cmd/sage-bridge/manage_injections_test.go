@@ -41,7 +41,38 @@ func TestManageWhyAndInjections(t *testing.T) {
 			}
 		}
 	}
-	r := manageMustRun(t, "", "why", "--json", "Which port does our Vite dev server use now?", "--project", "web-ui")
+	// The hook's own options apply, and what they keep out is listed with
+	// the reason.
+	port := "Which port does our Vite dev server use now?"
+	for _, tt := range []struct {
+		name string
+		env  [][2]string
+		args []string
+		want []string
+	}{
+		{"own session", nil, []string{"--session", "old"},
+			[]string{"Nothing would be injected (project", "no  #", "(from this session)"}},
+		{"min score", [][2]string{{"SAGE_HOOKS_MIN_SCORE", "50"}}, nil,
+			[]string{"min score 50.", "Nothing would be injected (project", "< min_score 50"}},
+		{"injection off", [][2]string{{"SAGE_HOOKS_INJECT", "0"}}, nil,
+			[]string{"Nothing would be injected: injection is off", "Otherwise the block would be", "5173", "yes #"}},
+		{"budget", [][2]string{{"SAGE_HOOKS_MAX_CHARS", "700"}}, []string{"--max-chars", "1200"},
+			[]string{"up to 8 memories, 1200 characters, min score 0."}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, kv := range tt.env {
+				t.Setenv(kv[0], kv[1])
+			}
+			r := manageMustRun(t, "", append([]string{"why", port, "--project", "web-ui"}, tt.args...)...)
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("why lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+
+	r := manageMustRun(t, "", "why", "--json", port, "--project", "web-ui")
 	var resp api.ContextResponse
 	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil || resp.Recorded != 0 || len(resp.Candidates) == 0 {
 		t.Fatalf("why --json: %v %s", err, r.stdout)
