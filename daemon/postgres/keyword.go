@@ -23,16 +23,33 @@ func (s *MemoryService) keyword(ctx context.Context, tx querier, ns, query strin
 	if err != nil || sql == "" {
 		return nil, err
 	}
+	var norm float64
+	return queryCandidates(ctx, tx, sql, args,
+		func(c *ranking.Candidate) []any {
+			return []any{&c.ID, &c.Score, &norm, &c.Timed, &c.Hash, (*timestamptz)(&c.At)}
+		},
+		func(c *ranking.Candidate, rank int) bool {
+			c.Keyword = sage.Hit{Rank: rank, Score: min(max(norm/best, 0), 1)}
+			return true
+		})
+}
+
+// queryCandidates runs sql and returns a candidate per row that keep
+// accepts: cols gives the scan destinations of c's columns (and of the
+// caller's own), keep fills in what the row scored, given the rank it
+// takes among those accepted so far, and says whether it counts.
+func queryCandidates(ctx context.Context, tx querier, sql string, args []any,
+	cols func(c *ranking.Candidate) []any, keep func(c *ranking.Candidate, rank int) bool) ([]ranking.Candidate, error) {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	var out []ranking.Candidate
 	var c ranking.Candidate
-	var norm float64
-	_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.Score, &norm, &c.Timed, &c.Hash, (*timestamptz)(&c.At)}, func() error {
-		c.Keyword = sage.Hit{Rank: len(out) + 1, Score: min(max(norm/best, 0), 1)}
-		out = append(out, c)
+	_, err = pgx.ForEachRow(rows, cols(&c), func() error {
+		if keep(&c, len(out)+1) {
+			out = append(out, c)
+		}
 		return nil
 	})
 	return out, err

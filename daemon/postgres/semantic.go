@@ -33,23 +33,17 @@ func (s *MemoryService) semantic(ctx context.Context, tx pgx.Tx, ns string, vec 
 	if _, err := tx.Exec(ctx, settings); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	var out []ranking.Candidate
-	var c ranking.Candidate
 	var d float64
-	_, err = pgx.ForEachRow(rows, []any{&c.ID, &d, &c.Hash, (*timestamptz)(&c.At)}, func() error {
-		if math.IsNaN(d) {
-			return nil // zero vector: no direction, no similarity
-		}
-		c.Score = 1 - d
-		c.Vector = sage.Hit{Rank: len(out) + 1, Score: c.Score}
-		out = append(out, c)
-		return nil
-	})
-	return out, err
+	return queryCandidates(ctx, tx, sql, args,
+		func(c *ranking.Candidate) []any { return []any{&c.ID, &d, &c.Hash, (*timestamptz)(&c.At)} },
+		func(c *ranking.Candidate, rank int) bool {
+			if math.IsNaN(d) {
+				return false // zero vector: no direction, no similarity
+			}
+			c.Score = 1 - d
+			c.Vector = sage.Hit{Rank: rank, Score: c.Score}
+			return true
+		})
 }
 
 // semanticSQL returns the settings to run first (in the same transaction)
