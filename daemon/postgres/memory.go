@@ -75,13 +75,13 @@ func NewMemoryService(db *DB, emb sage.Embedder, logger *slog.Logger) *MemorySer
 	return &MemoryService{
 		db: db, emb: emb, logger: logger, started: time.Now(),
 		model: ModelKey(emb), dims: emb.Dimensions(), now: time.Now,
-		weights: ranking.DefaultWeights,
+		weights: ranking.WeightsFor(ModelKey(emb)),
 	}
 }
 
-// SetWeights changes how hybrid search ranks (ranking.DefaultWeights by
-// default); for benchmarks that tune them. Call it before the service is
-// used.
+// SetWeights changes how hybrid search ranks (ranking.WeightsFor the
+// embedding model by default); for benchmarks that tune them. Call it
+// before the service is used.
 func (s *MemoryService) SetWeights(w ranking.Weights) { s.weights = w }
 
 // ModelKey is the embedding_model stored with the vectors of emb: its Model,

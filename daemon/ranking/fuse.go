@@ -37,8 +37,30 @@ type Weights struct {
 }
 
 // DefaultWeights were chosen on the dev set of package bench/recallbench
-// (docs/BENCHMARKS.md, "Recall").
+// (docs/BENCHMARKS.md, "Recall"); they apply to embedding models without
+// weights of their own (see WeightsFor).
 var DefaultWeights = Weights{Keyword: 0.6, Vector: 0.4, Neighbour: 0.4, NeighbourDecay: 0.7, When: 0.1}
+
+// modelWeights are the weights of embedding models measured on the dev
+// set, by model key (postgres.ModelKey). The builtin embedder's cosine
+// (hashed character n-grams) knows little the keyword score does not, and
+// at 0.4 its middling similarities crowd out keyword and neighbour
+// matches: on three dev sets (sage-recall-bench -seed 1, 2, 3) every step
+// from 0.4 down to 0.1 raised recall@10 overall and for multi-session,
+// preference and follow-up questions alike. A little of it stays, to
+// order memories the keyword retriever scores alike.
+var modelWeights = map[string]Weights{
+	"builtin-fh-v1@384": {Keyword: 0.9, Vector: 0.1, Neighbour: 0.4, NeighbourDecay: 0.7, When: 0.1},
+}
+
+// WeightsFor returns the weights of the embedding model key: its own when
+// it was measured, DefaultWeights otherwise.
+func WeightsFor(model string) Weights {
+	if w, ok := modelWeights[model]; ok {
+		return w
+	}
+	return DefaultWeights
+}
 
 // Fuse merges the semantic and keyword candidate lists into one, scoring
 // each memory w.Keyword × its normalized keyword score + w.Vector × its

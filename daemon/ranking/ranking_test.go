@@ -170,3 +170,26 @@ func TestRenderContext(t *testing.T) {
 		})
 	}
 }
+
+func TestWeightsFor(t *testing.T) {
+	tests := []struct {
+		model string
+		want  ranking.Weights
+	}{
+		// The builtin embedder's lexical cosine weighs little.
+		{"builtin-fh-v1@384", ranking.Weights{Keyword: 0.9, Vector: 0.1, Neighbour: 0.4, NeighbourDecay: 0.7, When: 0.1}},
+		// A model never measured gets the defaults.
+		{"intfloat/multilingual-e5-small@384", ranking.DefaultWeights},
+		{"", ranking.DefaultWeights},
+	}
+	for _, tt := range tests {
+		if got := ranking.WeightsFor(tt.model); got != tt.want {
+			t.Errorf("WeightsFor(%q) = %+v, want %+v", tt.model, got, tt.want)
+		}
+	}
+	for _, m := range []string{"builtin-fh-v1@384"} {
+		if w := ranking.WeightsFor(m); w.Keyword+w.Vector != 1 || w.Keyword <= 0 || w.Vector <= 0 {
+			t.Errorf("%s: keyword %v + vector %v: want both positive, summing to 1", m, w.Keyword, w.Vector)
+		}
+	}
+}

@@ -35,7 +35,10 @@ func main() {
 	convs := flag.Int("conversations", 10, "conversations in the dev set")
 	sessions := flag.Int("sessions", 10, "sessions per conversation")
 	write := flag.String("write", "", "write the dev set as JSON to this file and exit")
-	w := ranking.DefaultWeights
+	emb, err := embed.NewBuiltin(embed.DefaultDimensions)
+	exitIf(err)
+	// The builtin embedder's weights (the daemon's with that embedder).
+	w := ranking.WeightsFor(postgres.ModelKey(emb))
 	flag.Float64Var(&w.Keyword, "w-keyword", w.Keyword, "hybrid: weight of the normalized keyword score")
 	flag.Float64Var(&w.Vector, "w-vector", w.Vector, "hybrid: weight of the cosine similarity")
 	flag.Float64Var(&w.Neighbour, "w-neighbour", w.Neighbour, "hybrid: share of a memory's score its session neighbours get")
@@ -54,10 +57,10 @@ func main() {
 		exitIf(fmt.Errorf("set -database-url or SAGE_BENCH_DATABASE_URL"))
 	}
 	ctx := context.Background()
-	exitIf(run(ctx, *dbURL, ds, w))
+	exitIf(run(ctx, *dbURL, ds, emb, w))
 }
 
-func run(ctx context.Context, server string, ds recallbench.Dataset, w ranking.Weights) (err error) {
+func run(ctx context.Context, server string, ds recallbench.Dataset, emb sage.Embedder, w ranking.Weights) (err error) {
 	conn, err := pgx.Connect(ctx, server)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -77,10 +80,6 @@ func run(ctx context.Context, server string, ds recallbench.Dataset, w ranking.W
 		return err
 	}
 	defer db.Close()
-	emb, err := embed.NewBuiltin(embed.DefaultDimensions)
-	if err != nil {
-		return err
-	}
 	svc := postgres.NewMemoryService(db, emb, nil)
 	svc.SetWeights(w)
 	start := time.Now()
