@@ -108,7 +108,7 @@ func bench(ctx context.Context, cfg Config, command string, log io.Writer) (_ *r
 type daemonRef struct {
 	url, token string
 	pid        int      // 0 when unknown (a remote daemon without -daemon-pid)
-	db         *benchDB // the benchmark's own database, nil for -url
+	db         *benchDB // the benchmark's own database, nil with -daemon-url
 }
 
 // startCPUProfile writes a CPU profile to path until the returned stop is
