@@ -93,20 +93,23 @@ func (r *Runner) userPromptSubmit(ctx context.Context, in Input) (string, error)
 // PromptQuery is the context request the prompt hook would make for
 // prompt, asked in project by session, with the options the hook would
 // have (r.Options, then the daemon's recall settings for the project, as a
-// hook run applies them), made a dry run. skip is why the hook would
-// inject nothing without asking ("" when it would ask); sage_manage why
-// shows it and asks anyway.
-func (r *Runner) PromptQuery(ctx context.Context, project, session, prompt string) (p client.ContextParams, o Options, skip string) {
+// hook run applies them; then maxChars as the size budget unless it is 0),
+// made a dry run. skip is why the hook would inject nothing without asking
+// ("" when it would ask); sage_manage why shows it and asks anyway.
+func (r *Runner) PromptQuery(ctx context.Context, project, session, prompt string, maxChars int) (p client.ContextParams, o Options, skip string) {
 	run := *r
 	run.Options = r.followSettings(ctx, claudehooks.UserPromptSubmit, project, prompt)
+	if maxChars > 0 {
+		run.Options.MaxChars = maxChars
+	}
 	p, skip = run.promptQuery(project, session, transcript.Clean(prompt))
 	p.Source, p.DryRun = "", true
 	return p, run.Options, skip
 }
 
-// Room is what a block may hold, in characters, so that with the
+// blockRoom is what a block may hold, in characters, so that with the
 // <sage-memory> markers it fits in maxChars (0 when it cannot).
-func Room(maxChars int) int {
+func blockRoom(maxChars int) int {
 	return max(maxChars-utf8.RuneCountInString(transcript.OpenMarker+"\n"+transcript.CloseMarker), 0)
 }
 
@@ -116,7 +119,7 @@ func Room(maxChars int) int {
 // limit, renders the block within the budget left by the markers, and
 // records the injection.
 func (r *Runner) promptQuery(project, session, prompt string) (client.ContextParams, string) {
-	room := Room(r.Options.MaxChars)
+	room := blockRoom(r.Options.MaxChars)
 	p := client.ContextParams{
 		Query:          transcript.Truncate(prompt, MaxQuery),
 		MaxResults:     r.Options.Results(),

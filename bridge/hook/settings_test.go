@@ -116,30 +116,35 @@ func TestPromptQuery(t *testing.T) {
 		name     string
 		settings api.Settings
 		prompt   string
+		maxChars int
 		want     client.ContextParams
 		skip     string
 	}{
-		{"local options", api.Settings{}, prompt,
-			client.ContextParams{MaxResults: ContextResults, MaxChars: Room(4000), MinScore: 0.5}, ""},
-		{"saved settings", api.Settings{Stored: true, Inject: true, MaxResults: 3, MaxChars: 700, MinScore: 0.1}, prompt,
-			client.ContextParams{MaxResults: 3, MaxChars: Room(700), MinScore: 0.1}, ""},
-		{"off in this project", api.Settings{Stored: true, Inject: false, MaxResults: 3, MaxChars: 700}, prompt,
-			client.ContextParams{MaxResults: 3, MaxChars: Room(700)}, "injection is off"},
-		{"trivial", api.Settings{Stored: true, Inject: true, MaxResults: 3, MaxChars: 700}, "thanks!",
-			client.ContextParams{MaxResults: ContextResults, MaxChars: Room(4000), MinScore: 0.5}, "trivial"},
+		{"local options", api.Settings{}, prompt, 0,
+			client.ContextParams{MaxResults: ContextResults, MaxChars: blockRoom(4000), MinScore: 0.5}, ""},
+		{"saved settings", api.Settings{Stored: true, Inject: true, MaxResults: 3, MaxChars: 700, MinScore: 0.1}, prompt, 0,
+			client.ContextParams{MaxResults: 3, MaxChars: blockRoom(700), MinScore: 0.1}, ""},
+		{"budget given", api.Settings{Stored: true, Inject: true, MaxResults: 3, MaxChars: 700, MinScore: 0.1}, prompt, 1200,
+			client.ContextParams{MaxResults: 3, MaxChars: blockRoom(1200), MinScore: 0.1}, ""},
+		{"no room", api.Settings{}, prompt, 10,
+			client.ContextParams{MaxResults: ContextResults, MaxChars: 1, MinScore: 0.5}, "no room"},
+		{"off in this project", api.Settings{Stored: true, Inject: false, MaxResults: 3, MaxChars: 700}, prompt, 0,
+			client.ContextParams{MaxResults: 3, MaxChars: blockRoom(700)}, "injection is off"},
+		{"trivial", api.Settings{Stored: true, Inject: true, MaxResults: 3, MaxChars: 700}, "thanks!", 0,
+			client.ContextParams{MaxResults: ContextResults, MaxChars: blockRoom(4000), MinScore: 0.5}, "trivial"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clear(settingsCache.m)
 			f := &settingsAPI{settings: tt.settings}
 			r := &Runner{Client: f, Options: local}
-			p, o, skip := r.PromptQuery(context.Background(), "shop", "s1", tt.prompt)
+			p, o, skip := r.PromptQuery(context.Background(), "shop", "s1", tt.prompt, tt.maxChars)
 			want := tt.want
 			want.Query, want.Project, want.ExcludeSession, want.Gate, want.DryRun = tt.prompt, "shop", "s1", true, true
 			if p != want {
 				t.Errorf("params %+v\nwant   %+v", p, want)
 			}
-			if o.Results() != want.MaxResults || Room(o.MaxChars) != want.MaxChars || o.MinScore != want.MinScore {
+			if o.Results() != want.MaxResults || max(blockRoom(o.MaxChars), 1) != want.MaxChars || o.MinScore != want.MinScore {
 				t.Errorf("options %+v do not match the params", o)
 			}
 			if tt.skip == "" && skip != "" || !strings.Contains(skip, tt.skip) {

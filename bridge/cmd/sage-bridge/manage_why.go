@@ -45,10 +45,7 @@ func manageWhy(fs *flag.FlagSet) manageAction {
 				return api.ContextResponse{}, err
 			}
 			var p client.ContextParams
-			p, opts, skip = (&hook.Runner{Client: c, Options: o}).PromptQuery(ctx, *project, *session, prompt)
-			if *maxChars > 0 {
-				opts.MaxChars, p.MaxChars = *maxChars, max(hook.Room(*maxChars), 1)
-			}
+			p, opts, skip = (&hook.Runner{Client: c, Options: o}).PromptQuery(ctx, *project, *session, prompt, *maxChars)
 			return c.Context(ctx, p)
 		}, func(resp api.ContextResponse) {
 			printWhy(m.stdout, *project, opts, skip, resp)
